@@ -1,0 +1,1 @@
+"""orgsync's Lambda task handlers: thin handlers over plain functions that take their clients as arguments."""

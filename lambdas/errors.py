@@ -1,0 +1,55 @@
+"""Named errors shared by the Lambda code and the state machine's Retry/Catch.
+
+A Lambda task that raises one of these fails with the class name as its Step Functions error name, so
+``workflow`` refers to them by ``Cls.__name__`` and never by a string literal: one vocabulary on both sides.
+
+Example::
+
+    >>> from lambdas.errors import MarkerNotYetWritten
+    >>> MarkerNotYetWritten.__name__
+    'MarkerNotYetWritten'
+"""
+
+from __future__ import annotations
+
+
+class OrgSyncError(Exception):
+    """Base class of every error orgsync raises on purpose."""
+
+
+class InvalidInput(OrgSyncError):
+    """The execution input is invalid; raised before any account is touched. The message names field and value."""
+
+
+class Throttled(OrgSyncError):
+    """An AWS API throttled the call (Organizations TooManyRequestsException, Throttling, ThrottlingException)."""
+
+
+class S3WriteFailed(OrgSyncError):
+    """SSM could not write to the destination bucket; transient for about a minute after a bucket policy change."""
+
+
+class MarkerNotYetWritten(OrgSyncError):
+    """The test.json marker is not in the bucket yet and the marker deadline has not passed."""
+
+
+class RolloutIncomplete(OrgSyncError):
+    """A rollout ended with account-regions that need attention (the Fail state's error name)."""
+
+
+class VerificationFailed(OrgSyncError):
+    """A verify run found account-regions that need attention (the Fail state's error name)."""
+
+
+class TeardownIncomplete(OrgSyncError):
+    """A teardown ended with account-regions that need attention (the Fail state's error name)."""
+
+
+#: Errors worth retrying at the state level, with backoff: AWS throttling and Lambda's own transient faults.
+TRANSIENT_LAMBDA_ERRORS: tuple[str, ...] = (
+    Throttled.__name__,
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
