@@ -1,0 +1,184 @@
+"""The typed contract of orgsync's results: statuses, one account-region's outcome, the summary.
+
+These are the shapes the execution output and the S3 report carry (see the README's reference); the CLI
+reads them back with :meth:`Outcome.from_dict`.
+
+Example::
+
+    >>> o = Outcome(accountId="200000000001", accountName="prod-a", ouPath="/Workloads/Prod",
+    ...             region="us-east-1", status=Status.CREATED, verification=Verification.VERIFIED)
+    >>> o.needs_attention
+    False
+    >>> Outcome.from_dict(o.to_dict()) == o
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """What orgsync found or did in one account-region."""
+
+    CREATED = "CREATED"
+    IN_SYNC = "IN_SYNC"
+    CONFLICT = "CONFLICT"
+    REPLACED = "REPLACED"
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
+    ACCESS_DENIED = "ACCESS_DENIED"
+    REGION_DISABLED = "REGION_DISABLED"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
+    # verify mode
+    MISSING = "MISSING"
+    DRIFTED = "DRIFTED"
+    UNHEALTHY = "UNHEALTHY"
+    # teardown mode
+    DELETED = "DELETED"
+    NOT_FOUND = "NOT_FOUND"
+    NOT_OURS = "NOT_OURS"
+
+
+class Verification(StrEnum):
+    """Whether SSM's test.json marker proved the sync can write to the bucket."""
+
+    VERIFIED = "VERIFIED"
+    PENDING = "PENDING"
+    NOT_CHECKED = "NOT_CHECKED"
+
+
+class Mode(StrEnum):
+    """What an execution does."""
+
+    ROLLOUT = "rollout"
+    VERIFY = "verify"
+    TEARDOWN = "teardown"
+
+
+#: Statuses that need someone to act, per mode. PENDING verification needs attention in every mode.
+ATTENTION_STATUSES: dict[Mode, frozenset[Status]] = {
+    Mode.ROLLOUT: frozenset(
+        {Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}
+    ),
+    Mode.VERIFY: frozenset(Status) - {Status.IN_SYNC, Status.SKIPPED},
+    Mode.TEARDOWN: frozenset({Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}),
+}
+
+#: What to do about each status, in an operator's words (shown by the CLI and written into the report).
+ACTIONS: dict[Status, str] = {
+    Status.CREATED: "Nothing: the sync was created.",
+    Status.IN_SYNC: "Nothing: the sync is in place.",
+    Status.REPLACED: "Nothing: the sync pointed elsewhere and was recreated.",
+    Status.CONFLICT: (
+        "Another sync holds the region's only organization slot, or ours points elsewhere: remove or repoint "
+        "it, or rerun with onConflict=replace if it is orgsync's own sync name."
+    ),
+    Status.QUOTA_EXCEEDED: (
+        "Five syncs already exist: delete one that is no longer needed (never an AWS service's own), then rerun."
+    ),
+    Status.ACCESS_DENIED: "Deploy the member role (the StackSet) to this account, or fix its trust policy.",
+    Status.REGION_DISABLED: "Enable the region for the account, or remove it from regions.",
+    Status.SKIPPED: "Nothing: the account is not ACTIVE or was excluded.",
+    Status.FAILED: "Read the detail; fix the cause and rerun (the rollout is idempotent).",
+    Status.MISSING: "Run a rollout to create the sync.",
+    Status.DRIFTED: "Our sync points elsewhere: run a rollout with onConflict=replace.",
+    Status.UNHEALTHY: "The sync reports failures: check the bucket policy and the detail, then rerun verify.",
+    Status.DELETED: "Nothing: orgsync's sync was deleted; inventory data stays in the bucket.",
+    Status.NOT_FOUND: "Nothing: there was no sync of ours.",
+    Status.NOT_OURS: "Nothing was deleted: the sync of that name points at another destination.",
+}
+
+PENDING_ACTION = (
+    "The sync exists but SSM has not written test.json yet: check the bucket policy, then rerun verify later."
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One account-region's result (the report's ``results[]`` item). Field names are the JSON keys."""
+
+    accountId: str
+    accountName: str
+    ouPath: str
+    region: str
+    status: Status
+    verification: Verification = Verification.NOT_CHECKED
+    detail: str = ""
+    existingSync: dict[str, Any] | list[dict[str, Any]] | None = None
+    mode: Mode = Mode.ROLLOUT
+
+    @property
+    def needs_attention(self) -> bool:
+        """True when someone must act on this account-region."""
+        return self.status in ATTENTION_STATUSES[self.mode] or self.verification is Verification.PENDING
+
+    @property
+    def action(self) -> str:
+        """What to do about this outcome."""
+        if self.verification is Verification.PENDING and self.status not in ATTENTION_STATUSES[self.mode]:
+            return PENDING_ACTION
+        return ACTIONS[self.status]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, with ``needsAttention`` and ``action`` added for readers."""
+        data = asdict(self)
+        data.update(status=str(self.status), verification=str(self.verification), mode=str(self.mode))
+        data["needsAttention"] = self.needs_attention
+        data["action"] = self.action
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        """Read an outcome back from its JSON form (derived keys are ignored)."""
+        return cls(
+            accountId=str(data["accountId"]),
+            accountName=str(data.get("accountName", "")),
+            ouPath=str(data.get("ouPath", "")),
+            region=str(data["region"]),
+            status=Status(data["status"]),
+            verification=Verification(data.get("verification", Verification.NOT_CHECKED)),
+            detail=str(data.get("detail", "")),
+            existingSync=data.get("existingSync"),
+            mode=Mode(data.get("mode", Mode.ROLLOUT)),
+        )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts over a run's outcomes."""
+
+    total: int
+    byStatus: dict[str, int]
+    verified: int
+    pending: int
+    needsAttention: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, outcomes: list[Outcome]) -> Summary:
+        """Count ``outcomes``."""
+        by_status: dict[str, int] = {}
+        for outcome in outcomes:
+            by_status[str(outcome.status)] = by_status.get(str(outcome.status), 0) + 1
+        return cls(
+            total=len(outcomes),
+            byStatus=dict(sorted(by_status.items())),
+            verified=sum(o.verification is Verification.VERIFIED for o in outcomes),
+            pending=sum(o.verification is Verification.PENDING for o in outcomes),
+            needsAttention=sum(o.needs_attention for o in outcomes),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        data: dict[str, Any] = {
+            "total": self.total,
+            "byStatus": self.byStatus,
+            "verified": self.verified,
+            "pending": self.pending,
+            "needsAttention": self.needsAttention,
+        }
+        data.update(self.extra)
+        return data

@@ -1,0 +1,95 @@
+"""Deployed defaults of the Lambda functions, read from their environment.
+
+CDK sets these variables on every function; the local engine sets them on the functions it creates. The
+execution input overrides each of them, so ``{"targets": [...], "regions": [...]}`` is a complete rollout input
+on a deployed state machine.
+
+Example::
+
+    >>> s = Settings.from_env({"ORGSYNC_DESTINATION_BUCKET": "acme-inventory", "ORGSYNC_DESTINATION_REGION": "ap-northeast-1"})
+    >>> s.destination_bucket, s.sync_name, s.member_role_name
+    ('acme-inventory', 'org-inventory', 'OrgSyncMemberRole')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_SYNC_NAME = "org-inventory"
+DEFAULT_MEMBER_ROLE_NAME = "OrgSyncMemberRole"
+DEFAULT_PREFIX = "default"
+DEFAULT_MARKER_TIMEOUT_SECONDS = 900
+
+#: The environment variable of each setting: CDK (infra/) and the local engine set exactly these.
+ENV_DESTINATION_BUCKET = "ORGSYNC_DESTINATION_BUCKET"
+ENV_DESTINATION_REGION = "ORGSYNC_DESTINATION_REGION"
+ENV_DESTINATION_PREFIX = "ORGSYNC_DESTINATION_PREFIX"
+ENV_KMS_KEY_ARN = "ORGSYNC_KMS_KEY_ARN"
+ENV_SYNC_NAME = "ORGSYNC_SYNC_NAME"
+ENV_MEMBER_ROLE_NAME = "ORGSYNC_MEMBER_ROLE_NAME"
+ENV_ORGANIZATION_READER_ROLE_ARN = "ORGSYNC_ORGANIZATION_READER_ROLE_ARN"
+ENV_DEFAULT_TARGETS = "ORGSYNC_DEFAULT_TARGETS"
+ENV_DEFAULT_REGIONS = "ORGSYNC_DEFAULT_REGIONS"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a deployment fixes; every field may be overridden by the execution input."""
+
+    destination_bucket: str | None = None
+    destination_region: str | None = None
+    destination_prefix: str = DEFAULT_PREFIX
+    kms_key_arn: str | None = None
+    sync_name: str = DEFAULT_SYNC_NAME
+    member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
+    organization_reader_role_arn: str | None = None
+    default_targets: tuple[str, ...] = ()
+    default_regions: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``environ`` (``os.environ`` by default); empty values count as unset."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            return env.get(name) or None
+
+        def get_list(name: str) -> tuple[str, ...]:
+            raw = get(name)
+            if raw is None:
+                return ()
+            value = json.loads(raw) if raw.lstrip().startswith("[") else raw.split(",")
+            return tuple(str(item).strip() for item in value if str(item).strip())
+
+        return cls(
+            destination_bucket=get(ENV_DESTINATION_BUCKET),
+            destination_region=get(ENV_DESTINATION_REGION),
+            destination_prefix=get(ENV_DESTINATION_PREFIX) or DEFAULT_PREFIX,
+            kms_key_arn=get(ENV_KMS_KEY_ARN),
+            sync_name=get(ENV_SYNC_NAME) or DEFAULT_SYNC_NAME,
+            member_role_name=get(ENV_MEMBER_ROLE_NAME) or DEFAULT_MEMBER_ROLE_NAME,
+            organization_reader_role_arn=get(ENV_ORGANIZATION_READER_ROLE_ARN),
+            default_targets=get_list(ENV_DEFAULT_TARGETS),
+            default_regions=get_list(ENV_DEFAULT_REGIONS),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that reproduce these settings (for CDK and the local engine)."""
+        env = {
+            ENV_DESTINATION_PREFIX: self.destination_prefix,
+            ENV_SYNC_NAME: self.sync_name,
+            ENV_MEMBER_ROLE_NAME: self.member_role_name,
+        }
+        optional = {
+            ENV_DESTINATION_BUCKET: self.destination_bucket,
+            ENV_DESTINATION_REGION: self.destination_region,
+            ENV_KMS_KEY_ARN: self.kms_key_arn,
+            ENV_ORGANIZATION_READER_ROLE_ARN: self.organization_reader_role_arn,
+            ENV_DEFAULT_TARGETS: json.dumps(list(self.default_targets)) if self.default_targets else None,
+            ENV_DEFAULT_REGIONS: json.dumps(list(self.default_regions)) if self.default_regions else None,
+        }
+        env.update({key: value for key, value in optional.items() if value})
+        return env
