@@ -6,7 +6,7 @@ on a deployed state machine.
 
 Example::
 
-    >>> s = Settings.from_env({"ORGSYNC_DESTINATION_BUCKET": "acme-inventory", "ORGSYNC_DESTINATION_REGION": "ap-northeast-1"})
+    >>> s = Settings.from_env({"ORGSYNC_DESTINATION_BUCKET": "acme-inventory"})
     >>> s.destination_bucket, s.sync_name, s.member_role_name
     ('acme-inventory', 'org-inventory', 'OrgSyncMemberRole')
 """
