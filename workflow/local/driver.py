@@ -1,0 +1,178 @@
+"""Drives executions through a Step Functions API endpoint with boto3: the local engine, or any other one.
+
+Nothing here knows about moto: :class:`StepFunctionsDriver` takes a boto3 ``stepfunctions`` client, so the same
+test can run against the local engine (``LocalEngine.driver()``), AWS Step Functions Local, LocalStack or real AWS.
+
+Setting the environment variable ``ORGSYNC_SFN_ENDPOINT_URL`` (e.g. ``http://localhost:8083``) makes
+:func:`remote_driver` return a driver for that endpoint (region from ``AWS_DEFAULT_REGION``, ``us-east-1`` by
+default); tests that need in-process features of the local engine (Python handlers, the virtual clock) skip
+with a reason when it is set (see :func:`remote_endpoint_url`).
+
+Example::
+
+    >>> import boto3
+    >>> client = boto3.client("stepfunctions", region_name="us-east-1")
+    >>> driver = StepFunctionsDriver(client)
+    >>> driver.poll_interval
+    0.01
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+#: The environment variable that points the driver (and the tests) at another Step Functions endpoint.
+ENDPOINT_ENV = "ORGSYNC_SFN_ENDPOINT_URL"
+
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
+class ExecutionDidNotFinish(TimeoutError):
+    """An execution was still running when the driver stopped waiting for it."""
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    """How an execution ended.
+
+    ``output`` is the parsed JSON output (None unless it succeeded); ``error``/``cause`` are the execution's
+    error name and cause (None if it succeeded). A Lambda error's cause is AWS's error payload as a JSON string;
+    :meth:`cause_json` parses it.
+    """
+
+    execution_arn: str
+    status: str
+    output: Any | None
+    error: str | None
+    cause: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        """True if the execution's status is SUCCEEDED."""
+        return self.status == "SUCCEEDED"
+
+    def cause_json(self) -> Any:
+        """The cause parsed as JSON (a Lambda error payload, for instance); the raw string if it is not JSON."""
+        if self.cause is None:
+            return None
+        try:
+            return json.loads(self.cause)
+        except json.JSONDecodeError:
+            return self.cause
+
+
+class StepFunctionsDriver:
+    """Deploys state machines and runs executions through a boto3 Step Functions client.
+
+    Example::
+
+        driver = engine.driver()
+        arn = driver.deploy("demo", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, role_arn)
+        result = driver.run(arn, {"x": 1})
+        assert result.succeeded and result.output == {"x": 1}
+    """
+
+    def __init__(self, client: Any, *, poll_interval: float = 0.01, max_poll_interval: float = 0.25) -> None:
+        self.client = client
+        #: Real seconds between polls at first; the interval doubles up to ``max_poll_interval``.
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+
+    def deploy(self, name: str, definition: dict[str, Any] | str, role_arn: str, *, type: str = "STANDARD") -> str:
+        """Create the state machine ``name``, or update its definition and role if it exists; return its ARN."""
+        document = definition if isinstance(definition, str) else json.dumps(definition)
+        existing = self.find_state_machine(name)
+        if existing is not None:
+            self.client.update_state_machine(stateMachineArn=existing, definition=document, roleArn=role_arn)
+            return existing
+        response = self.client.create_state_machine(name=name, definition=document, roleArn=role_arn, type=type)
+        return str(response["stateMachineArn"])
+
+    def find_state_machine(self, name: str) -> str | None:
+        """The ARN of the state machine called ``name``, or None."""
+        for page in self.client.get_paginator("list_state_machines").paginate():
+            for machine in page["stateMachines"]:
+                if machine["name"] == name:
+                    return str(machine["stateMachineArn"])
+        return None
+
+    def start(self, state_machine_arn: str, execution_input: Any, *, name: str | None = None) -> str:
+        """Start an execution; return its ARN."""
+        kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "input": json.dumps(execution_input)}
+        if name is not None:
+            kwargs["name"] = name
+        return str(self.client.start_execution(**kwargs)["executionArn"])
+
+    def wait(self, execution_arn: str, *, timeout: float = 120) -> ExecutionResult:
+        """Poll until the execution ends (``timeout`` real seconds at most) and return how it ended."""
+        deadline = time.monotonic() + timeout
+        interval = self.poll_interval
+        while True:
+            description = self.client.describe_execution(executionArn=execution_arn)
+            status = str(description["status"])
+            if status in TERMINAL_STATUSES:
+                return _result(execution_arn, description)
+            if time.monotonic() >= deadline:
+                raise ExecutionDidNotFinish(f"{execution_arn} still {status} after {timeout} s")
+            # Real sleeps on purpose: executions run on the engine's threads in real time.
+            time.sleep(interval)
+            interval = min(interval * 2, self.max_poll_interval)
+
+    def run(
+        self, state_machine_arn: str, execution_input: Any, *, name: str | None = None, timeout: float = 120
+    ) -> ExecutionResult:
+        """Start an execution and wait for its end."""
+        return self.wait(self.start(state_machine_arn, execution_input, name=name), timeout=timeout)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every history event of the execution, oldest first, by id.
+
+        Pages itself and sorts, because engines differ: moto ignores ``maxResults`` and ``reverseOrder`` and returns
+        everything at once; AWS pages by 1,000.
+        """
+        events: dict[int, dict[str, Any]] = {}
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self.client.get_execution_history(**kwargs)
+            for event in page["events"]:
+                events[int(event["id"])] = event
+            token = page.get("nextToken")
+            if not token:
+                return [events[key] for key in sorted(events)]
+            kwargs["nextToken"] = token
+
+
+def _result(execution_arn: str, description: dict[str, Any]) -> ExecutionResult:
+    raw_output = description.get("output")
+    return ExecutionResult(
+        execution_arn=execution_arn,
+        status=str(description["status"]),
+        output=json.loads(raw_output) if raw_output is not None else None,
+        error=description.get("error"),
+        cause=description.get("cause"),
+    )
+
+
+def remote_endpoint_url() -> str | None:
+    """The endpoint from ``ORGSYNC_SFN_ENDPOINT_URL``, or None when tests run on the in-process local engine."""
+    return os.environ.get(ENDPOINT_ENV) or None
+
+
+def remote_driver(endpoint_url: str | None = None, *, region: str | None = None) -> StepFunctionsDriver:
+    """A driver for another Step Functions endpoint (``ORGSYNC_SFN_ENDPOINT_URL`` by default).
+
+    Example::
+
+        driver = remote_driver("http://localhost:8083")  # AWS Step Functions Local
+    """
+    url = endpoint_url or remote_endpoint_url()
+    if url is None:
+        raise ValueError(f"no endpoint URL given and {ENDPOINT_ENV} is not set")
+    region_name = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return StepFunctionsDriver(boto3.client("stepfunctions", endpoint_url=url, region_name=region_name))

@@ -1,0 +1,291 @@
+"""Runs moto Lambda functions in-process: the function's Python handler, called as AWS's Python runtime would.
+
+moto runs Lambda code in Docker, which these machines do not have. The local engine replaces
+``moto.awslambda.models.LambdaFunction._invoke_lambda`` with :meth:`InProcessLambdaRuntime.invoke`, so a function
+created through boto3 ``lambda.create_function`` (any Zip placeholder) runs the handler its ``Handler`` names
+(``lambdas.handlers.resolve_targets``: module ``lambdas.handlers``, function ``resolve_targets``) or a Python
+callable registered for its ARN.
+
+What a handler sees, as on AWS:
+
+- ``handler(event, context)``; ``context`` has ``function_name``, ``invoked_function_arn``, ``aws_request_id``,
+  ``memory_limit_in_mb``, ``log_group_name`` and ``get_remaining_time_in_millis()`` (the function Timeout
+  counted on the virtual clock);
+- the function's ``Environment`` variables plus ``AWS_REGION``, ``AWS_LAMBDA_FUNCTION_NAME`` and credentials of
+  the function's execution role, applied to ``os.environ`` for the call and restored afterwards;
+- ``boto3.client(...)`` (the default session) with those credentials: calls land in the role's account, which is
+  the function's account.
+
+An exception becomes AWS's error payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with
+``errorType`` the class name; Step Functions then uses ``errorType`` as the error name (Retry/Catch match it)
+and the payload as the cause.
+
+Invocations are serialised by one lock: handlers run on the interpreter's worker threads (as many as a Map's
+MaxConcurrency), and the environment and default session they change are process-wide.
+
+Example::
+
+    >>> runtime = InProcessLambdaRuntime(VirtualClock())
+    >>> runtime.register("arn:aws:lambda:us-east-1:300000000001:function:Echo", lambda event, context: event)
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import boto3
+
+from workflow.local.clock import VirtualClock
+
+#: A Lambda handler: ``handler(event, context) -> JSON-serialisable result``.
+Handler = Callable[[Any, Any], Any]
+
+#: One lock for every in-process invocation (re-entrant: a handler may invoke another function synchronously).
+INVOCATION_LOCK = threading.RLock()
+
+
+class MotoLambdaFunction(Protocol):
+    """The attributes of ``moto.awslambda.models.LambdaFunction`` the runtime reads."""
+
+    account_id: str
+    region: str
+    function_name: str
+    function_arn: str
+    handler: str | None
+    role: str
+    timeout: int
+    memory_size: int
+    version: str
+    environment_vars: dict[str, str]
+    logs_group_name: str
+
+
+class HandlerNotFound(Exception):
+    """The function's Handler does not name an importable callable."""
+
+
+@dataclass(frozen=True)
+class RoleCredentials:
+    """Temporary credentials of a function's execution role."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+
+
+@dataclass
+class LambdaContext:
+    """The context object AWS's Python runtime passes to a handler."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+    clock: VirtualClock = field(repr=False)
+    identity: Any = None
+    client_context: Any = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the function's Timeout, on the virtual clock."""
+        return max(0, int((self.deadline - self.clock.time()) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A record of one in-process invocation (for tests and the benchmark)."""
+
+    function_name: str
+    request_id: str
+    error_type: str | None
+
+
+def resolve_handler(dotted: str) -> Handler:
+    """Import the handler a Lambda ``Handler`` setting names (``package.module.function`` or ``path/module.fn``).
+
+    Example::
+
+        >>> resolve_handler("os.path.join").__name__
+        'join'
+    """
+    module_name, sep, attribute = dotted.rpartition(".")
+    if not sep or not module_name:
+        raise HandlerNotFound(f"Bad handler {dotted!r}: expected 'module.function'")
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        raise HandlerNotFound(f"Unable to import module {module_name!r}: {exc}") from exc
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        raise HandlerNotFound(f"Handler {attribute!r} missing on module {module_name!r}")
+    return handler  # type: ignore[no-any-return]
+
+
+def error_payload(exc: BaseException, request_id: str, *, error_type: str | None = None) -> dict[str, Any]:
+    """The payload AWS's Python runtime returns for an exception a handler raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+class InProcessLambdaRuntime:
+    """Runs moto Lambda functions' handlers in this process; see the module docstring for what a handler sees.
+
+    ``credentials_for(role_arn)`` returns credentials of a function's execution role (the engine assumes the role
+    through moto's STS, so the keys belong to the role's account).
+    """
+
+    def __init__(
+        self,
+        clock: VirtualClock,
+        credentials_for: Callable[[str], RoleCredentials] | None = None,
+    ) -> None:
+        self.clock = clock
+        self._credentials_for = credentials_for
+        self._callables: dict[str, Handler] = {}
+        self._sessions: dict[str, tuple[RoleCredentials, boto3.Session]] = {}
+        self._sessions_lock = threading.Lock()
+        #: Every invocation, in order.
+        self.invocations: list[Invocation] = []
+
+    def register(self, function_arn: str, handler: Handler) -> None:
+        """Run ``handler`` for the function ``function_arn`` instead of importing its ``Handler`` setting."""
+        self._callables[_unqualified(function_arn)] = handler
+
+    def invoke(self, function: MotoLambdaFunction, event: Any) -> tuple[str, bool, str]:
+        """Run one invocation: ``(payload JSON, errored, log text)``, the contract of moto's ``_invoke_lambda``."""
+        if isinstance(event, str | bytes):
+            # moto hands over "{}" (a string) when the request had no payload.
+            event = json.loads(event or "{}")
+        request_id = str(uuid.uuid4())
+        with INVOCATION_LOCK:
+            context = LambdaContext(
+                function_name=function.function_name,
+                function_version=str(function.version),
+                invoked_function_arn=function.function_arn,
+                memory_limit_in_mb=int(function.memory_size),
+                aws_request_id=request_id,
+                log_group_name=function.logs_group_name,
+                log_stream_name=f"{self.clock.now():%Y/%m/%d}/[{function.version}]{request_id.replace('-', '')}",
+                deadline=self.clock.time() + float(function.timeout),
+                clock=self.clock,
+            )
+            output = io.StringIO()
+            error_type: str | None = None
+            payload: dict[str, Any] | None
+            with self._function_environment(function), redirect_stdout(output):
+                try:
+                    handler = self._handler_for(function)
+                    result = handler(event, context)
+                except HandlerNotFound as exc:
+                    payload = error_payload(exc, request_id, error_type="Runtime.ImportModuleError")
+                except Exception as exc:
+                    payload = error_payload(exc, request_id)
+                else:
+                    payload = None
+                    try:
+                        body = json.dumps(result)
+                    except (TypeError, ValueError) as exc:
+                        payload = error_payload(exc, request_id, error_type="Runtime.MarshalError")
+                        payload["errorMessage"] = f"Unable to marshal response: {exc}"
+            if payload is not None:
+                error_type = str(payload["errorType"])
+                body = json.dumps(payload)
+            self.invocations.append(Invocation(function.function_name, request_id, error_type))
+        logs = (
+            f"START RequestId: {request_id} Version: {function.version}\n"
+            f"{output.getvalue()}"
+            f"END RequestId: {request_id}\n"
+        )
+        return body, error_type is not None, logs
+
+    def _handler_for(self, function: MotoLambdaFunction) -> Handler:
+        registered = self._callables.get(_unqualified(function.function_arn))
+        if registered is not None:
+            return registered
+        if not function.handler:
+            raise HandlerNotFound(f"function {function.function_name} has no Handler")
+        return resolve_handler(function.handler)
+
+    def _session_for(self, function: MotoLambdaFunction) -> tuple[RoleCredentials, boto3.Session] | None:
+        if self._credentials_for is None:
+            return None
+        with self._sessions_lock:
+            # One session per role and region: a new session reloads the service models (~60 ms per client).
+            key = f"{function.role}|{function.region}"
+            if key not in self._sessions:
+                credentials = self._credentials_for(function.role)
+                session = boto3.Session(
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                    region_name=function.region,
+                )
+                self._sessions[key] = (credentials, session)
+            return self._sessions[key]
+
+    @contextmanager
+    def _function_environment(self, function: MotoLambdaFunction) -> Iterator[None]:
+        variables = {
+            "AWS_REGION": function.region,
+            "AWS_DEFAULT_REGION": function.region,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": str(function.version),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": function.logs_group_name,
+            "_HANDLER": function.handler or "",
+        }
+        role_session = self._session_for(function)
+        if role_session is not None:
+            credentials = role_session[0]
+            variables.update(
+                AWS_ACCESS_KEY_ID=credentials.access_key_id,
+                AWS_SECRET_ACCESS_KEY=credentials.secret_access_key,
+                AWS_SESSION_TOKEN=credentials.session_token,
+            )
+        variables.update({str(key): str(value) for key, value in function.environment_vars.items()})
+        previous_session = boto3.DEFAULT_SESSION
+        with _environ(variables):
+            if role_session is not None:
+                boto3.DEFAULT_SESSION = role_session[1]
+            try:
+                yield
+            finally:
+                boto3.DEFAULT_SESSION = previous_session
+
+
+@contextmanager
+def _environ(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _unqualified(function_arn: str) -> str:
+    # arn:aws:lambda:region:account:function:name[:qualifier] -> without the qualifier
+    parts = function_arn.split(":")
+    return ":".join(parts[:7])
