@@ -1,0 +1,269 @@
+"""The coverage view: which target accounts actually deliver inventory to the bucket, and what is stale.
+
+SSM writes, per account, ``PREFIX/AWS:InstanceInformation/accountid=<id>/test.json`` (the marker) and per
+managed node ``PREFIX/AWS:<Type>/accountid=<id>/region=<r>/resourcetype=ManagedInstanceInventory/<node>.json``.
+Files of deleted nodes stay; whether a node is still alive is in its ``AWS:InstanceInformation`` record
+(``InstanceStatus``). So, reading only the bucket (list + get, never a write):
+
+- ``covered`` / ``notCovered``: target accounts with / without an ``accountid=`` prefix under
+  ``PREFIX/AWS:InstanceInformation/``;
+- ``notTargeted``: accounts with such a prefix that are not (or no longer) targeted;
+- ``staleInstances``: nodes whose files remain while their ``AWS:InstanceInformation`` record says
+  ``InstanceStatus`` is not ``Active`` (Terminated, Stopped, ...), or whose ``AWS:InstanceInformation``
+  file is gone while other inventory files remain.
+
+Example::
+
+    >>> report = CoverageReport(bucket="b", prefix="default", accounts=[
+    ...     AccountCoverage("111111111111", "prod", targeted=True, inBucket=True, markerPresent=True, instances=2,
+    ...                     regions=["us-east-1"]),
+    ...     AccountCoverage("222222222222", "", targeted=False, inBucket=True, markerPresent=True, instances=0,
+    ...                     regions=[])])
+    >>> report.covered, report.notTargeted
+    (['111111111111'], ['222222222222'])
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+else:
+    S3Client = Any
+
+INSTANCE_INFORMATION = "AWS:InstanceInformation"
+ACTIVE = "Active"
+MARKER_NAME = "test.json"
+
+_ACCOUNT_PREFIX = re.compile(r"accountid=(?P<account>\d{12})/$")
+_INVENTORY_KEY = re.compile(
+    r"^(?P<type>[^/]+)/accountid=(?P<account>\d{12})/region=(?P<region>[^/]+)/"
+    r"resourcetype=(?P<resourcetype>[^/]+)/(?P<node>[^/]+)\.json$"
+)
+
+
+@dataclass(frozen=True)
+class StaleInstance:
+    """A managed node whose inventory files remain in the bucket though the node is gone."""
+
+    accountId: str
+    region: str
+    instanceId: str
+    instanceStatus: str | None
+    files: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "accountId": self.accountId,
+            "region": self.region,
+            "instanceId": self.instanceId,
+            "instanceStatus": self.instanceStatus,
+            "files": self.files,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class AccountCoverage:
+    """One account as seen from the targets and from the bucket."""
+
+    accountId: str
+    accountName: str
+    targeted: bool
+    #: The account has an ``accountid=`` prefix under ``PREFIX/AWS:InstanceInformation/``.
+    inBucket: bool
+    markerPresent: bool
+    #: Live (Active) managed nodes with inventory.
+    instances: int
+    regions: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "accountId": self.accountId,
+            "accountName": self.accountName,
+            "targeted": self.targeted,
+            "inBucket": self.inBucket,
+            "markerPresent": self.markerPresent,
+            "instances": self.instances,
+            "regions": self.regions,
+        }
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """The coverage of a bucket prefix against a set of target accounts."""
+
+    bucket: str
+    prefix: str
+    accounts: list[AccountCoverage]
+    staleInstances: list[StaleInstance] = field(default_factory=list)
+
+    @property
+    def covered(self) -> list[str]:
+        """Target accounts present in the bucket."""
+        return [a.accountId for a in self.accounts if a.targeted and a.inBucket]
+
+    @property
+    def notCovered(self) -> list[str]:
+        """Target accounts with nothing in the bucket (no marker, no inventory)."""
+        return [a.accountId for a in self.accounts if a.targeted and not a.inBucket]
+
+    @property
+    def notTargeted(self) -> list[str]:
+        """Accounts present in the bucket that are not among the targets."""
+        return [a.accountId for a in self.accounts if not a.targeted and a.inBucket]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the verify report's ``coverage`` key and ``orgsync coverage --json``)."""
+        return {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "targetAccounts": sum(a.targeted for a in self.accounts),
+            "covered": self.covered,
+            "notCovered": self.notCovered,
+            "notTargeted": self.notTargeted,
+            "staleInstances": [s.to_dict() for s in self.staleInstances],
+            "accounts": [a.to_dict() for a in self.accounts],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CoverageReport:
+        """Read a report back from :meth:`to_dict`'s form (derived keys are recomputed)."""
+        return cls(
+            bucket=str(data["bucket"]),
+            prefix=str(data.get("prefix", "")),
+            accounts=[
+                AccountCoverage(
+                    accountId=str(a["accountId"]),
+                    accountName=str(a.get("accountName", "")),
+                    targeted=bool(a["targeted"]),
+                    inBucket=bool(a.get("inBucket", False)),
+                    markerPresent=bool(a.get("markerPresent", False)),
+                    instances=int(a.get("instances", 0)),
+                    regions=[str(r) for r in a.get("regions", [])],
+                )
+                for a in data.get("accounts", [])
+            ],
+            staleInstances=[
+                StaleInstance(
+                    accountId=str(s["accountId"]),
+                    region=str(s["region"]),
+                    instanceId=str(s["instanceId"]),
+                    instanceStatus=s.get("instanceStatus"),
+                    files=int(s.get("files", 0)),
+                    reason=str(s.get("reason", "")),
+                )
+                for s in data.get("staleInstances", [])
+            ],
+        )
+
+
+def _root(prefix: str) -> str:
+    """Where SSM's type folders start: ``PREFIX/`` (or the bucket root without a prefix)."""
+    prefix = prefix.strip("/")
+    return f"{prefix}/" if prefix else ""
+
+
+def _list_keys(s3: S3Client, bucket: str, prefix: str) -> Iterator[str]:
+    """Every key under ``prefix``, page by page (1,000 keys a page)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            yield obj["Key"]
+
+
+def accounts_in_bucket(s3: S3Client, bucket: str, prefix: str) -> set[str]:
+    """The account IDs with an ``accountid=`` prefix under ``PREFIX/AWS:InstanceInformation/`` (paginated).
+
+    Example: ``accounts_in_bucket(boto3.client("s3"), "acme-inventory", "default")``.
+    """
+    base = f"{_root(prefix)}{INSTANCE_INFORMATION}/"
+    found: set[str] = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            match = _ACCOUNT_PREFIX.search(common.get("Prefix", ""))
+            if match:
+                found.add(match["account"])
+    return found
+
+
+def _instance_status(s3: S3Client, bucket: str, key: str) -> str | None:
+    """``InstanceStatus`` from a JsonSerDe file (one JSON object a line); None when no line carries it."""
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", errors="replace")
+    for line in body.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("InstanceStatus"):
+            return str(record["InstanceStatus"])
+    return None
+
+
+def build_coverage(s3: S3Client, *, bucket: str, prefix: str, targets: Mapping[str, str]) -> CoverageReport:
+    """Compare ``targets`` (account ID -> name) with what the bucket holds under ``prefix``.
+
+    Reads only: a ``ListObjectsV2`` pass over ``PREFIX/`` and one ``GetObject`` per node's
+    ``AWS:InstanceInformation`` file. Keys outside SSM's layout (e.g. orgsync's own reports) are ignored.
+
+    Example: ``build_coverage(s3, bucket="acme-inventory", prefix="default", targets={"111111111111": "prod"})``.
+    """
+    root = _root(prefix)
+    in_bucket: set[str] = set()
+    marker_accounts: set[str] = set()
+    # (account, region, node) -> {type: key}
+    nodes: dict[tuple[str, str, str], dict[str, str]] = {}
+    for key in _list_keys(s3, bucket, root):
+        rel = key[len(root) :]
+        if rel.startswith(f"{INSTANCE_INFORMATION}/accountid="):
+            in_bucket.add(rel.split("/")[1].removeprefix("accountid="))
+        match = _INVENTORY_KEY.match(rel)
+        if match:
+            node_key = (match["account"], match["region"], match["node"])
+            nodes.setdefault(node_key, {})[match["type"]] = key
+            continue
+        if rel.startswith(f"{INSTANCE_INFORMATION}/accountid=") and rel.endswith(f"/{MARKER_NAME}"):
+            marker_accounts.add(rel.split("/")[1].removeprefix("accountid="))
+
+    stale: list[StaleInstance] = []
+    live: dict[str, set[tuple[str, str]]] = {}
+    for (account, region, node), files in sorted(nodes.items()):
+        info_key = files.get(INSTANCE_INFORMATION)
+        if info_key is None:
+            stale.append(
+                StaleInstance(account, region, node, None, len(files), f"no {INSTANCE_INFORMATION} record remains")
+            )
+            continue
+        status = _instance_status(s3, bucket, info_key)
+        if status != ACTIVE:
+            stale.append(
+                StaleInstance(account, region, node, status, len(files), f"InstanceStatus is {status or 'absent'}")
+            )
+            continue
+        live.setdefault(account, set()).add((region, node))
+
+    accounts = []
+    for account in sorted(set(targets) | in_bucket):
+        alive = live.get(account, set())
+        accounts.append(
+            AccountCoverage(
+                accountId=account,
+                accountName=targets.get(account, ""),
+                targeted=account in targets,
+                inBucket=account in in_bucket,
+                markerPresent=account in marker_accounts,
+                instances=len(alive),
+                regions=sorted({region for region, _ in alive}),
+            )
+        )
+    return CoverageReport(bucket=bucket, prefix=prefix.strip("/"), accounts=accounts, staleInstances=stale)

@@ -1,0 +1,149 @@
+"""The coverage view over a moto S3 bucket laid out the way SSM writes inventory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from lambdas.coverage import CoverageReport, accounts_in_bucket, build_coverage
+
+BUCKET = "acme-inventory"
+PREFIX = "default"
+PROD, DEV, GONE, NEW = "200000000001", "200000000002", "200000000003", "200000000004"
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def put_marker(s3: Any, account: str, prefix: str = PREFIX) -> None:
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/AWS:InstanceInformation/accountid={account}/test.json", Body=b"{}")
+
+
+def put_node(
+    s3: Any,
+    account: str,
+    region: str,
+    node: str,
+    status: str | None = "Active",
+    types: tuple[str, ...] = ("AWS:Application", "AWS:Network"),
+    prefix: str = PREFIX,
+) -> None:
+    tail = f"accountid={account}/region={region}/resourcetype=ManagedInstanceInventory/{node}.json"
+    if status is not None:
+        record = {
+            "InstanceId": node,
+            "InstanceStatus": status,
+            "resourceId": node,
+            "captureTime": "2026-11-28T10:00:00Z",
+        }
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/AWS:InstanceInformation/{tail}", Body=json.dumps(record) + "\n")
+    for type_name in types:
+        lines = "\n".join(json.dumps({"resourceId": node, "Name": f"pkg{i}"}) for i in range(3))
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{type_name}/{tail}", Body=lines)
+
+
+def test_targets_against_the_accounts_in_the_bucket(s3: Any) -> None:
+    # GIVEN prod with a live node, dev with only its marker, GONE (no longer targeted) with inventory, NEW empty
+    put_marker(s3, PROD)
+    put_node(s3, PROD, "us-east-1", "i-0aaa")
+    put_node(s3, PROD, "eu-west-1", "i-0bbb")
+    put_marker(s3, DEV)
+    put_marker(s3, GONE)
+    put_node(s3, GONE, "us-east-1", "i-0ccc")
+    # orgsync's own reports sit outside the SSM prefix and must be ignored
+    s3.put_object(Bucket=BUCKET, Key="orgsync/reports/x/report.json", Body=b"{}")
+    # WHEN building the coverage for targets prod, dev, new
+    report = build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={PROD: "prod", DEV: "dev", NEW: "new"})
+    # THEN
+    assert report.covered == [PROD, DEV]
+    assert report.notCovered == [NEW]
+    assert report.notTargeted == [GONE]
+    by_id = {a.accountId: a for a in report.accounts}
+    assert (by_id[PROD].instances, by_id[PROD].regions, by_id[PROD].markerPresent) == (
+        2,
+        ["eu-west-1", "us-east-1"],
+        True,
+    )
+    assert (by_id[DEV].instances, by_id[DEV].markerPresent) == (0, True)
+    assert by_id[NEW].inBucket is False and by_id[NEW].accountName == "new"
+    assert report.staleInstances == []
+
+
+def test_terminated_and_vanished_nodes_are_stale(s3: Any) -> None:
+    put_marker(s3, PROD)
+    put_node(s3, PROD, "us-east-1", "i-0live")
+    put_node(s3, PROD, "us-east-1", "i-0dead", status="Terminated")
+    put_node(s3, PROD, "ap-northeast-1", "i-0stop", status="Stopped", types=("AWS:Application",))
+    put_node(s3, PROD, "us-east-1", "i-0orphan", status=None, types=("AWS:Application", "AWS:File"))
+    report = build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={PROD: "prod"})
+    stale = {(s.instanceId, s.region): s for s in report.staleInstances}
+    assert set(stale) == {("i-0dead", "us-east-1"), ("i-0stop", "ap-northeast-1"), ("i-0orphan", "us-east-1")}
+    assert stale[("i-0dead", "us-east-1")].instanceStatus == "Terminated"
+    assert stale[("i-0dead", "us-east-1")].files == 3
+    assert stale[("i-0orphan", "us-east-1")].instanceStatus is None
+    assert "no AWS:InstanceInformation record" in stale[("i-0orphan", "us-east-1")].reason
+    assert report.accounts[0].instances == 1
+
+
+def test_an_account_with_only_stale_files_is_still_in_the_bucket(s3: Any) -> None:
+    put_node(s3, GONE, "us-east-1", "i-0dead", status="Terminated")
+    report = build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={})
+    assert report.notTargeted == [GONE]
+    assert [s.accountId for s in report.staleInstances] == [GONE]
+
+
+def test_other_prefixes_are_not_counted(s3: Any) -> None:
+    put_marker(s3, PROD, prefix="other-team")
+    put_node(s3, PROD, "us-east-1", "i-0aaa", prefix="other-team")
+    report = build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={PROD: "prod"})
+    assert report.notCovered == [PROD]
+    assert accounts_in_bucket(s3, BUCKET, "other-team") == {PROD}
+
+
+def test_listing_is_paginated(s3: Any) -> None:
+    # GIVEN more objects than one ListObjectsV2 page (1,000) across 1,050 accounts' markers
+    accounts = [f"3{i:011d}" for i in range(1050)]
+    for account in accounts:
+        put_marker(s3, account)
+    # WHEN / THEN every account is seen, by the delimiter listing and by the full pass
+    assert accounts_in_bucket(s3, BUCKET, PREFIX) == set(accounts)
+    report = build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={accounts[-1]: "last"})
+    assert report.covered == [accounts[-1]]
+    assert len(report.notTargeted) == 1049
+
+
+def test_no_prefix_reads_from_the_bucket_root(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key=f"AWS:InstanceInformation/accountid={PROD}/test.json", Body=b"{}")
+    report = build_coverage(s3, bucket=BUCKET, prefix="", targets={PROD: "prod"})
+    assert report.covered == [PROD]
+
+
+def test_report_round_trips_through_json(s3: Any) -> None:
+    put_marker(s3, PROD)
+    put_node(s3, PROD, "us-east-1", "i-0dead", status="Terminated")
+    report = build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={PROD: "prod", NEW: "new"})
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["covered"] == [PROD] and data["notCovered"] == [NEW] and data["targetAccounts"] == 2
+    assert data["staleInstances"][0]["instanceStatus"] == "Terminated"
+    assert CoverageReport.from_dict(data) == report
+
+
+def test_coverage_only_reads(s3: Any) -> None:
+    # GIVEN a record of every S3 operation the client makes
+    put_marker(s3, PROD)
+    put_node(s3, PROD, "us-east-1", "i-0aaa")
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={PROD: "prod"})
+    # THEN only listing and reading happened
+    assert calls and set(calls) <= {"ListObjectsV2", "GetObject"}
