@@ -1,0 +1,89 @@
+"""``orgsync coverage`` on AWS (moto S3) and its refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+
+from workflow.cli_coverage import EXIT_NOT_COVERED, EXIT_OK, EXIT_REJECTED, coverage
+
+BUCKET = "acme-inventory"
+PROD, DEV, OLD = "200000000001", "200000000002", "200000000003"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        for account in (PROD, OLD):
+            client.put_object(
+                Bucket=BUCKET, Key=f"default/AWS:InstanceInformation/accountid={account}/test.json", Body=b""
+            )
+        tail = f"accountid={OLD}/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0dead.json"
+        client.put_object(
+            Bucket=BUCKET,
+            Key=f"default/AWS:InstanceInformation/{tail}",
+            Body=json.dumps({"InstanceId": "i-0dead", "InstanceStatus": "Terminated"}),
+        )
+        yield client
+
+
+def test_json_output_is_one_document_and_exit_1_when_a_target_has_no_data(s3: Any) -> None:
+    result = CliRunner().invoke(coverage, ["--bucket", BUCKET, "--account", f"{PROD}=prod", "--account", DEV, "--json"])
+    assert result.exit_code == EXIT_NOT_COVERED, result.output
+    data = json.loads(result.stdout)
+    assert data["covered"] == [PROD] and data["notCovered"] == [DEV] and data["notTargeted"] == [OLD]
+    assert data["staleInstances"][0]["instanceId"] == "i-0dead"
+
+
+def test_text_output_names_each_finding_and_exit_0_when_all_covered(s3: Any) -> None:
+    result = CliRunner().invoke(coverage, ["--bucket", BUCKET, "--account", f"{PROD}=prod"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert "target accounts with data: 1 of 1" in result.output
+    assert f"NOT TARGETED {OLD}" in result.output
+    assert "STALE" in result.output and "InstanceStatus is Terminated" in result.output
+
+
+def test_targets_from_a_report_skip_skipped_accounts(s3: Any, tmp_path: Path) -> None:
+    report = {
+        "results": [
+            {"accountId": PROD, "accountName": "prod", "region": "us-east-1", "status": "IN_SYNC"},
+            {"accountId": PROD, "accountName": "prod", "region": "eu-west-1", "status": "IN_SYNC"},
+            {"accountId": DEV, "accountName": "dev", "region": "us-east-1", "status": "SKIPPED"},
+        ]
+    }
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    result = CliRunner().invoke(coverage, ["--bucket", BUCKET, "--from-report", str(path), "--json"])
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads(result.stdout)["covered"] == [PROD]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--account", PROD], "--bucket"),
+        (["--bucket", BUCKET], "--account"),
+        (["--bucket", BUCKET, "--account", "12345"], "--account"),
+        (["--bucket", BUCKET, "--from-report", "/nonexistent/report.json"], "--from-report"),
+        (["--bucket", "no-such-bucket", "--account", PROD], "NoSuchBucket"),
+        (["--scenario", "x.json", "--bucket", BUCKET], "--scenario"),
+    ],
+)
+def test_rejections_are_one_line_naming_the_option(s3: Any, args: list[str], named: str) -> None:
+    result = CliRunner().invoke(coverage, args)
+    assert result.exit_code == EXIT_REJECTED
+    assert named in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output

@@ -1,0 +1,195 @@
+"""``orgsync coverage``: which target accounts deliver inventory to the bucket, which are not targeted, what is stale.
+
+The command exported here is :data:`coverage` (a ``click.Command``); ``workflow/cli.py`` registers it with
+``main.add_command(coverage)``.
+
+Two ways to run it:
+
+- On AWS (read-only: S3 ListObjectsV2 and GetObject with your credentials)::
+
+      orgsync coverage --bucket acme-inventory --prefix default --account 200000000001 --account 200000000002
+      orgsync coverage --bucket acme-inventory --from-report report.json   # the accounts a run targeted
+
+- Locally: ``orgsync coverage --scenario FILE [--input FILE]`` runs a verify over the simulated organization
+  on the local engine and prints the coverage section of its report.
+
+Exit status: 0 when every target account has data in the bucket, 1 when some have none (the report is printed
+all the same), 2 when an option or a file is rejected (one line naming it, no traceback).
+
+Example::
+
+    >>> from click.testing import CliRunner
+    >>> CliRunner().invoke(coverage, ["--account", "12"]).exit_code
+    2
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lambdas.coverage import CoverageReport, build_coverage
+from lambdas.models import Status
+
+EXIT_OK, EXIT_NOT_COVERED, EXIT_REJECTED = 0, 1, 2
+
+_ACCOUNT = re.compile(r"^(?P<id>\d{12})(?:=(?P<name>.*))?$")
+
+
+class Rejected(Exception):
+    """An option or a file the command cannot use; the message names it."""
+
+
+def parse_accounts(values: tuple[str, ...]) -> dict[str, str]:
+    """``--account`` values (``ID`` or ``ID=name``) as account ID -> name.
+
+    >>> parse_accounts(("200000000001=prod", "200000000002"))
+    {'200000000001': 'prod', '200000000002': ''}
+    """
+    accounts: dict[str, str] = {}
+    for value in values:
+        match = _ACCOUNT.match(value.strip())
+        if not match:
+            raise Rejected(f"--account: {value!r} is not a 12-digit account ID (ID or ID=name)")
+        accounts[match["id"]] = match["name"] or ""
+    return accounts
+
+
+def accounts_from_report(report: Mapping[str, Any]) -> dict[str, str]:
+    """The accounts a run targeted, from its report's ``results``: every account not SKIPPED.
+
+    >>> accounts_from_report({"results": [
+    ...     {"accountId": "200000000001", "accountName": "prod", "region": "us-east-1", "status": "IN_SYNC"},
+    ...     {"accountId": "200000000002", "accountName": "old", "region": "us-east-1", "status": "SKIPPED"}]})
+    {'200000000001': 'prod'}
+    """
+    results = report.get("results")
+    if not isinstance(results, list):
+        raise Rejected("--from-report: the file has no results list (is it an orgsync report?)")
+    accounts: dict[str, str] = {}
+    for result in results:
+        if result.get("status") != Status.SKIPPED:
+            accounts[str(result["accountId"])] = str(result.get("accountName", ""))
+    return accounts
+
+
+def _load_json(path: Path, option: str) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise Rejected(f"{option}: cannot read {path}: {exc}") from exc
+
+
+def coverage_on_aws(bucket: str, prefix: str, targets: Mapping[str, str], profile: str | None = None) -> CoverageReport:
+    """Build the coverage with the caller's AWS credentials (S3 reads only)."""
+    import boto3  # deferred: the local path and --help need no session
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+        return build_coverage(session.client("s3"), bucket=bucket, prefix=prefix, targets=targets)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise Rejected(f"--bucket: {bucket}: {error.get('Code', '?')}: {error.get('Message', exc)}") from exc
+    except BotoCoreError as exc:
+        raise Rejected(f"--bucket: {bucket}: {exc}") from exc
+
+
+def coverage_on_local_engine(scenario: Path, input_file: Path | None) -> CoverageReport:
+    """Run a verify over the scenario on the local engine and return its report's coverage."""
+    from workflow.local.runner import LocalRun  # deferred: starts moto only when asked for
+
+    execution_input: dict[str, Any] = _load_json(input_file, "--input") if input_file else {}
+    if not isinstance(execution_input, dict):
+        raise Rejected("--input: the file must hold one JSON object")
+    execution_input["mode"] = "verify"
+    try:
+        result = LocalRun(scenario).run(execution_input)
+    except (OSError, ValueError) as exc:
+        raise Rejected(f"--scenario: {exc}") from exc
+    report = getattr(result, "report", None) or {}
+    data = report.get("coverage") if isinstance(report, dict) else None
+    if not isinstance(data, dict):
+        raise Rejected(f"--scenario: the verify run produced no coverage ({getattr(result, 'status', '?')})")
+    return CoverageReport.from_dict(data)
+
+
+def render(report: CoverageReport) -> str:
+    """The report in an operator's words, one fact a line."""
+    names = {a.accountId: a.accountName for a in report.accounts}
+
+    def label(account: str) -> str:
+        return f"{account} ({names[account]})" if names.get(account) else account
+
+    lines = [f"Coverage of s3://{report.bucket}/{report.prefix}"]
+    targeted = [a for a in report.accounts if a.targeted]
+    lines.append(f"  target accounts with data: {len(report.covered)} of {len(targeted)}")
+    for account in report.notCovered:
+        lines.append(f"  NOT COVERED  {label(account)}: no accountid= prefix in the bucket; run verify on it")
+    for account in report.notTargeted:
+        lines.append(f"  NOT TARGETED {label(account)}: has inventory but is not among the targets")
+    for stale in report.staleInstances:
+        lines.append(
+            f"  STALE        {stale.accountId} {stale.region} {stale.instanceId}: {stale.reason}"
+            f" ({stale.files} files remain)"
+        )
+    if not (report.notCovered or report.notTargeted or report.staleInstances):
+        lines.append("  every target account delivers inventory; nothing stale")
+    return "\n".join(lines)
+
+
+@click.command("coverage")
+@click.option("--bucket", help="The destination bucket (on AWS).")
+@click.option("--prefix", default="default", show_default=True, help="The SSM prefix in the bucket.")
+@click.option("--account", "accounts", multiple=True, metavar="ID[=NAME]", help="A target account (repeatable).")
+@click.option(
+    "--from-report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An orgsync report (JSON): its non-SKIPPED accounts are the targets.",
+)
+@click.option("--profile", help="The AWS profile to read the bucket with.")
+@click.option(
+    "--scenario",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run a verify over this simulated organization on the local engine instead of reading AWS.",
+)
+@click.option(
+    "--input", "input_file", type=click.Path(dir_okay=False, path_type=Path), help="Execution input for --scenario."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document, the coverage report.")
+def coverage(
+    bucket: str | None,
+    prefix: str,
+    accounts: tuple[str, ...],
+    from_report: Path | None,
+    profile: str | None,
+    scenario: Path | None,
+    input_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Show which target accounts deliver inventory to the bucket, which are no longer targeted, what is stale."""
+    try:
+        if scenario is not None:
+            if bucket or accounts or from_report:
+                raise Rejected("--scenario: use it alone (with --input), not with --bucket/--account/--from-report")
+            report = coverage_on_local_engine(scenario, input_file)
+        else:
+            if not bucket:
+                raise Rejected("--bucket: required on AWS (or use --scenario FILE for the local engine)")
+            targets = parse_accounts(accounts)
+            if from_report is not None:
+                targets = {**accounts_from_report(_load_json(from_report, "--from-report")), **targets}
+            if not targets:
+                raise Rejected("--account: give the target accounts (--account ID or --from-report FILE)")
+            report = coverage_on_aws(bucket, prefix, targets, profile)
+    except Rejected as exc:
+        click.echo(f"orgsync coverage: {exc}", err=True)
+        sys.exit(EXIT_REJECTED)
+    click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
+    sys.exit(EXIT_NOT_COVERED if report.notCovered else EXIT_OK)
