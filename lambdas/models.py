@@ -182,3 +182,168 @@ class Summary:
         }
         data.update(self.extra)
         return data
+
+
+class OnConflict(StrEnum):
+    """What a rollout does when the sync named syncName points at another destination."""
+
+    REPORT = "report"
+    REPLACE = "replace"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the syncs write: the aggregator bucket, its region, the key prefix and an optional KMS key."""
+
+    bucket: str
+    region: str
+    prefix: str
+    kmsKeyArn: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``kmsKeyArn`` only when set)."""
+        data: dict[str, Any] = {"bucket": self.bucket, "region": self.region, "prefix": self.prefix}
+        if self.kmsKeyArn:
+            data["kmsKeyArn"] = self.kmsKeyArn
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Destination:
+        """Read a destination back from :meth:`to_dict`'s form."""
+        return cls(
+            bucket=str(data["bucket"]),
+            region=str(data["region"]),
+            prefix=str(data["prefix"]),
+            kmsKeyArn=data.get("kmsKeyArn") or None,
+        )
+
+
+@dataclass(frozen=True)
+class RunParameters:
+    """The resolved parameters of one execution: the input with every default applied.
+
+    ``executionName`` names the run's S3 keys (items file, outcome records, report).
+    """
+
+    executionName: str
+    mode: Mode
+    syncName: str
+    destination: Destination
+    onConflict: OnConflict
+    markerTimeoutSeconds: int
+    memberRoleName: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form carried by every item of the Distributed Map."""
+        return {
+            "executionName": self.executionName,
+            "mode": str(self.mode),
+            "syncName": self.syncName,
+            "destination": self.destination.to_dict(),
+            "onConflict": str(self.onConflict),
+            "markerTimeoutSeconds": self.markerTimeoutSeconds,
+            "memberRoleName": self.memberRoleName,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunParameters:
+        """Read run parameters back from :meth:`to_dict`'s form."""
+        return cls(
+            executionName=str(data["executionName"]),
+            mode=Mode(data.get("mode", Mode.ROLLOUT)),
+            syncName=str(data["syncName"]),
+            destination=Destination.from_dict(data["destination"]),
+            onConflict=OnConflict(data.get("onConflict", OnConflict.REPORT)),
+            markerTimeoutSeconds=int(data["markerTimeoutSeconds"]),
+            memberRoleName=str(data["memberRoleName"]),
+        )
+
+
+@dataclass(frozen=True)
+class RolloutInput:
+    """The validated execution input (issue 3's contract) with the deployment's defaults applied."""
+
+    mode: Mode
+    targets: tuple[str, ...]
+    regions: tuple[str, ...]
+    excludeAccounts: tuple[str, ...]
+    syncName: str
+    destination: Destination
+    onConflict: OnConflict
+    markerTimeoutSeconds: int
+    memberRoleName: str
+    #: Teardown's confirmation word (issue 6); carried through, checked by the mode that needs it.
+    confirm: str | None = None
+
+    def run_parameters(self, execution_name: str) -> RunParameters:
+        """The per-item parameters of an execution named ``execution_name``."""
+        return RunParameters(
+            executionName=execution_name,
+            mode=self.mode,
+            syncName=self.syncName,
+            destination=self.destination,
+            onConflict=self.onConflict,
+            markerTimeoutSeconds=self.markerTimeoutSeconds,
+            memberRoleName=self.memberRoleName,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: a complete execution input that validates to this same object."""
+        data: dict[str, Any] = {
+            "mode": str(self.mode),
+            "targets": list(self.targets),
+            "regions": list(self.regions),
+            "excludeAccounts": list(self.excludeAccounts),
+            "syncName": self.syncName,
+            "destination": self.destination.to_dict(),
+            "onConflict": str(self.onConflict),
+            "markerTimeoutSeconds": self.markerTimeoutSeconds,
+            "memberRoleName": self.memberRoleName,
+        }
+        if self.confirm is not None:
+            data["confirm"] = self.confirm
+        return data
+
+
+@dataclass(frozen=True)
+class TargetItem:
+    """One ACTIVE account-region to process: one item of the Distributed Map, with the run's parameters."""
+
+    accountId: str
+    accountName: str
+    ouPath: str
+    region: str
+    run: RunParameters
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written to the items file."""
+        return {
+            "accountId": self.accountId,
+            "accountName": self.accountName,
+            "ouPath": self.ouPath,
+            "region": self.region,
+            "run": self.run.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TargetItem:
+        """Read an item back (extra keys added by the state machine, such as ``reconcile``, are ignored)."""
+        return cls(
+            accountId=str(data["accountId"]),
+            accountName=str(data.get("accountName", "")),
+            ouPath=str(data.get("ouPath", "")),
+            region=str(data["region"]),
+            run=RunParameters.from_dict(data["run"]),
+        )
+
+    def outcome(self, status: Status, **fields: Any) -> Outcome:
+        """This account-region's outcome with ``status`` (and any other :class:`Outcome` field)."""
+        return Outcome(
+            accountId=self.accountId,
+            accountName=self.accountName,
+            ouPath=self.ouPath,
+            region=self.region,
+            status=status,
+            mode=self.run.mode,
+            **fields,
+        )

@@ -1,0 +1,242 @@
+"""Outcome records in S3, the run's report and the summary the execution returns.
+
+Every account-region's outcome is one S3 object, ``orgsync/reports/<execution>/results/<account>/<region>.json``,
+written by the last step of its item (or by ``Resolve targets`` for SKIPPED ones): moto's ResultWriter writes
+no result files, and a per-item record makes the report independent of the Map's output size. ``Summarize``
+reads them all back, adds a FAILED outcome for any item that recorded nothing, and writes
+``orgsync/reports/<execution>/report.json``.
+
+Example::
+
+    >>> outcome_key("exec-1", "200000000001", "us-east-1")
+    'orgsync/reports/exec-1/results/200000000001/us-east-1.json'
+    >>> report_key("exec-1")
+    'orgsync/reports/exec-1/report.json'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas import clock
+from lambdas.aws import call
+from lambdas.aws import client as aws_client
+from lambdas.errors import RolloutIncomplete, TeardownIncomplete, VerificationFailed
+from lambdas.models import Mode, Outcome, RunParameters, Status, Summary, TargetItem
+
+REPORTS_PREFIX = "orgsync/reports"
+RUNS_PREFIX = "orgsync/runs"
+
+#: The returned ``results`` are cut above this many bytes of JSON: Step Functions payloads cap at 256 KiB and
+#: the summary, location and cause need room too. The S3 report is always complete.
+MAX_RETURNED_RESULTS_BYTES = 160_000
+
+#: The Fail state's error name per mode (the state machine chooses among them by mode).
+FAILURE_ERROR: dict[Mode, str] = {
+    Mode.ROLLOUT: RolloutIncomplete.__name__,
+    Mode.VERIFY: VerificationFailed.__name__,
+    Mode.TEARDOWN: TeardownIncomplete.__name__,
+}
+
+MISSING_OUTCOME_DETAIL = (
+    "No outcome was recorded for this account-region: its child execution failed after its retries "
+    "(see the Map Run of 'Process account-regions' in the console). Rerun: the rollout is idempotent."
+)
+
+
+def items_key(execution_name: str) -> str:
+    """The key of a run's items file (the Distributed Map's ItemReader reads it)."""
+    return f"{RUNS_PREFIX}/{execution_name}/targets.json"
+
+
+def results_prefix(execution_name: str) -> str:
+    """The key prefix under which a run's outcome records live."""
+    return f"{REPORTS_PREFIX}/{execution_name}/results/"
+
+
+def outcome_key(execution_name: str, account_id: str, region: str) -> str:
+    """The key of one account-region's outcome record."""
+    return f"{results_prefix(execution_name)}{account_id}/{region}.json"
+
+
+def report_key(execution_name: str) -> str:
+    """The key of a run's report."""
+    return f"{REPORTS_PREFIX}/{execution_name}/report.json"
+
+
+def _put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
+    body = json.dumps(document, indent=None, separators=(",", ":"), sort_keys=False).encode()
+    call(f"s3:PutObject on s3://{bucket}/{key}", s3.put_object, Bucket=bucket, Key=key, Body=body,
+         ContentType="application/json")
+
+
+def _get_json(s3: Any, bucket: str, key: str) -> Any:
+    response = call(f"s3:GetObject on s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)
+    return json.loads(response["Body"].read())
+
+
+def write_outcome(s3: Any, run: RunParameters, outcome: Outcome) -> str:
+    """Write ``outcome``'s record to the destination bucket; returns its key.
+
+    Example::
+
+        write_outcome(s3, item.run, item.outcome(Status.CREATED, verification=Verification.VERIFIED))
+    """
+    key = outcome_key(run.executionName, outcome.accountId, outcome.region)
+    _put_json(s3, run.destination.bucket, key, outcome.to_dict())
+    return key
+
+
+def write_items(s3: Any, run: RunParameters, items: list[TargetItem]) -> dict[str, str]:
+    """Write the run's items file; returns its location as the ItemReader wants it (``bucket``, ``key``)."""
+    key = items_key(run.executionName)
+    _put_json(s3, run.destination.bucket, key, [item.to_dict() for item in items])
+    return {"bucket": run.destination.bucket, "key": key}
+
+
+def read_items(s3: Any, bucket: str, key: str) -> list[TargetItem]:
+    """Read a run's items file back."""
+    return [TargetItem.from_dict(raw) for raw in _get_json(s3, bucket, key)]
+
+
+def read_outcomes(s3: Any, run: RunParameters) -> list[Outcome]:
+    """Every outcome record of a run (listed with pagination), sorted by account and region.
+
+    Example::
+
+        outcomes = read_outcomes(s3, run)
+    """
+    bucket, prefix = run.destination.bucket, results_prefix(run.executionName)
+    keys: list[str] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if token:
+            kwargs["ContinuationToken"] = token
+        page = call(f"s3:ListObjectsV2 on s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
+        keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".json"))
+        if not page.get("IsTruncated"):
+            break
+        token = page["NextContinuationToken"]
+    outcomes = [Outcome.from_dict(_get_json(s3, bucket, key)) for key in keys]
+    return sorted(outcomes, key=lambda o: (o.accountId, o.region))
+
+
+def with_missing(outcomes: list[Outcome], expected: list[TargetItem]) -> list[Outcome]:
+    """``outcomes`` plus a FAILED outcome for each expected account-region that recorded none.
+
+    >>> from lambdas.models import Destination, OnConflict
+    >>> run = RunParameters("e", Mode.ROLLOUT, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
+    >>> [o.status.value for o in with_missing([], [TargetItem("200000000001", "a", "/", "us-east-1", run)])]
+    ['FAILED']
+    """
+    seen = {(o.accountId, o.region) for o in outcomes}
+    missing = [
+        item.outcome(Status.FAILED, detail=MISSING_OUTCOME_DETAIL)
+        for item in expected
+        if (item.accountId, item.region) not in seen
+    ]
+    return sorted([*outcomes, *missing], key=lambda o: (o.accountId, o.region))
+
+
+@dataclass(frozen=True)
+class Report:
+    """A run's report: what the S3 object holds."""
+
+    run: RunParameters
+    summary: Summary
+    outcomes: list[Outcome]
+    generatedAt: str
+
+    @property
+    def location(self) -> str:
+        """``s3://bucket/orgsync/reports/<execution>/report.json``."""
+        return f"s3://{self.run.destination.bucket}/{report_key(self.run.executionName)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report document (issue 3's contract plus the summary)."""
+        return {
+            "executionName": self.run.executionName,
+            "mode": str(self.run.mode),
+            "generatedAt": self.generatedAt,
+            "syncName": self.run.syncName,
+            "destination": self.run.destination.to_dict(),
+            "onConflict": str(self.run.onConflict),
+            "summary": self.summary.to_dict(),
+            "reportLocation": self.location,
+            "results": [outcome.to_dict() for outcome in self.outcomes],
+        }
+
+
+def build_report(run: RunParameters, outcomes: list[Outcome]) -> Report:
+    """The report of ``outcomes``.
+
+    >>> from lambdas.models import Destination, OnConflict, Verification
+    >>> run = RunParameters("e", Mode.ROLLOUT, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
+    >>> item = TargetItem("200000000001", "a", "/", "us-east-1", run)
+    >>> build_report(run, [item.outcome(Status.CREATED, verification=Verification.VERIFIED)]).summary.needsAttention
+    0
+    """
+    return Report(run=run, summary=Summary.of(outcomes), outcomes=outcomes, generatedAt=clock.now().isoformat())
+
+
+def returned_results(report: Report, max_bytes: int = MAX_RETURNED_RESULTS_BYTES) -> tuple[list[dict[str, Any]], bool]:
+    """The results to return in the execution output, those needing attention first, cut at ``max_bytes``.
+
+    Returns the results and whether any were left out.
+    """
+    ordered = sorted(report.outcomes, key=lambda o: (not o.needs_attention, o.accountId, o.region))
+    results: list[dict[str, Any]] = []
+    size = 2
+    for outcome in ordered:
+        data = outcome.to_dict()
+        size += len(json.dumps(data)) + 1
+        if size > max_bytes:
+            return results, True
+        results.append(data)
+    return results, False
+
+
+def failure_cause(report: Report) -> str:
+    """The Fail state's cause: the summary and where the report is, as one JSON string."""
+    return json.dumps({"summary": report.summary.to_dict(), "reportLocation": report.location}, sort_keys=True)
+
+
+def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None) -> dict[str, Any]:
+    """Read every outcome record, write the report to S3 and return the execution's output.
+
+    Example::
+
+        output = summarize(s3, run, {"bucket": "acme-inventory", "key": "orgsync/runs/exec-1/targets.json"})
+        output["summary"]["needsAttention"]
+    """
+    outcomes = read_outcomes(s3, run)
+    if items_location:
+        expected = read_items(s3, items_location["bucket"], items_location["key"])
+        outcomes = with_missing(outcomes, expected)
+    report = build_report(run, outcomes)
+    _put_json(s3, run.destination.bucket, report_key(run.executionName), report.to_dict())
+    results, truncated = returned_results(report)
+    return {
+        "executionName": run.executionName,
+        "mode": str(run.mode),
+        "summary": report.summary.to_dict(),
+        "reportLocation": report.location,
+        "results": results,
+        "resultsTruncated": truncated,
+        "failureError": FAILURE_ERROR[run.mode],
+        "cause": failure_cause(report),
+    }
+
+
+def summarize_event(event: dict[str, Any]) -> dict[str, Any]:
+    """``Summarize`` with real clients: ``event`` is ``{"run": ..., "itemsLocation": ...}``."""
+    run = RunParameters.from_dict(event["run"])
+    return summarize(s3_client(run), run, event.get("itemsLocation"))
+
+
+def s3_client(run: RunParameters) -> Any:
+    """An S3 client in the destination bucket's region, with the function's own credentials."""
+    return aws_client("s3", run.destination.region)

@@ -1,0 +1,225 @@
+"""Target resolution: the organization's tree, walked with paged, throttle-tolerant calls, and the targets of a run.
+
+``Resolve targets`` validates the input (:mod:`lambdas.input`), walks the organization once from its root
+(OUs and accounts per parent, every page retried with backoff on ``TooManyRequestsException``), resolves the
+targets (OU IDs, OU paths, account IDs, the root ID; nested OUs included; accounts deduplicated), records
+SKIPPED outcomes for accounts that are not ACTIVE or are excluded, and writes the items file the Distributed
+Map reads. An unknown OU path or ID raises ``InvalidInput`` before anything is written or touched.
+
+Example (with moto)::
+
+    org = walk_organization(boto3.client("organizations"))
+    items, skipped = resolve_targets(org, validate_input({"targets": ["/Workloads"], "regions": ["us-east-1"]},
+                                                         settings), "exec-1")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from lambdas import aws, report
+from lambdas.errors import InvalidInput
+from lambdas.input import ACCOUNT_ID, OU_ID, ROOT_ID, validate_input
+from lambdas.models import Outcome, RolloutInput, RunParameters, Status, TargetItem
+from lambdas.settings import Settings
+
+ACTIVE = "ACTIVE"
+#: Organizations is a global service served from us-east-1 (in the aws partition).
+ORGANIZATIONS_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account of the organization, with the path of the OU it sits in ("/" for the root)."""
+
+    id: str
+    name: str
+    state: str
+    ouPath: str
+
+
+@dataclass
+class Organization:
+    """The organization's tree: OUs by ID and by path, child OUs and accounts per parent."""
+
+    root_id: str
+    ou_paths: dict[str, str] = field(default_factory=dict)
+    ou_by_path: dict[str, str] = field(default_factory=dict)
+    child_ous: dict[str, list[str]] = field(default_factory=dict)
+    accounts_by_parent: dict[str, list[Account]] = field(default_factory=dict)
+
+    def accounts_under(self, parent_id: str) -> Iterator[Account]:
+        """Every account in ``parent_id`` and in its nested OUs, depth first."""
+        yield from self.accounts_by_parent.get(parent_id, [])
+        for child in self.child_ous.get(parent_id, []):
+            yield from self.accounts_under(child)
+
+    def account(self, account_id: str) -> Account | None:
+        """The account ``account_id`` if it belongs to the organization."""
+        for accounts in self.accounts_by_parent.values():
+            for account in accounts:
+                if account.id == account_id:
+                    return account
+        return None
+
+
+def _pages(organizations: Any, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    # Manual NextToken paging so that a throttled page is retried alone, with backoff on lambdas.clock.
+    method = getattr(organizations, operation)
+    action = "organizations:" + "".join(part.title() for part in operation.split("_"))
+    token: str | None = None
+    while True:
+        call_kwargs: dict[str, Any] = {**kwargs, **({"NextToken": token} if token else {})}
+        page = aws.with_backoff(action, method, **call_kwargs)
+        yield from page.get(result_key, [])
+        token = page.get("NextToken")
+        if not token:
+            return
+
+
+def walk_organization(organizations: Any) -> Organization:
+    """Read the whole organization tree (OUs and accounts) from the root.
+
+    Example (with moto)::
+
+        org = walk_organization(boto3.client("organizations", region_name="us-east-1"))
+        org.ou_by_path["/Workloads/Prod"]
+    """
+    roots = list(_pages(organizations, "list_roots", "Roots"))
+    if not roots:
+        raise aws.AwsCallFailed("organizations:ListRoots returned no root: is this an organization's account?")
+    org = Organization(root_id=roots[0]["Id"])
+    org.ou_paths[org.root_id] = "/"
+    pending = [org.root_id]
+    while pending:
+        parent = pending.pop(0)
+        parent_path = org.ou_paths[parent]
+        org.accounts_by_parent[parent] = [
+            Account(
+                id=raw["Id"],
+                name=raw.get("Name", ""),
+                # "State" is the newer field; "Status" is what older responses (and moto) carry.
+                state=str(raw.get("State") or raw.get("Status") or ACTIVE),
+                ouPath=parent_path,
+            )
+            for raw in _pages(organizations, "list_accounts_for_parent", "Accounts", ParentId=parent)
+        ]
+        children = list(_pages(organizations, "list_organizational_units_for_parent", "OrganizationalUnits",
+                               ParentId=parent))
+        org.child_ous[parent] = [child["Id"] for child in children]
+        for child in children:
+            path = f"{parent_path.rstrip('/')}/{child['Name']}"
+            org.ou_paths[child["Id"]] = path
+            org.ou_by_path[path] = child["Id"]
+            pending.append(child["Id"])
+    return org
+
+
+def _accounts_of_target(org: Organization, target: str) -> list[Account]:
+    if ROOT_ID.match(target):
+        if target != org.root_id:
+            raise InvalidInput(f"targets: {target!r} is not this organization's root (its root is {org.root_id})")
+        return list(org.accounts_under(target))
+    if OU_ID.match(target):
+        if target not in org.ou_paths:
+            raise InvalidInput(f"targets: {target!r} is not an OU of this organization")
+        return list(org.accounts_under(target))
+    if ACCOUNT_ID.match(target):
+        account = org.account(target)
+        if account is None:
+            raise InvalidInput(f"targets: {target!r} is not an account of this organization")
+        return [account]
+    ou_id = org.ou_by_path.get(target.rstrip("/"))
+    if ou_id is None:
+        raise InvalidInput(f"targets: OU path {target!r} does not exist in this organization")
+    return list(org.accounts_under(ou_id))
+
+
+def resolve_targets(
+    org: Organization, run_input: RolloutInput, execution_name: str
+) -> tuple[list[TargetItem], list[Outcome]]:
+    """The items (ACTIVE account x region) and SKIPPED outcomes of ``run_input``'s targets.
+
+    Accounts are deduplicated across targets and sorted by account ID; items follow the input's region order.
+    Raises ``InvalidInput`` for a target that is not in the organization.
+    """
+    accounts: dict[str, Account] = {}
+    for target in run_input.targets:
+        for account in _accounts_of_target(org, target):
+            accounts.setdefault(account.id, account)
+    run = run_input.run_parameters(execution_name)
+    excluded = set(run_input.excludeAccounts)
+    items: list[TargetItem] = []
+    skipped: list[Outcome] = []
+    for account in sorted(accounts.values(), key=lambda a: a.id):
+        reason = None
+        if account.id in excluded:
+            reason = "Excluded by excludeAccounts."
+        elif account.state != ACTIVE:
+            reason = f"The account is {account.state}: only ACTIVE accounts are rolled out."
+        for region in run_input.regions:
+            item = TargetItem(account.id, account.name, account.ouPath, region, run)
+            if reason is None:
+                items.append(item)
+            else:
+                skipped.append(item.outcome(Status.SKIPPED, detail=reason))
+    return items, skipped
+
+
+def organizations_client(settings: Settings, execution_name: str) -> Any:
+    """An Organizations client, through the organization reader role when one is configured."""
+    if settings.organization_reader_role_arn:
+        credentials = aws.cached_role_credentials(settings.organization_reader_role_arn, execution_name)
+        return aws.client("organizations", ORGANIZATIONS_REGION, credentials)
+    return aws.client("organizations", ORGANIZATIONS_REGION)
+
+
+def resolve_run(
+    raw_input: Any,
+    execution_name: str,
+    settings: Settings,
+    organizations: Callable[[], Any],
+    s3: Callable[[str], Any],
+) -> dict[str, Any]:
+    """Validate, resolve, record SKIPPED outcomes and write the items file; returns the state's output.
+
+    ``organizations()`` makes the Organizations client and ``s3(region)`` the S3 client of the destination's
+    region: both are made only once the input is valid. Nothing is written before every target has been
+    resolved, so an invalid input leaves no trace.
+
+    Example::
+
+        output = resolve_run({"targets": ["/Workloads"], "regions": ["us-east-1"]}, "exec-1", settings,
+                             lambda: boto3.client("organizations"), lambda region: boto3.client("s3"))
+        output["itemsLocation"]  # {"bucket": ..., "key": "orgsync/runs/exec-1/targets.json"}
+    """
+    run_input = validate_input(raw_input, settings)
+    items, skipped = resolve_targets(walk_organization(organizations()), run_input, execution_name)
+    run: RunParameters = run_input.run_parameters(execution_name)
+    s3_client = s3(run.destination.region)
+    for outcome in skipped:
+        report.write_outcome(s3_client, run, outcome)
+    location = report.write_items(s3_client, run, items)
+    return {
+        "run": run.to_dict(),
+        "itemsLocation": location,
+        "counts": {
+            "accounts": len({item.accountId for item in items} | {o.accountId for o in skipped}),
+            "items": len(items),
+            "skipped": len(skipped),
+        },
+    }
+
+
+def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """``Resolve targets`` with real clients: ``event`` is ``{"input": ..., "executionName": ...}``."""
+    execution_name = str(event["executionName"])
+    return resolve_run(
+        event.get("input"),
+        execution_name,
+        settings,
+        lambda: organizations_client(settings, execution_name),
+        lambda region: aws.client("s3", region),
+    )

@@ -1,0 +1,250 @@
+"""The state machine: one ASL document, built from small named pieces, deployed by CDK and run locally.
+
+::
+
+    Resolve targets ──(InvalidInput fails the execution here, before any account is touched)
+    Process account-regions   Distributed Map over orgsync/runs/<execution>/targets.json, one child per item:
+        Reconcile sync ──Catch States.ALL──► Record failure
+        Check marker and record outcome ──Catch States.ALL──► Record failure
+    Summarize
+    Needs attention? ── 0 ──► Done
+                     └─ else ► Rollout needs attention (RolloutIncomplete) | Verification failed | Teardown incomplete
+
+Lambda ARNs are ``${<Name>FunctionArn}`` placeholders (:mod:`workflow.functions`), filled by CDK's
+DefinitionSubstitutions or by the local engine. Retry and Catch name errors by ``Cls.__name__``.
+
+Why a Distributed Map: its children are separate executions, so the parent's history stays at a handful of
+events whatever the organization's size (an inline Map adds ~7 events per item per task and outgrows the
+25,000-event cap near 1,500 account-regions). Each child takes two task states on the happy path.
+
+Example::
+
+    >>> definition = build_definition()
+    >>> definition["StartAt"]
+    'Resolve targets'
+    >>> definition["States"]["Process account-regions"]["ItemProcessor"]["ProcessorConfig"]["Mode"]
+    'DISTRIBUTED'
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lambdas.errors import TRANSIENT_LAMBDA_ERRORS as TRANSIENT
+from lambdas.errors import (
+    InvalidInput,
+    MarkerNotYetWritten,
+    RolloutIncomplete,
+    S3WriteFailed,
+    TeardownIncomplete,
+    VerificationFailed,
+)
+from lambdas.models import Mode
+from workflow.functions import CHECK_MARKER, RECONCILE_SYNC, RECORD_FAILURE, RESOLVE_TARGETS, SUMMARIZE, LambdaFunction
+
+State = dict[str, Any]
+
+RESOLVE = "Resolve targets"
+PROCESS = "Process account-regions"
+RECONCILE = "Reconcile sync"
+CHECK = "Check marker and record outcome"
+RECORD = "Record failure"
+SUMMARIZE_STATE = "Summarize"
+NEEDS_ATTENTION = "Needs attention?"
+DONE = "Done"
+ROLLOUT_FAILED = "Rollout needs attention"
+VERIFY_FAILED = "Verification failed"
+TEARDOWN_FAILED = "Teardown incomplete"
+
+#: Children running at once. Organizations and SSM throttle per account: 40 keeps bursts moderate.
+MAX_CONCURRENCY = 40
+#: Retry budgets. Each is bounded; FULL jitter spreads retries of many children over time.
+TRANSIENT_RETRY: State = {
+    "ErrorEquals": list(TRANSIENT),
+    "IntervalSeconds": 2,
+    "BackoffRate": 2.0,
+    "MaxAttempts": 6,
+    "MaxDelaySeconds": 60,
+    "JitterStrategy": "FULL",
+}
+#: "S3 write failed" right after a bucket policy change lasts up to about a minute: ~1 minute of retries on
+#: average (10 attempts, 5 s growing to 15 s, FULL jitter halves the mean).
+S3_WRITE_RETRY: State = {
+    "ErrorEquals": [S3WriteFailed.__name__],
+    "IntervalSeconds": 5,
+    "BackoffRate": 1.5,
+    "MaxAttempts": 10,
+    "MaxDelaySeconds": 15,
+    "JitterStrategy": "FULL",
+}
+#: The Lambda decides PENDING at markerTimeoutSeconds (at most 3600 s); these attempts outlast that bound
+#: with ample margin (~60 s mean delay once capped), and a Catch records PENDING if they ever run out.
+MARKER_RETRY: State = {
+    "ErrorEquals": [MarkerNotYetWritten.__name__],
+    "IntervalSeconds": 5,
+    "BackoffRate": 2.0,
+    "MaxAttempts": 200,
+    "MaxDelaySeconds": 120,
+    "JitterStrategy": "FULL",
+}
+
+
+def lambda_task(function: LambdaFunction, **fields: Any) -> State:
+    """A Task state invoking ``function`` directly by ARN (the result is the function's return value)."""
+    return {"Type": "Task", "Resource": function.placeholder, **fields}
+
+
+def catch_all(next_state: str, result_path: str = "$.error") -> list[State]:
+    """A Catch of every error to ``next_state``, keeping the input and putting the error at ``result_path``."""
+    return [{"ErrorEquals": ["States.ALL"], "Next": next_state, "ResultPath": result_path}]
+
+
+def resolve_targets_state() -> State:
+    """Validate the input, resolve the targets, write the items file. ``InvalidInput`` is not retried nor caught."""
+    return lambda_task(
+        RESOLVE_TARGETS,
+        Comment=f"Fails the execution with {InvalidInput.__name__} (field and value in the cause) before any "
+        "account is touched.",
+        Parameters={"input.$": "$", "executionName.$": "$$.Execution.Name"},
+        Retry=[TRANSIENT_RETRY],
+        Next=PROCESS,
+    )
+
+
+def reconcile_sync_state() -> State:
+    """One account-region: list, classify, create or replace. Its partial outcome goes to ``$.reconcile``."""
+    return lambda_task(
+        RECONCILE_SYNC,
+        ResultPath="$.reconcile",
+        Retry=[TRANSIENT_RETRY, S3_WRITE_RETRY],
+        Catch=catch_all(RECORD),
+        Next=CHECK,
+    )
+
+
+def check_marker_state() -> State:
+    """Wait for the marker through retries, then write the outcome record. The child's output stays tiny."""
+    return lambda_task(
+        CHECK_MARKER,
+        ResultSelector={"status.$": "$.status", "verification.$": "$.verification"},
+        Retry=[MARKER_RETRY, TRANSIENT_RETRY],
+        Catch=catch_all(RECORD),
+        End=True,
+    )
+
+
+def record_failure_state() -> State:
+    """Record the item as FAILED (or PENDING when only the marker retries ran out), with what to do."""
+    return lambda_task(
+        RECORD_FAILURE,
+        ResultSelector={"status.$": "$.status", "verification.$": "$.verification"},
+        Retry=[TRANSIENT_RETRY],
+        End=True,
+    )
+
+
+def item_processor() -> State:
+    """What each child execution runs for one account-region."""
+    return {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": RECONCILE,
+        "States": {
+            RECONCILE: reconcile_sync_state(),
+            CHECK: check_marker_state(),
+            RECORD: record_failure_state(),
+        },
+    }
+
+
+def process_state() -> State:
+    """The Distributed Map over the items file.
+
+    Every failure inside a child is caught and recorded, and ``Summarize`` reports an item without a record as
+    FAILED, so the Map tolerates all failures (100.0: moto only accepts the percentage as a float) rather than
+    stopping the rollout. ``ResultPath: null`` keeps the parent's payload to the resolved run.
+    """
+    return {
+        "Type": "Map",
+        "Comment": "One child execution per ACTIVE account-region; each records its outcome in S3.",
+        "Label": "AccountRegions",
+        "ItemReader": {
+            "Resource": "arn:aws:states:::s3:getObject",
+            "ReaderConfig": {"InputType": "JSON"},
+            "Parameters": {"Bucket.$": "$.itemsLocation.bucket", "Key.$": "$.itemsLocation.key"},
+        },
+        "ItemProcessor": item_processor(),
+        "MaxConcurrency": MAX_CONCURRENCY,
+        "ToleratedFailurePercentage": 100.0,
+        "ResultPath": None,
+        "Next": SUMMARIZE_STATE,
+    }
+
+
+def summarize_state() -> State:
+    """Read every outcome record, write the report, return summary + location + (bounded) results."""
+    return lambda_task(
+        SUMMARIZE,
+        Parameters={"run.$": "$.run", "itemsLocation.$": "$.itemsLocation"},
+        Retry=[TRANSIENT_RETRY],
+        Next=NEEDS_ATTENTION,
+    )
+
+
+#: The Fail state of each mode (issue 6 adds the verify and teardown runs behind the last two).
+FAILURES: dict[Mode, tuple[str, str]] = {
+    Mode.ROLLOUT: (ROLLOUT_FAILED, RolloutIncomplete.__name__),
+    Mode.VERIFY: (VERIFY_FAILED, VerificationFailed.__name__),
+    Mode.TEARDOWN: (TEARDOWN_FAILED, TeardownIncomplete.__name__),
+}
+
+
+def needs_attention_state() -> State:
+    """Green exactly when nothing needs attention; otherwise the mode's Fail state."""
+    by_mode = [
+        {"Variable": "$.mode", "StringEquals": str(mode), "Next": state}
+        for mode, (state, _) in FAILURES.items()
+        if mode is not Mode.ROLLOUT
+    ]
+    return {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.summary.needsAttention", "NumericEquals": 0, "Next": DONE}, *by_mode],
+        "Default": ROLLOUT_FAILED,
+    }
+
+
+def fail_state(error: str) -> State:
+    """A Fail state whose cause is the summary and the report's location (``Summarize`` writes it)."""
+    return {
+        "Type": "Fail",
+        "Comment": "The report in S3 names every account-region that needs attention and what to do.",
+        "Error": error,
+        "CausePath": "$.cause",
+    }
+
+
+def build_definition() -> dict[str, Any]:
+    """The complete ASL document, with ``${<Name>FunctionArn}`` placeholders.
+
+    >>> sorted(build_definition()["States"])[:3]
+    ['Done', 'Needs attention?', 'Process account-regions']
+    """
+    states: dict[str, State] = {
+        RESOLVE: resolve_targets_state(),
+        PROCESS: process_state(),
+        SUMMARIZE_STATE: summarize_state(),
+        NEEDS_ATTENTION: needs_attention_state(),
+        DONE: {"Type": "Succeed", "Comment": "Every account-region is in place and verified, or skipped."},
+    }
+    for state, error in FAILURES.values():
+        states[state] = fail_state(error)
+    return {
+        "Comment": "orgsync: roll out an organization-based SSM resource data sync to every target account-region.",
+        "StartAt": RESOLVE,
+        "States": states,
+    }
+
+
+def definition_json(indent: int | None = 2) -> str:
+    """The definition as JSON text (what CDK and ``orgsync graph`` print)."""
+    return json.dumps(build_definition(), indent=indent)
