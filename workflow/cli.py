@@ -1,0 +1,482 @@
+"""The ``orgsync`` command: demo, run, watch, report, graph, validate (and coverage when it lands).
+
+Each command parses its arguments and hands them to plain functions in ``workflow.console``, ``workflow.graph``
+and ``workflow.local``. Errors the user can fix end the command with one line on stderr and exit code 2,
+never a traceback (``--debug`` or ``ORGSYNC_DEBUG=1`` shows it). A run exits 0 when the execution SUCCEEDED,
+1 when it ended with account-regions that need attention (the report is printed all the same), 2 when the
+input or a file was rejected.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, cast
+
+import click
+from rich.console import Console
+
+from lambdas.errors import InvalidInput, RolloutIncomplete, TeardownIncomplete, VerificationFailed
+from lambdas.models import Mode
+from workflow.console.errors import CliError
+
+#: Exit codes: the contract of ``orgsync run`` (issue 3), shared by demo and watch.
+EXIT_SUCCEEDED = 0
+EXIT_NEEDS_ATTENTION = 1
+EXIT_REJECTED = 2
+
+#: Fail-state errors that mean "the run finished and the report says what needs attention".
+INCOMPLETE_ERRORS = frozenset({RolloutIncomplete.__name__, VerificationFailed.__name__, TeardownIncomplete.__name__})
+
+
+def exit_code_for(status: str, error: str | None) -> int:
+    """The exit code of a finished execution."""
+    if status == "SUCCEEDED":
+        return EXIT_SUCCEEDED
+    if error == InvalidInput.__name__:
+        return EXIT_REJECTED
+    return EXIT_NEEDS_ATTENTION
+
+
+def _debug_requested(args: Sequence[str]) -> bool:
+    return "--debug" in args or os.environ.get("ORGSYNC_DEBUG", "") not in {"", "0", "false"}
+
+
+def _error_line(message: str) -> None:
+    """One line on stderr: newlines in messages (botocore's, graphviz's) would break the one-line promise."""
+    click.echo(f"orgsync: error: {' '.join(str(message).split())}", err=True)
+
+
+class OrgSyncGroup(click.Group):
+    """A click group that turns every error into one line and exit 2 (a traceback only with ``--debug``)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = _debug_requested(argv)
+        code: int
+        try:
+            result = super().main(argv, prog_name or "orgsync", complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) else 0
+        except click.exceptions.Exit as exc:  # --help, --version
+            code = exc.exit_code
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            code = EXIT_REJECTED
+        except click.ClickException as exc:  # usage errors: missing option, bad choice
+            if debug:
+                traceback.print_exc()
+            hint = f" (see '{exc.ctx.command_path} --help')" if isinstance(exc, click.UsageError) and exc.ctx else ""
+            _error_line(exc.format_message() + hint)
+            code = EXIT_REJECTED
+        except click.Abort:
+            _error_line("interrupted")
+            code = 130
+        except KeyboardInterrupt:
+            _error_line("interrupted")
+            code = 130
+        except (CliError, InvalidInput) as exc:
+            if debug:
+                traceback.print_exc()
+            prefix = "invalid input: " if isinstance(exc, InvalidInput) else ""
+            _error_line(prefix + str(exc))
+            code = EXIT_REJECTED
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            _error_line(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            code = EXIT_REJECTED
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _stdout() -> Console:
+    return Console(highlight=False)
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def read_json_file(path: str, what: str) -> Any:
+    """A JSON file's content; a missing or malformed file is a one-line :class:`CliError`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CliError(f"{what} file {path!r} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise CliError(f"{what} file {path!r} is a directory") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {what} file {path!r}: {exc}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"{what} file {path!r} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+
+
+def read_input(path: str) -> dict[str, Any]:
+    """An execution input file: a JSON object."""
+    data = read_json_file(path, "input")
+    if not isinstance(data, dict):
+        raise CliError(f"input file {path!r} must hold a JSON object, not {type(data).__name__}")
+    return data
+
+
+def _examples(*lines: str) -> str:
+    """An epilog with examples that click prints verbatim (``\\b`` stops rewrapping)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@click.group(
+    cls=OrgSyncGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    epilog=_examples(
+        "orgsync demo",
+        "orgsync run --scenario workflow/scenarios/example.json --input input.json",
+        "orgsync graph --format svg --output docs/img/state-machine.svg",
+    ),
+)
+@click.option("--debug", is_flag=True, help="Show the traceback of an error (also ORGSYNC_DEBUG=1).")
+@click.version_option(package_name="orgsync", prog_name="orgsync")
+def cli(debug: bool) -> None:
+    """Roll out organization-based SSM resource data syncs to every account and region of an AWS Organization."""
+
+
+# ---------------------------------------------------------------------------------------------------- demo / run
+
+
+def _finish(report: Any, status: str, error: str | None, cause: str | None, *, as_json: bool, title: str) -> int:
+    """Print a finished run's report (or its one-line rejection) and return the exit code."""
+    from workflow.console.report import render_json, render_table
+
+    code = exit_code_for(status, error)
+    if code == EXIT_REJECTED:
+        raise CliError(f"invalid input: {cause or error}")
+    if report is None:
+        raise CliError(f"the execution ended {status} ({error}) without a report: {cause or 'no cause given'}")
+    if as_json:
+        click.echo(render_json(report), nl=False)
+        return code
+    out = _stdout()
+    out.print(render_table(report, title=title))
+    out.print()
+    if code == EXIT_SUCCEEDED:
+        out.print(f"[green]{status}[/]: nothing needs attention.")
+    else:
+        attention = report.summary.needsAttention
+        out.print(
+            f"[red]{status}[/] ({error}): {attention} account-region{'s' if attention != 1 else ''} "
+            "need attention; the action for each is above."
+        )
+    return code
+
+
+def _run_local(
+    scenario: str | None, execution_input: dict[str, Any] | None, *, as_json: bool, progress: bool, title: str
+) -> int:
+    from workflow.console import local
+
+    result = local.run(scenario, execution_input, console=_stderr() if progress else None)
+    return _finish(
+        result.report,
+        result.status,
+        result.error,
+        result.cause,
+        as_json=as_json,
+        title=f"{title}: {result.execution_arn}",
+    )
+
+
+@cli.command(epilog=_examples("orgsync demo", "orgsync demo --json > report.json"))
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
+@click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
+def demo(as_json: bool, no_progress: bool) -> int:
+    """Run a rollout over the bundled example organization on the local engine (no AWS account needed).
+
+    Shows live progress, then the report grouped by status with the action to take. Exits like run: 0 when
+    nothing needs attention, 1 when something does (the example organization has some on purpose).
+    """
+    return _run_local(None, None, as_json=as_json, progress=not no_progress and not as_json, title="orgsync demo")
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync run --scenario workflow/scenarios/example.json --input input.json",
+        "orgsync run --scenario my-org.json --input input.json --json > report.json",
+        "orgsync run --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
+        "            --input input.json",
+    )
+)
+@click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON).")
+@click.option("--scenario", metavar="FILE", help="Run on the local engine against this simulated organization.")
+@click.option("--state-machine-arn", metavar="ARN", help="Start an execution of this deployed state machine.")
+@click.option("--name", metavar="NAME", help="Execution name (AWS; default: generated).")
+@click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
+@click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls of a deployed execution.")
+def run(
+    input_path: str,
+    scenario: str | None,
+    state_machine_arn: str | None,
+    name: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    no_progress: bool,
+    interval: float,
+) -> int:
+    """Run the workflow with an input: locally against a scenario, or on a deployed state machine.
+
+    Exit 0 when the execution SUCCEEDED, 1 when it ended RolloutIncomplete, VerificationFailed or
+    TeardownIncomplete (the report is printed all the same), 2 when the input or a file was rejected.
+    """
+    if bool(scenario) == bool(state_machine_arn):
+        raise CliError("give exactly one of --scenario FILE (local engine) or --state-machine-arn ARN (AWS)")
+    execution_input = read_input(input_path)
+    progress = not no_progress and not as_json
+    if scenario:
+        return _run_local(scenario, execution_input, as_json=as_json, progress=progress, title="orgsync run")
+    assert state_machine_arn is not None
+    from workflow.console import remote
+    from workflow.console.live import follow
+
+    sfn, s3 = remote.clients(remote.parse_state_machine_arn(state_machine_arn), endpoint_url)
+    arn = remote.start_execution(sfn, state_machine_arn, execution_input, name)
+    if not as_json:
+        _stderr().print(f"Started {arn}")
+    mode = (
+        Mode(str(execution_input.get("mode", "rollout")))
+        if execution_input.get("mode", "rollout") in {m.value for m in Mode}
+        else Mode.ROLLOUT
+    )
+    poller = remote.ExecutionPoller(sfn, s3, arn, mode=mode)
+    snapshot = follow(poller.snapshot, _stderr(), interval=interval) if progress else _wait(poller, interval)
+    del snapshot
+    view = poller.view
+    report = None
+    if view.status == "SUCCEEDED" or view.error in INCOMPLETE_ERRORS:
+        report = remote.load_report_for_execution(sfn, s3, arn)
+    return _finish(report, view.status, view.error, view.cause, as_json=as_json, title=f"orgsync run: {arn}")
+
+
+def _wait(poller: Any, interval: float) -> Any:
+    import time
+
+    while True:
+        snapshot = poller.snapshot()
+        if snapshot.finished:
+            return snapshot
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------------------------------- watch
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync watch arn:aws:states:eu-west-1:111122223333:execution:orgsync:rollout-2026-11-28",
+        "orgsync watch --endpoint-url http://localhost:5000 \\",
+        "    arn:aws:states:us-east-1:123456789012:execution:orgsync:demo",
+    )
+)
+@click.argument("execution_arn")
+@click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
+@click.option("--no-progress", is_flag=True, help="Do not draw the live view; print the table when it ends.")
+def watch(execution_arn: str, endpoint_url: str | None, interval: float, no_progress: bool) -> int:
+    """Follow a running (or finished) execution: per account-region progress, retries and errors.
+
+    Reads the execution history (paged and ordered here, whatever the server does), the Distributed Map's
+    run and child executions when the endpoint lists them, and the outcome records in the destination bucket.
+    Exits like run once the execution has finished.
+    """
+    from workflow.console import remote
+    from workflow.console.live import follow
+    from workflow.console.watch import render_items
+
+    parsed = remote.parse_execution_arn(execution_arn)
+    sfn, s3 = remote.clients(parsed.region, endpoint_url)
+    poller = remote.ExecutionPoller(sfn, s3, execution_arn)
+    _describe_or_fail(sfn, execution_arn)
+    if no_progress:
+        _wait(poller, interval)
+    else:
+        follow(poller.snapshot, _stderr(), interval=interval)
+    view = poller.view
+    out = _stdout()
+    out.print(render_items(view, poller.outcomes(), title=f"{parsed.name}: {view.status}"))
+    for warning in poller.warnings:
+        _stderr().print(f"[yellow]note:[/] {warning}")
+    if view.error:
+        out.print(f"{view.status}: {view.error}: {' '.join(str(view.cause or '').split())[:300]}")
+    return exit_code_for(view.status, view.error)
+
+
+def _describe_or_fail(sfn: Any, arn: str) -> None:
+    """Fail with one line when the execution does not exist (rather than polling an empty history)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        sfn.describe_execution(executionArn=arn)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise CliError(f"execution {arn}: {error.get('Code', '')} {error.get('Message', '')}".strip()) from exc
+
+
+# ---------------------------------------------------------------------------------------------------- report
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync report report.json",
+        "orgsync report report.json --format markdown > report.md",
+        "orgsync report s3://acme-inventory/orgsync/reports/rollout-1/report.json --format csv",
+        "orgsync report arn:aws:states:eu-west-1:111122223333:execution:orgsync:rollout-1",
+    )
+)
+@click.argument("source")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True
+)
+@click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
+@click.option("--region", metavar="REGION", help="Region of the S3 bucket or Step Functions (default: from the ARN).")
+def report(source: str, fmt: str, endpoint_url: str | None, region: str | None) -> int:
+    """Render a saved report: an execution ARN, an s3:// URI, or a file (e.g. from `orgsync run --json`).
+
+    Exit 0 when nothing needs attention, 1 when something does.
+    """
+    from workflow.console import remote
+    from workflow.console.report import Report, render, render_table
+
+    if source.startswith("arn:"):
+        parsed = remote.parse_execution_arn(source)
+        sfn, s3 = remote.clients(region or parsed.region, endpoint_url)
+        loaded = remote.load_report_for_execution(sfn, s3, source)
+    elif source.startswith("s3://"):
+        _, s3 = remote.clients(region, endpoint_url)
+        loaded = remote.load_report_from_s3(s3, source)
+    else:
+        loaded = Report.from_dict(read_json_file(source, "report"), source=f"report file {source!r}")
+    if fmt == "table":
+        _stdout().print(render_table(loaded))
+    else:
+        click.echo(render(loaded, fmt), nl=False)
+    return EXIT_NEEDS_ATTENTION if loaded.summary.needsAttention else EXIT_SUCCEEDED
+
+
+# ---------------------------------------------------------------------------------------------------- graph
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync graph --format svg --output docs/img/state-machine.svg",
+        "orgsync graph --format png --output state-machine.png",
+        "orgsync graph --format json > definition.asl.json",
+    )
+)
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "json", "dot"]), default="svg", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write here instead of stdout (required for png on a terminal).")
+def graph(fmt: str, output: str | None) -> int:
+    """Draw the state machine (SVG, PNG, DOT) or print its definition (ASL JSON, with ARN placeholders)."""
+    from workflow.graph import render
+
+    data = render(_definition(), fmt)
+    if output:
+        try:
+            Path(output).write_bytes(data)
+        except OSError as exc:
+            raise CliError(f"cannot write {output!r}: {exc.strerror or exc}") from exc
+        _stderr().print(f"wrote {output} ({len(data)} bytes)")
+        return EXIT_SUCCEEDED
+    if fmt == "png" and sys.stdout.isatty():
+        raise CliError("PNG is binary: give --output FILE or redirect stdout")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+    return EXIT_SUCCEEDED
+
+
+def _definition() -> dict[str, Any]:
+    try:
+        from workflow.definition import build_definition
+    except ImportError as exc:
+        raise CliError(f"the state machine definition is not available: {exc}") from exc
+    definition: dict[str, Any] = build_definition()
+    return definition
+
+
+# ---------------------------------------------------------------------------------------------------- validate
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync validate --input input.json",
+        "ORGSYNC_DESTINATION_BUCKET=acme-inventory orgsync validate --input minimal-input.json",
+    )
+)
+@click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON).")
+def validate(input_path: str) -> int:
+    """Check an execution input offline, with the messages the workflow's InvalidInput would give.
+
+    Defaults a deployed state machine supplies (destination, syncName, memberRoleName) are read from the
+    same ORGSYNC_* environment variables the Lambda functions use. OU paths and account IDs are checked for
+    shape only: whether they exist in the organization is known only when the workflow runs.
+    """
+    from lambdas.settings import Settings
+
+    raw = read_input(input_path)
+    validator = _validator()
+    validator(raw, Settings.from_env())
+    _stdout().print(f"{input_path}: valid")
+    return EXIT_SUCCEEDED
+
+
+def _validator() -> Callable[[dict[str, Any], Any], Any]:
+    for module in ("lambdas.targets", "lambdas.validation", "lambdas.inputs"):
+        try:
+            imported = importlib.import_module(module)
+        except ImportError:
+            continue
+        function = getattr(imported, "validate_input", None)
+        if callable(function):
+            return cast(Callable[[dict[str, Any], Any], Any], function)
+    raise CliError("input validation is not available in this version of orgsync")
+
+
+# ---------------------------------------------------------------------------------------------------- coverage
+# `orgsync coverage` is H6's (lifecycle issue): when workflow/cli_coverage.py exists and defines a click command
+# named `coverage`, it is registered here. Until then the command does not exist rather than faking it.
+
+
+def _register_optional_commands() -> None:
+    try:
+        cli_coverage = importlib.import_module("workflow.cli_coverage")
+    except ImportError:
+        return
+    command = getattr(cli_coverage, "coverage", None)
+    if isinstance(command, click.Command):
+        cli.add_command(command, "coverage")
+
+
+_register_optional_commands()
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """The console script's entry point."""
+    cli.main(args=argv, prog_name="orgsync")
+    raise SystemExit(0)  # unreachable: main() always exits; keeps the NoReturn promise for mypy

@@ -1,0 +1,291 @@
+"""An execution's history read back into per account-region progress: attempts, retries, errors, outcomes.
+
+Step Functions pages ``GetExecutionHistory`` (``nextToken``); the local engine ignores paging and returns
+everything at once, possibly in any order. :func:`fetch_history` therefore pages, de-duplicates by event id
+and sorts by id itself, and stops if a server keeps returning the same page.
+
+:func:`analyze` follows ``previousEventId`` from each task result back to the event that scheduled it, reads
+the account and region from that task's input, and counts a second scheduling of the same function for the
+same account-region as a retry. Outcome records are recognised in task outputs (a JSON object with
+``accountId``, ``region`` and ``status``), wrapped in Lambda's ``Payload`` or not.
+
+For a Distributed Map the per-item events live in child executions: :func:`analyze` merges those histories
+when it is given them; the caller falls back on the outcome records in S3 when they cannot be listed.
+
+Example::
+
+    >>> events = [
+    ...   {"id": 1, "type": "ExecutionStarted"},
+    ...   {"id": 2, "previousEventId": 1, "type": "TaskScheduled", "taskScheduledEventDetails": {
+    ...     "resource": "invoke", "parameters": json.dumps({"FunctionName": "arn:aws:lambda:us-east-1:1:function:"
+    ...     "ReconcileSync", "Payload": {"accountId": "200000000001", "region": "us-east-1"}})}},
+    ...   {"id": 3, "previousEventId": 2, "type": "TaskFailed", "taskFailedEventDetails": {"error": "Throttled",
+    ...     "cause": "Rate exceeded"}},
+    ...   {"id": 4, "previousEventId": 3, "type": "TaskScheduled", "taskScheduledEventDetails": {
+    ...     "resource": "invoke", "parameters": json.dumps({"FunctionName": "arn:aws:lambda:us-east-1:1:function:"
+    ...     "ReconcileSync", "Payload": {"accountId": "200000000001", "region": "us-east-1"}})}},
+    ...   {"id": 5, "previousEventId": 4, "type": "TaskSucceeded", "taskSucceededEventDetails": {"output":
+    ...     json.dumps({"Payload": {"accountId": "200000000001", "region": "us-east-1", "status": "CREATED"}})}}]
+    >>> view = analyze(events)
+    >>> item = view.items[("200000000001", "us-east-1")]
+    >>> item.retries, item.errors[0].error, item.outcome["status"]
+    (1, 'Throttled', 'CREATED')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Event types that schedule a task attempt, and the key of their details.
+_SCHEDULED = {
+    "TaskScheduled": "taskScheduledEventDetails",
+    "LambdaFunctionScheduled": "lambdaFunctionScheduledEventDetails",
+    "ActivityScheduled": "activityScheduledEventDetails",
+}
+_SUCCEEDED = {
+    "TaskSucceeded": "taskSucceededEventDetails",
+    "LambdaFunctionSucceeded": "lambdaFunctionSucceededEventDetails",
+}
+_FAILED = {
+    "TaskFailed": "taskFailedEventDetails",
+    "TaskTimedOut": "taskTimedOutEventDetails",
+    "TaskStartFailed": "taskStartFailedEventDetails",
+    "TaskSubmitFailed": "taskSubmitFailedEventDetails",
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
+    "LambdaFunctionStartFailed": "lambdaFunctionStartFailedEventDetails",
+    "LambdaFunctionScheduleFailed": "lambdaFunctionScheduleFailedEventDetails",
+}
+_EXECUTION_END = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
+
+
+def fetch_history(
+    sfn: Any, execution_arn: str, *, page_size: int = 1000, max_pages: int = 10_000
+) -> list[dict[str, Any]]:
+    """Every event of an execution, oldest first, whatever the server does with paging and order."""
+    events: dict[int, dict[str, Any]] = {}
+    token: str | None = None
+    seen_tokens: set[str] = set()
+    for _ in range(max_pages):
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": page_size, "reverseOrder": False}
+        if token:
+            kwargs["nextToken"] = token
+        page = sfn.get_execution_history(**kwargs)
+        before = len(events)
+        for event in page.get("events", []):
+            events[int(event["id"])] = event
+        token = page.get("nextToken")
+        # A server that ignores paging may hand back a token anyway: stop when a page brings nothing new.
+        if not token or token in seen_tokens or len(events) == before:
+            break
+        seen_tokens.add(token)
+    return [events[key] for key in sorted(events)]
+
+
+def _json(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _find_target(value: Any, depth: int = 0) -> tuple[str, str] | None:
+    """The (accountId, region) a task input is about, looked for in nested objects (``Payload``, ``item``...)."""
+    if depth > 4 or not isinstance(value, dict):
+        return None
+    account, region = value.get("accountId"), value.get("region")
+    if isinstance(account, str) and isinstance(region, str):
+        return account, region
+    for nested in value.values():
+        found = _find_target(nested, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def find_outcome(value: Any, depth: int = 0) -> dict[str, Any] | None:
+    """An outcome record (``accountId``, ``region``, ``status``) inside a task output, if there is one."""
+    if depth > 4 or not isinstance(value, dict):
+        return None
+    if all(isinstance(value.get(key), str) for key in ("accountId", "region", "status")):
+        return value
+    for nested in value.values():
+        found = find_outcome(_json(nested) if isinstance(nested, str) else nested, depth + 1)
+        if found:
+            return found
+    return None
+
+
+def readable_cause(cause: Any) -> str:
+    """A cause for people: a Lambda error payload (``{"errorMessage": ..., "stackTrace": ...}``) -> its message."""
+    parsed = _json(cause)
+    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
+        return str(parsed["errorMessage"])
+    return "" if cause is None else str(cause)
+
+
+def _function(details: dict[str, Any], parameters: Any) -> str:
+    """The Lambda function (or resource) a task calls, as a short name."""
+    name = ""
+    if isinstance(parameters, dict):
+        name = str(parameters.get("FunctionName", ""))
+    name = name or str(details.get("resource", ""))
+    if ":function:" in name:
+        name = name.rsplit(":function:", 1)[1].split(":")[0]
+    return name
+
+
+@dataclass(frozen=True)
+class TaskError:
+    """One failed task attempt."""
+
+    function: str
+    error: str
+    cause: str
+    event_id: int
+
+
+@dataclass
+class ItemView:
+    """What the history says about one account-region."""
+
+    account_id: str
+    region: str
+    attempts: dict[str, int] = field(default_factory=dict)
+    errors: list[TaskError] = field(default_factory=list)
+    outcome: dict[str, Any] | None = None
+    running: str | None = None
+
+    @property
+    def retries(self) -> int:
+        """Attempts beyond the first, over all functions."""
+        return sum(max(0, count - 1) for count in self.attempts.values())
+
+
+@dataclass
+class ExecutionView:
+    """An execution's state as read from its history."""
+
+    status: str = "RUNNING"
+    error: str | None = None
+    cause: str | None = None
+    output: Any = None
+    current_states: list[str] = field(default_factory=list)
+    map_item_count: int | None = None
+    map_iterations_done: int = 0
+    map_run_arns: list[str] = field(default_factory=list)
+    items: dict[tuple[str, str], ItemView] = field(default_factory=dict)
+    #: Errors of tasks that are not about one account-region (ResolveTargets, Summarize).
+    other_errors: list[TaskError] = field(default_factory=list)
+    task_outputs: list[Any] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "RUNNING"
+
+    @property
+    def retries(self) -> int:
+        return sum(item.retries for item in self.items.values())
+
+    def outcomes(self) -> list[dict[str, Any]]:
+        return [item.outcome for item in self.items.values() if item.outcome is not None]
+
+
+def analyze(
+    events: Iterable[dict[str, Any]], view: ExecutionView | None = None, *, top_level: bool = True
+) -> ExecutionView:
+    """Read ``events`` (one execution's history, or a child execution's with ``top_level=False``) into ``view``."""
+    view = view if view is not None else ExecutionView()
+    by_id: dict[int, dict[str, Any]] = {}
+    # scheduled event id -> (function, target)
+    scheduled: dict[int, tuple[str, tuple[str, str] | None]] = {}
+    entered: dict[str, int] = {}
+    for event in sorted(events, key=lambda e: int(e["id"])):
+        event_id = int(event["id"])
+        by_id[event_id] = event
+        kind = str(event.get("type", ""))
+        if kind.endswith("StateEntered"):
+            name = str(event.get("stateEnteredEventDetails", {}).get("name", ""))
+            entered[name] = entered.get(name, 0) + 1
+        elif kind.endswith("StateExited"):
+            name = str(event.get("stateExitedEventDetails", {}).get("name", ""))
+            entered[name] = entered.get(name, 0) - 1
+        if kind == "MapStateStarted" and top_level:
+            length = event.get("mapStateStartedEventDetails", {}).get("length")
+            if isinstance(length, int):
+                view.map_item_count = (view.map_item_count or 0) + length
+        elif kind in {"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"} and top_level:
+            view.map_iterations_done += 1
+        elif kind == "MapRunStarted":
+            arn = event.get("mapRunStartedEventDetails", {}).get("mapRunArn")
+            if arn and arn not in view.map_run_arns:
+                view.map_run_arns.append(str(arn))
+        elif kind in _SCHEDULED:
+            details = event.get(_SCHEDULED[kind], {})
+            parameters = _json(details.get("parameters") or details.get("input"))
+            function = _function(details, parameters)
+            target = _find_target(parameters)
+            scheduled[event_id] = (function, target)
+            if target:
+                attempted = view.items.setdefault(target, ItemView(*target))
+                attempted.attempts[function] = attempted.attempts.get(function, 0) + 1
+                attempted.running = function
+        elif kind in _SUCCEEDED or kind in _FAILED:
+            origin = _origin(event, by_id, scheduled)
+            function, target = scheduled.get(origin, ("", None)) if origin is not None else ("", None)
+            item: ItemView | None = view.items.setdefault(target, ItemView(*target)) if target else None
+            if kind in _SUCCEEDED:
+                output = _json(event.get(_SUCCEEDED[kind], {}).get("output"))
+                view.task_outputs.append(output)
+                outcome = find_outcome(output)
+                if outcome is not None:
+                    key = (outcome["accountId"], outcome["region"])
+                    holder = view.items.setdefault(key, ItemView(*key))
+                    holder.outcome = outcome
+                    holder.running = None
+                if item is not None and item.running == function:
+                    item.running = None
+            else:
+                details = event.get(_FAILED[kind], {})
+                error = TaskError(
+                    function=function,
+                    error=str(details.get("error", kind)),
+                    cause=readable_cause(details.get("cause")),
+                    event_id=event_id,
+                )
+                (item.errors if item is not None else view.other_errors).append(error)
+        elif kind in _EXECUTION_END and top_level:
+            view.status = _EXECUTION_END[kind]
+            end: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            view.error = end.get("error")
+            view.cause = end.get("cause")
+            view.output = _json(end.get("output"))
+    if top_level:
+        view.current_states = [name for name, count in entered.items() if count > 0]
+    return view
+
+
+def _origin(event: dict[str, Any], by_id: dict[int, dict[str, Any]], scheduled: dict[int, Any]) -> int | None:
+    """The scheduling event of a task result, following ``previousEventId`` (Started -> Scheduled)."""
+    current: dict[str, Any] | None = event
+    for _ in range(8):
+        if current is None:
+            return None
+        previous = current.get("previousEventId")
+        if previous is None:
+            return None
+        previous = int(previous)
+        if previous in scheduled:
+            return previous
+        current = by_id.get(previous)
+    return None

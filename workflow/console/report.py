@@ -1,0 +1,322 @@
+"""A run's report read back from wherever it was saved, and rendered as a table, JSON, CSV or Markdown.
+
+The report is the document the Summarize step writes (``orgsync/reports/<execution>/report.json``) and the
+execution returns: ``results`` (one :class:`~lambdas.models.Outcome` per account-region) and ``summary``. The
+renderers only rely on those two keys; any other key is kept as-is, so ``--format json`` prints the document
+exactly as the workflow wrote it.
+
+Example::
+
+    >>> from lambdas.models import Status
+    >>> report = Report.from_dict({"results": [
+    ...     {"accountId": "200000000001", "region": "us-east-1", "status": "CREATED", "verification": "VERIFIED"},
+    ...     {"accountId": "200000000002", "region": "us-east-1", "status": "QUOTA_EXCEEDED"}]})
+    >>> report.summary.needsAttention
+    1
+    >>> [group.status for group in group_outcomes(report.outcomes)]
+    [<Status.QUOTA_EXCEEDED: 'QUOTA_EXCEEDED'>, <Status.CREATED: 'CREATED'>]
+    >>> print(render_csv(report).splitlines()[0])
+    accountId,accountName,ouPath,region,status,verification,needsAttention,action,detail,existingSync
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from lambdas.models import Mode, Outcome, Status, Summary, Verification
+from workflow.console.errors import CliError
+
+#: Order of the groups in a report: what needs attention first (worst first), then what went well.
+STATUS_ORDER: tuple[Status, ...] = (
+    Status.FAILED,
+    Status.ACCESS_DENIED,
+    Status.QUOTA_EXCEEDED,
+    Status.CONFLICT,
+    Status.REGION_DISABLED,
+    Status.UNHEALTHY,
+    Status.DRIFTED,
+    Status.MISSING,
+    Status.NOT_OURS,
+    Status.CREATED,
+    Status.REPLACED,
+    Status.IN_SYNC,
+    Status.DELETED,
+    Status.NOT_FOUND,
+    Status.SKIPPED,
+)
+
+#: Colour of each status in a terminal: red must be acted on, yellow is worth a look, green is done.
+STATUS_STYLE: dict[Status, str] = {
+    Status.CREATED: "green",
+    Status.IN_SYNC: "green",
+    Status.REPLACED: "green",
+    Status.DELETED: "green",
+    Status.NOT_FOUND: "dim",
+    Status.SKIPPED: "dim",
+    Status.NOT_OURS: "yellow",
+    Status.CONFLICT: "red",
+    Status.QUOTA_EXCEEDED: "red",
+    Status.ACCESS_DENIED: "red",
+    Status.REGION_DISABLED: "red",
+    Status.FAILED: "bold red",
+    Status.MISSING: "red",
+    Status.DRIFTED: "red",
+    Status.UNHEALTHY: "red",
+}
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "accountId",
+    "accountName",
+    "ouPath",
+    "region",
+    "status",
+    "verification",
+    "needsAttention",
+    "action",
+    "detail",
+    "existingSync",
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A run's outcomes and summary, plus the raw document they came from."""
+
+    outcomes: tuple[Outcome, ...]
+    summary: Summary
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "report") -> Report:
+        """Read a report document; ``source`` names it in the error when the document is not a report."""
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+            raise CliError(f"{source} is not an orgsync report (a JSON object with a 'results' list)")
+        outcomes: list[Outcome] = []
+        for index, item in enumerate(data["results"]):
+            try:
+                outcomes.append(Outcome.from_dict(item))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise CliError(f"{source}: results[{index}] is not an account-region outcome ({exc})") from exc
+        # The summary the workflow wrote wins (it may carry extra keys); recount only when it is absent.
+        summary = Summary.of(outcomes)
+        written = data.get("summary")
+        if isinstance(written, dict):
+            extra = {k: v for k, v in written.items() if k not in summary.to_dict()}
+            summary = Summary(
+                total=int(written.get("total", summary.total)),
+                byStatus=dict(written.get("byStatus", summary.byStatus)),
+                verified=int(written.get("verified", summary.verified)),
+                pending=int(written.get("pending", summary.pending)),
+                needsAttention=int(written.get("needsAttention", summary.needsAttention)),
+                extra=extra,
+            )
+        return cls(outcomes=tuple(outcomes), summary=summary, raw=data)
+
+    @classmethod
+    def from_outcomes(cls, outcomes: Iterable[Outcome], **meta: Any) -> Report:
+        """A report built from outcome records (e.g. read while an execution is still running)."""
+        items = tuple(sorted(outcomes, key=lambda o: (o.accountId, o.region)))
+        summary = Summary.of(list(items))
+        raw: dict[str, Any] = dict(meta)
+        raw.update(summary=summary.to_dict(), results=[o.to_dict() for o in items])
+        return cls(outcomes=items, summary=summary, raw=raw)
+
+    @property
+    def mode(self) -> Mode:
+        """The mode of the run (from the document, else from its outcomes)."""
+        value = self.raw.get("mode")
+        if isinstance(value, str) and value in {m.value for m in Mode}:
+            return Mode(value)
+        return self.outcomes[0].mode if self.outcomes else Mode.ROLLOUT
+
+    def to_dict(self) -> dict[str, Any]:
+        """The document, as the workflow wrote it."""
+        return self.raw
+
+
+@dataclass(frozen=True)
+class OutcomeGroup:
+    """Outcomes with the same status and the same action to take."""
+
+    status: Status
+    pending: bool
+    needs_attention: bool
+    action: str
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def title(self) -> str:
+        """``CREATED`` or ``CREATED, marker PENDING``."""
+        return f"{self.status}, marker PENDING" if self.pending else str(self.status)
+
+
+def group_outcomes(outcomes: Iterable[Outcome]) -> list[OutcomeGroup]:
+    """Group by status (and pending marker), attention first, in :data:`STATUS_ORDER`; rows by account, region."""
+    groups: dict[tuple[Status, bool], list[Outcome]] = {}
+    for outcome in outcomes:
+        groups.setdefault((outcome.status, outcome.verification is Verification.PENDING), []).append(outcome)
+
+    def order(key: tuple[Status, bool]) -> tuple[int, int, int]:
+        items = groups[key]
+        attention = any(o.needs_attention for o in items)
+        rank = STATUS_ORDER.index(key[0]) if key[0] in STATUS_ORDER else len(STATUS_ORDER)
+        return (0 if attention else 1, rank, 0 if key[1] else 1)
+
+    result = []
+    for key in sorted(groups, key=order):
+        items = sorted(groups[key], key=lambda o: (o.accountId, o.region))
+        result.append(
+            OutcomeGroup(
+                status=key[0],
+                pending=key[1],
+                needs_attention=any(o.needs_attention for o in items),
+                action=items[0].action,
+                outcomes=tuple(items),
+            )
+        )
+    return result
+
+
+def summary_line(summary: Summary) -> str:
+    """``12 account-regions: 9 CREATED, 2 CONFLICT, 1 FAILED; 9 verified, 0 pending; 3 need attention``."""
+    counts = ", ".join(f"{count} {status}" for status, count in _ordered_counts(summary.byStatus))
+    attention = f"{summary.needsAttention} need{'s' if summary.needsAttention == 1 else ''} attention"
+    return (
+        f"{summary.total} account-region{'s' if summary.total != 1 else ''}: {counts or 'none'}; "
+        f"{summary.verified} verified, {summary.pending} pending; {attention}"
+    )
+
+
+def _ordered_counts(by_status: dict[str, int]) -> list[tuple[str, int]]:
+    order = {str(status): index for index, status in enumerate(STATUS_ORDER)}
+    return sorted(by_status.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+
+
+def _existing(outcome: Outcome) -> str:
+    """What is in the way, in one short phrase (``name -> s3://bucket/prefix``)."""
+    syncs = outcome.existingSync
+    if not syncs:
+        return ""
+    items = syncs if isinstance(syncs, list) else [syncs]
+    parts = []
+    for sync in items:
+        name = sync.get("name") or sync.get("SyncName") or "?"
+        bucket = sync.get("bucket") or sync.get("BucketName")
+        prefix = sync.get("prefix") or sync.get("Prefix")
+        parts.append(f"{name} -> s3://{bucket}/{prefix or ''}" if bucket else str(name))
+    return "; ".join(parts)
+
+
+def render_table(report: Report, *, title: str | None = None) -> RenderableType:
+    """The report for a terminal: a summary line, then one table per group with the action when it needs one."""
+    parts: list[RenderableType] = []
+    if title:
+        parts.append(Text(title, style="bold"))
+    parts.append(Text(summary_line(report.summary)))
+    for group in group_outcomes(report.outcomes):
+        style = "yellow" if group.pending else STATUS_STYLE.get(group.status, "")
+        table = Table(
+            title=Text(f"{group.title} ({len(group.outcomes)})", style=style),
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+            expand=False,
+        )
+        table.add_column("Account")
+        table.add_column("Name")
+        table.add_column("OU")
+        table.add_column("Region")
+        table.add_column("Marker")
+        show_detail = any(o.detail or o.existingSync for o in group.outcomes)
+        if show_detail:
+            table.add_column("Detail", overflow="fold")
+        for o in group.outcomes:
+            row = [o.accountId, o.accountName, o.ouPath, o.region, str(o.verification)]
+            if show_detail:
+                detail = " ".join(part for part in (o.detail, _existing(o)) if part)
+                row.append(detail)
+            table.add_row(*row)
+        parts.append(Text(""))
+        parts.append(table)
+        if group.needs_attention:
+            parts.append(Text.assemble(("Action: ", "bold"), group.action))
+    return Group(*parts)
+
+
+def render_text(report: Report, *, width: int = 120, title: str | None = None) -> str:
+    """:func:`render_table` as plain text (no colour), for files and tests."""
+    console = Console(width=width, file=io.StringIO(), color_system=None, force_terminal=False)
+    console.print(render_table(report, title=title))
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return output.getvalue()
+
+
+def render_json(report: Report) -> str:
+    """The report document as indented JSON (one document, newline-terminated)."""
+    return json.dumps(report.to_dict(), indent=2, default=str) + "\n"
+
+
+def render_csv(report: Report) -> str:
+    """One row per account-region, with the action; ``existingSync`` as JSON."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for group in group_outcomes(report.outcomes):
+        for o in group.outcomes:
+            data = o.to_dict()
+            row = {column: data.get(column, "") for column in CSV_COLUMNS}
+            row["existingSync"] = json.dumps(o.existingSync) if o.existingSync is not None else ""
+            row["needsAttention"] = "true" if o.needs_attention else "false"
+            writer.writerow(row)
+    return buffer.getvalue()
+
+
+def _md(value: str) -> str:
+    """A Markdown table cell: pipes escaped, newlines flattened."""
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report, *, title: str = "orgsync report") -> str:
+    """The report as Markdown: summary counts, then one section per group with its action."""
+    lines = [f"# {title}", ""]
+    for key in ("executionName", "executionArn", "mode", "startedAt", "finishedAt", "location"):
+        if key in report.raw and report.raw[key] not in (None, ""):
+            lines.append(f"- **{key}**: `{report.raw[key]}`")
+    lines += [f"- **summary**: {summary_line(report.summary)}", "", "| status | count |", "| --- | ---: |"]
+    lines += [f"| {status} | {count} |" for status, count in _ordered_counts(report.summary.byStatus)]
+    for group in group_outcomes(report.outcomes):
+        lines += ["", f"## {group.title} ({len(group.outcomes)})", ""]
+        if group.needs_attention:
+            lines += [f"**Action:** {_md(group.action)}", ""]
+        lines += ["| account | name | OU | region | marker | detail |", "| --- | --- | --- | --- | --- | --- |"]
+        for o in group.outcomes:
+            detail = " ".join(part for part in (o.detail, _existing(o)) if part)
+            cells = [o.accountId, o.accountName, o.ouPath, o.region, str(o.verification), detail]
+            lines.append("| " + " | ".join(_md(cell) for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def render(report: Report, fmt: str, *, width: int = 120) -> str:
+    """The report in ``fmt`` (one of :data:`FORMATS`) as text."""
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "csv":
+        return render_csv(report)
+    if fmt == "markdown":
+        return render_markdown(report)
+    if fmt == "table":
+        return render_text(report, width=width)
+    raise CliError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
