@@ -15,8 +15,9 @@ it is entered (patches installed on enter, the originals put back on exit):
   function's account.
 - **A virtual clock.** Retry intervals (``retrier_decl:time``), Wait states (``WaitFunction._wait_interval``:
   Seconds, SecondsPath, Timestamp, TimestampPath) advance :attr:`LocalEngine.clock` instead of sleeping;
-  execution dates, history event timestamps, ``$$.Execution.StartTime``, ``$$.State.EnteredTime`` and map run
-  dates read it (``datetime`` in the modules of :data:`workflow.local.seams.DATETIME_MODULES`); and
+  execution dates, history event timestamps, ``$$.Execution.StartTime`` (as AWS's ``...T09:00:00.000Z``
+  string; moto itself puts a datetime there, which breaks describe_execution), ``$$.State.EnteredTime`` and map
+  run dates read it (``datetime`` in the modules of :data:`workflow.local.seams.DATETIME_MODULES`); and
   ``lambdas.clock.use(clock)`` makes the Lambda code read it too. Not virtual: ``TimeoutSeconds`` and
   ``HeartbeatSeconds`` of a state (real-time event waits in moto) and the real time handlers take to run.
 
@@ -409,10 +410,19 @@ class LocalEngine:
                 self.wait_sleeps.append(float(wait_seconds))
                 self.clock.sleep(wait_seconds)
 
+        _, _, original_details = seams.START_EXECUTION_DETAILS.resolve()
+
+        def start_execution_details(execution: Any) -> Any:
+            details = original_details(execution)
+            if isinstance(details.start_time, _datetime.datetime):
+                details.start_time = _aws_timestamp(details.start_time)
+            return details
+
         plan: list[tuple[seams.Seam, Any]] = [
             (seams.INVOKE_LAMBDA, invoke_lambda),
             (seams.RETRY_TIME, self._time_module()),
             (seams.WAIT_INTERVAL, wait_interval),
+            (seams.START_EXECUTION_DETAILS, start_execution_details),
         ]
         plan += [(seam, self._client_for) for seam in seams.BOTO_CLIENT_SEAMS]
         datetime_module = self._datetime_module()
@@ -501,6 +511,12 @@ def _account_header(service: str, account: str) -> Callable[..., None]:
         params.setdefault("headers", {})["x-moto-account-id"] = target
 
     return add_header
+
+
+def _aws_timestamp(moment: _datetime.datetime) -> str:
+    """The context object's time format on AWS: ``2026-01-01T09:00:00.000Z``."""
+    utc = moment.astimezone(_datetime.UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def _account_of(arn: str) -> str | None:

@@ -116,6 +116,13 @@ WAIT_INTERVAL = _method(
     ("self", "env", "wait_seconds"),
     "Wait states block on an event with a timeout; replaced to advance the virtual clock",
 )
+START_EXECUTION_DETAILS = _method(
+    f"{_PARSER}.backend.execution",
+    "Execution.get_start_execution_details",
+    ("self",),
+    "$$.Execution.StartTime is the execution's start datetime object (declared str): describe_execution then "
+    "fails to JSON-encode any output holding it; wrapped to give AWS's ISO-8601 string",
+)
 BOTO_CLIENT_FOR = "boto_client_for"
 _BOTO_CLIENT_PARAMETERS = ("region", "service", "state_credentials")
 
@@ -169,7 +176,14 @@ STUBBER = Seam(
 )
 
 #: Every seam, in the order the engine installs them.
-SEAMS: tuple[Seam, ...] = (INVOKE_LAMBDA, RETRY_TIME, WAIT_INTERVAL, *BOTO_CLIENT_SEAMS, *DATETIME_SEAMS)
+SEAMS: tuple[Seam, ...] = (
+    INVOKE_LAMBDA,
+    RETRY_TIME,
+    WAIT_INTERVAL,
+    START_EXECUTION_DETAILS,
+    *BOTO_CLIENT_SEAMS,
+    *DATETIME_SEAMS,
+)
 
 
 def check_moto_version() -> None:
