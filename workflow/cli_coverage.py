@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -163,7 +162,9 @@ def render(report: CoverageReport) -> str:
     "--input", "input_file", type=click.Path(dir_okay=False, path_type=Path), help="Execution input for --scenario."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document, the coverage report.")
+@click.pass_context
 def coverage(
+    ctx: click.Context,
     bucket: str | None,
     prefix: str,
     accounts: tuple[str, ...],
@@ -189,7 +190,8 @@ def coverage(
                 raise Rejected("--account: give the target accounts (--account ID or --from-report FILE)")
             report = coverage_on_aws(bucket, prefix, targets, profile)
     except Rejected as exc:
-        click.echo(f"orgsync coverage: {exc}", err=True)
-        sys.exit(EXIT_REJECTED)
+        # One line, no traceback, like every orgsync command; ctx.exit works standalone and under the group.
+        click.echo(f"orgsync: error: coverage: {' '.join(str(exc).split())}", err=True)
+        ctx.exit(EXIT_REJECTED)
     click.echo(json.dumps(report.to_dict(), indent=2) if as_json else render(report))
-    sys.exit(EXIT_NOT_COVERED if report.notCovered else EXIT_OK)
+    ctx.exit(EXIT_NOT_COVERED if report.notCovered else EXIT_OK)
