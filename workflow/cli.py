@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -446,16 +446,11 @@ def validate(input_path: str) -> int:
     return EXIT_SUCCEEDED
 
 
-def _validator() -> Callable[[dict[str, Any], Any], Any]:
-    for module in ("lambdas.targets", "lambdas.validation", "lambdas.inputs"):
-        try:
-            imported = importlib.import_module(module)
-        except ImportError:
-            continue
-        function = getattr(imported, "validate_input", None)
-        if callable(function):
-            return cast(Callable[[dict[str, Any], Any], Any], function)
-    raise CliError("input validation is not available in this version of orgsync")
+def _validator() -> Callable[[Any, Any], Any]:
+    # Imported when asked for: the workflow's own validation, so the messages are the workflow's messages.
+    from lambdas.input import validate_input
+
+    return validate_input
 
 
 # ---------------------------------------------------------------------------------------------------- coverage
@@ -480,3 +475,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script's entry point."""
     cli.main(args=argv, prog_name="orgsync")
     raise SystemExit(0)  # unreachable: main() always exits; keeps the NoReturn promise for mypy
+
+
+if __name__ == "__main__":
+    main()

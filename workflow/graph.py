@@ -92,7 +92,7 @@ def _label(name: str, state: dict[str, Any]) -> str:
         for key in ("Seconds", "SecondsPath", "Timestamp", "TimestampPath"):
             if key in state:
                 lines.append(f"{key} {state[key]}")
-    elif kind != "Pass":
+    elif kind not in {"Pass", "Choice"}:
         lines.append(kind)
     return "\n".join(lines)
 
@@ -129,11 +129,18 @@ def _choice_label(rule: dict[str, Any]) -> str:
 def _retry_label(retriers: list[dict[str, Any]]) -> str:
     parts = []
     for retrier in retriers:
-        errors = ", ".join(retrier.get("ErrorEquals", []))
+        # Lines of a few error names each: the transient-error list would otherwise run across the picture.
+        lines: list[str] = []
+        for error in retrier.get("ErrorEquals", []):
+            if lines and len(lines[-1]) + len(error) < 36:
+                lines[-1] += f", {error}"
+            else:
+                lines.append(error)
         attempts = retrier.get("MaxAttempts", 3)
         backoff = retrier.get("BackoffRate", 2.0)
         interval = retrier.get("IntervalSeconds", 1)
-        parts.append(f"retry {errors}\\l  x{attempts}, {interval}s x{backoff}\\l")
+        text = "\\l  ".join(lines)
+        parts.append(f"retry {text}\\l  up to {attempts} times, {interval}s x{backoff}\\l")
     return "".join(parts)
 
 

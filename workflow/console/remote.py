@@ -196,7 +196,8 @@ def load_report_for_execution(sfn: Any, s3: Any, arn: str) -> Report:
             document = json.loads(text) if text else None
         except ValueError:
             document = None
-        if isinstance(document, dict) and isinstance(document.get("results"), list):
+        complete = isinstance(document, dict) and not document.get("resultsTruncated")
+        if complete and isinstance(document, dict) and isinstance(document.get("results"), list):
             return Report.from_dict(document, source=f"execution {parsed.name}")
         uri = _find_s3_uri(document)
         if uri:
