@@ -1,0 +1,127 @@
+"""validate_input: every field refused with its name and value, defaults applied, no AWS needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lambdas.errors import InvalidInput
+from lambdas.input import validate_input
+from lambdas.models import Mode, OnConflict
+from lambdas.settings import Settings
+
+SETTINGS = Settings(destination_bucket="acme-inventory", destination_region="ap-northeast-1")
+GOOD: dict[str, Any] = {"targets": ["ou-ab12-34cdef56", "/Workloads/Prod", "123456789012", "r-ab12"],
+                        "regions": ["ap-northeast-1", "us-east-1"]}
+
+
+def test_minimal_input_gets_the_deployment_defaults() -> None:
+    # GIVEN only targets and regions WHEN validated THEN every other field comes from Settings or the contract
+    run = validate_input(GOOD, SETTINGS)
+    assert run.mode is Mode.ROLLOUT
+    assert run.targets == tuple(GOOD["targets"])
+    assert run.syncName == "org-inventory"
+    assert run.destination.bucket == "acme-inventory"
+    assert run.destination.region == "ap-northeast-1"
+    assert run.destination.prefix == "default"
+    assert run.destination.kmsKeyArn is None
+    assert run.onConflict is OnConflict.REPORT
+    assert run.markerTimeoutSeconds == 900
+    assert run.memberRoleName == "OrgSyncMemberRole"
+
+
+def test_full_input_overrides_every_default_and_round_trips() -> None:
+    raw = {
+        **GOOD,
+        "mode": "rollout",
+        "excludeAccounts": ["123456789012"],
+        "syncName": "inv.sync_1",
+        "destination": {"bucket": "other-bucket", "region": "us-east-1", "prefix": "inv/v1",
+                        "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+        "onConflict": "replace",
+        "markerTimeoutSeconds": 60,
+        "memberRoleName": "Custom.Role@x",
+    }
+    run = validate_input(raw, SETTINGS)
+    assert run.onConflict is OnConflict.REPLACE
+    assert run.destination.prefix == "inv/v1"
+    assert validate_input(run.to_dict(), Settings()) == run
+
+
+def test_duplicate_targets_and_regions_are_collapsed_in_order() -> None:
+    run = validate_input({"targets": ["r-ab12", "r-ab12"], "regions": ["us-east-1", "us-east-1"]}, SETTINGS)
+    assert run.targets == ("r-ab12",)
+    assert run.regions == ("us-east-1",)
+
+
+def test_opt_in_regions_are_known() -> None:
+    run = validate_input({"targets": ["r-ab12"], "regions": ["af-south-1", "me-south-1"]}, SETTINGS)
+    assert run.regions == ("af-south-1", "me-south-1")
+
+
+def test_default_targets_and_regions_from_settings() -> None:
+    settings = Settings(destination_bucket="acme-inventory", destination_region="us-east-1",
+                        default_targets=("r-ab12",), default_regions=("us-east-1",))
+    run = validate_input({}, settings)
+    assert run.targets == ("r-ab12",) and run.regions == ("us-east-1",)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "value"),
+    [
+        ({"mode": "explode"}, "mode", "'explode'"),
+        ({"targets": []}, "targets", ""),
+        ({"targets": "r-ab12"}, "targets", "'r-ab12'"),
+        ({"targets": ["ou-AB12-34cdef56"]}, "targets", "'ou-AB12-34cdef56'"),
+        ({"targets": ["12345678901"]}, "targets", "'12345678901'"),
+        ({"targets": ["Workloads/Prod"]}, "targets", "'Workloads/Prod'"),
+        ({"regions": []}, "regions", ""),
+        ({"regions": ["mars-east-1"]}, "regions", "'mars-east-1'"),
+        ({"excludeAccounts": ["abc"]}, "excludeAccounts", "'abc'"),
+        ({"syncName": ""}, "syncName", "''"),
+        ({"syncName": "x" * 65}, "syncName", "'" + "x" * 65 + "'"),
+        ({"syncName": "has space"}, "syncName", "'has space'"),
+        ({"destination": {"bucket": "Bad_Bucket"}}, "destination.bucket", "'Bad_Bucket'"),
+        ({"destination": {"bucket": "ab"}}, "destination.bucket", "'ab'"),
+        ({"destination": {"bucket": "192.168.1.1"}}, "destination.bucket", "'192.168.1.1'"),
+        ({"destination": {"bucket": "a..b"}}, "destination.bucket", "'a..b'"),
+        ({"destination": {"region": "nowhere-1"}}, "destination.region", "'nowhere-1'"),
+        ({"destination": {"prefix": "/lead"}}, "destination.prefix", "'/lead'"),
+        ({"destination": {"prefix": ""}}, "destination.prefix", "''"),
+        ({"destination": {"prefix": "orgsync/x"}}, "destination.prefix", "'orgsync/x'"),
+        ({"destination": {"kmsKeyArn": "key-1"}}, "destination.kmsKeyArn", "'key-1'"),
+        ({"destination": {"kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/abc"}}, "destination.kmsKeyArn",
+         "'arn:aws:kms:us-east-1:111122223333:key/abc'"),
+        ({"destination": {"bucket": "acme-inventory", "color": "red"}}, "destination.color", "'red'"),
+        ({"onConflict": "overwrite"}, "onConflict", "'overwrite'"),
+        ({"markerTimeoutSeconds": -1}, "markerTimeoutSeconds", "-1"),
+        ({"markerTimeoutSeconds": 3601}, "markerTimeoutSeconds", "3601"),
+        ({"markerTimeoutSeconds": "900"}, "markerTimeoutSeconds", "'900'"),
+        ({"markerTimeoutSeconds": True}, "markerTimeoutSeconds", "True"),
+        ({"memberRoleName": "bad role"}, "memberRoleName", "'bad role'"),
+        ({"memberRoleName": "r" * 65}, "memberRoleName", "'" + "r" * 65 + "'"),
+        ({"regionz": ["us-east-1"]}, "regionz", "['us-east-1']"),
+    ],
+)
+def test_invalid_field_is_refused_naming_field_and_value(change: dict[str, Any], field: str, value: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        validate_input({**GOOD, **change}, SETTINGS)
+    message = str(raised.value)
+    assert message.startswith(f"{field}: "), message
+    assert value in message
+
+
+def test_missing_bucket_without_deployed_default_is_refused() -> None:
+    with pytest.raises(InvalidInput, match=r"^destination\.bucket: None is required"):
+        validate_input(GOOD, Settings(destination_region="us-east-1"))
+
+
+def test_input_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(InvalidInput, match=r"^input: \['r-ab12'\] must be a JSON object"):
+        validate_input(["r-ab12"], SETTINGS)
+
+
+def test_modes_of_later_versions_are_refused_clearly() -> None:
+    with pytest.raises(InvalidInput, match=r"^mode: 'verify' is not available in this version"):
+        validate_input({**GOOD, "mode": "verify"}, SETTINGS)
