@@ -1,0 +1,572 @@
+"""The scenario file: a simulated organization, the aggregator bucket and injected faults.
+
+A scenario is JSON or YAML (by extension). Every key is checked; a broken file is refused with one
+:class:`ScenarioError` naming the place, e.g. ``example.json: organization.ous[0].accounts[2].id: '12' is not a
+12-digit account ID``.
+
+Shape (``?`` marks optional keys)::
+
+    organization:
+      id?: o-xxxxxxxxxx                      # default: derived from the management account id
+      managementAccount: ACCOUNT             # ouPath "/"
+      accounts?: [ACCOUNT, ...]              # accounts directly under the root (ouPath "/")
+      ous?: [{name, accounts?: [ACCOUNT], ous?: [OU]}]
+    aggregator: {accountId, bucket, region, prefix?: "default",
+                 bucketPolicy?: "source-org-id" | "request-object-tag" | "none"}
+    faults?: [{api: "ssm:CreateResourceDataSync", error: "ThrottlingException", times?: 1,
+               account?: NAME, region?, message?, httpStatus?}]
+
+    ACCOUNT: {name, id?, email?, state?: ACTIVE|SUSPENDED, memberRole?: true, instances?: {region: n},
+              markerDelaySeconds?: 0, disabledRegions?: [region],
+              existingSyncs?: [{region, name, organization?: false, bucket, bucketRegion?, prefix?,
+                                lastStatus?: Successful, lastStatusMessage?}]}
+
+``disabledRegions`` (an extension of the issue's contract) lists opt-in regions the account has not enabled:
+calls made with that account's credentials to such a region fail as on AWS (see ``workflow.local.aws``).
+The aggregator is any account of the organization (the management account, a root-level account or one in
+an OU); an aggregator outside the organization is refused.
+
+Example::
+
+    >>> s = parse_scenario({
+    ...     "organization": {"managementAccount": {"id": "100000000001", "name": "management"},
+    ...                      "ous": [{"name": "Workloads", "accounts": [{"name": "prod-a"}]}]},
+    ...     "aggregator": {"accountId": "100000000001", "bucket": "acme-inventory", "region": "us-east-1"}})
+    >>> [(a.name, a.ou_path) for a in s.accounts]
+    [('management', '/'), ('prod-a', '/Workloads')]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+ORGANIZATION_ID_RE = re.compile(r"^o-[a-z0-9]{10}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+API_RE = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]*$")
+ERROR_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
+
+ACCOUNT_STATES = ("ACTIVE", "SUSPENDED")
+BUCKET_POLICY_KINDS = ("source-org-id", "request-object-tag", "none")
+SYNC_STATUSES = ("Successful", "Failed", "InProgress")
+MAX_SYNCS_PER_REGION = 5
+
+
+class ScenarioError(ValueError):
+    """The scenario file is invalid; the message names the file and the place in it."""
+
+
+@dataclass(frozen=True)
+class ExistingSync:
+    """A resource data sync that is in place before orgsync runs."""
+
+    region: str
+    name: str
+    organization: bool
+    bucket: str
+    bucket_region: str
+    prefix: str | None
+    last_status: str = "Successful"
+    last_status_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account of the organization, flat, with its place in the OU tree (``ou_path``)."""
+
+    id: str
+    name: str
+    ou_path: str
+    email: str
+    state: str = "ACTIVE"
+    member_role: bool = True
+    instances: Mapping[str, int] = field(default_factory=dict)
+    marker_delay_seconds: float = 0.0
+    disabled_regions: frozenset[str] = frozenset()
+    existing_syncs: tuple[ExistingSync, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrganizationalUnit:
+    """An OU of the tree: its name, path, the ids of the accounts directly in it, and its child OUs."""
+
+    name: str
+    path: str
+    account_ids: tuple[str, ...]
+    ous: tuple[OrganizationalUnit, ...]
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The organization: id, management account, root-level accounts and the OU tree."""
+
+    id: str
+    management_account_id: str
+    root_account_ids: tuple[str, ...]
+    ous: tuple[OrganizationalUnit, ...]
+
+    def walk(self) -> list[OrganizationalUnit]:
+        """Every OU, parents before children."""
+        found: list[OrganizationalUnit] = []
+        pending = list(self.ous)
+        while pending:
+            ou = pending.pop(0)
+            found.append(ou)
+            pending.extend(ou.ous)
+        return found
+
+
+@dataclass(frozen=True)
+class Aggregator:
+    """Where inventory lands: the bucket's account, name, region and prefix, and its policy kind."""
+
+    account_id: str
+    bucket: str
+    region: str
+    prefix: str = "default"
+    bucket_policy: str = "source-org-id"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """An error to inject: ``api`` (``service:Action``) fails with ``error`` ``times`` times in total.
+
+    ``account`` is an account NAME (the account whose credentials make the call); ``None`` matches any.
+    """
+
+    api: str
+    error: str
+    times: int = 1
+    account: str | None = None
+    region: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A loaded, valid scenario."""
+
+    organization: Organization
+    accounts: tuple[Account, ...]
+    aggregator: Aggregator
+    faults: tuple[Fault, ...] = ()
+    source: str = "<scenario>"
+
+    @property
+    def management_account(self) -> Account:
+        """The management account."""
+        return self.account(self.organization.management_account_id)
+
+    def account(self, account_id: str) -> Account:
+        """The account with ``account_id`` (KeyError if none)."""
+        for account in self.accounts:
+            if account.id == account_id:
+                return account
+        raise KeyError(account_id)
+
+    def account_named(self, name: str) -> Account:
+        """The account called ``name`` (KeyError if none)."""
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise KeyError(name)
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Every region the scenario mentions (aggregator, instances, existing syncs), sorted."""
+        regions = {self.aggregator.region}
+        for account in self.accounts:
+            regions.update(account.instances)
+            regions.update(sync.region for sync in account.existing_syncs)
+        return tuple(sorted(regions))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file (``.json``, ``.yaml`` or ``.yml``).
+
+    Example::
+
+        >>> load_scenario(example_scenario_path()).aggregator.bucket
+        'acme-inventory'
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path.name}: cannot be read: {exc}") from exc
+    try:
+        data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path.name}: not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+    return parse_scenario(data, source=path.name)
+
+
+def example_scenario_path() -> Path:
+    """The bundled example scenario (``workflow/scenarios/example.json``), what ``orgsync demo`` runs."""
+    return Path(str(resources.files("workflow").joinpath("scenarios/example.json")))
+
+
+def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
+    """Validate ``data`` (the decoded file) and build the :class:`Scenario`; ``source`` names the file in errors."""
+    return _Parser(source).scenario(data)
+
+
+# --- parsing -------------------------------------------------------------------------------------------------
+
+
+def _derive(seed: str, alphabet: str, length: int) -> str:
+    """A deterministic identifier from ``seed``: same file, same ids, run after run."""
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        digest, index = divmod(digest, len(alphabet))
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
+def derive_organization_id(management_account_id: str) -> str:
+    """The organization id used when the file gives none."""
+    return "o-" + _derive(f"org:{management_account_id}", "abcdefghijklmnopqrstuvwxyz0123456789", 10)
+
+
+@dataclass
+class _RawAccount:
+    place: str
+    data: dict[str, Any]
+    ou_path: str
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, place: str, message: str) -> ScenarioError:
+        return ScenarioError(f"{self.source}: {place}: {message}" if place else f"{self.source}: {message}")
+
+    def mapping(
+        self, value: Any, place: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(place, f"must be an object, not {type(value).__name__}")
+        for key in value:
+            if key not in allowed:
+                raise self.fail(_join(place, str(key)), f"unknown key (allowed: {', '.join(allowed)})")
+        for key in required:
+            if key not in value:
+                raise self.fail(_join(place, key), "is required")
+        return value
+
+    def listing(self, value: Any, place: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.fail(place, f"must be a list, not {type(value).__name__}")
+        return value
+
+    def string(self, value: Any, place: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(place, f"{value!r} must be a non-empty string")
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(place, f"{value!r} is not {what}")
+        return value
+
+    def boolean(self, value: Any, place: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(place, f"{value!r} must be true or false")
+        return value
+
+    def integer(self, value: Any, place: str, minimum: int = 0, maximum: int | None = None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(place, f"{value!r} must be an integer >= {minimum}")
+        if maximum is not None and value > maximum:
+            raise self.fail(place, f"{value!r} must be an integer <= {maximum}")
+        return value
+
+    def region(self, value: Any, place: str) -> str:
+        return self.string(value, place, REGION_RE, "a region name such as us-east-1")
+
+    def scenario(self, data: Any) -> Scenario:
+        top = self.mapping(data, "", ("organization", "aggregator", "faults"), ("organization", "aggregator"))
+        org = self.mapping(
+            top["organization"], "organization", ("id", "managementAccount", "accounts", "ous"), ("managementAccount",)
+        )
+        raw: list[_RawAccount] = [_RawAccount("organization.managementAccount", org["managementAccount"], "/")]
+        root_places = [
+            f"organization.accounts[{i}]"
+            for i in range(len(self.listing(org.get("accounts", []), "organization.accounts")))
+        ]
+        raw.extend(_RawAccount(p, a, "/") for p, a in zip(root_places, org.get("accounts", []), strict=True))
+        ou_specs = self.listing(org.get("ous", []), "organization.ous")
+        self.collect_ous(ou_specs, "organization.ous", "", raw)
+
+        accounts = self.accounts(raw)
+        by_place = {r.place: a for r, a in zip(raw, accounts, strict=True)}
+        ous = self.build_ous(ou_specs, "organization.ous", "", by_place)
+
+        mgmt_id = accounts[0].id
+        org_id = derive_organization_id(mgmt_id)
+        if "id" in org:
+            org_id = self.string(
+                org["id"],
+                "organization.id",
+                ORGANIZATION_ID_RE,
+                "an organization ID (o- and 10 lowercase letters or digits)",
+            )
+        organization = Organization(
+            id=org_id,
+            management_account_id=mgmt_id,
+            root_account_ids=tuple(by_place[p].id for p in root_places),
+            ous=ous,
+        )
+        aggregator = self.aggregator(top["aggregator"], {a.id for a in accounts})
+        names = {a.name for a in accounts}
+        faults = tuple(
+            self.fault(item, f"faults[{i}]", names)
+            for i, item in enumerate(self.listing(top.get("faults", []), "faults"))
+        )
+        return Scenario(organization, tuple(accounts), aggregator, faults, self.source)
+
+    def collect_ous(self, specs: list[Any], place: str, parent_path: str, raw: list[_RawAccount]) -> None:
+        seen: dict[str, str] = {}
+        for i, spec in enumerate(specs):
+            ou_place = f"{place}[{i}]"
+            ou = self.mapping(spec, ou_place, ("name", "accounts", "ous"), ("name",))
+            name = self.string(ou["name"], f"{ou_place}.name")
+            if "/" in name or len(name) > 128 or name != name.strip():
+                raise self.fail(f"{ou_place}.name", f"{name!r} is not an OU name (1-128 characters, no '/')")
+            if name in seen:
+                raise self.fail(f"{ou_place}.name", f"duplicate OU name {name!r} (also at {seen[name]})")
+            seen[name] = ou_place
+            path = f"{parent_path}/{name}"
+            accounts = self.listing(ou.get("accounts", []), f"{ou_place}.accounts")
+            raw.extend(_RawAccount(f"{ou_place}.accounts[{j}]", a, path) for j, a in enumerate(accounts))
+            self.collect_ous(self.listing(ou.get("ous", []), f"{ou_place}.ous"), f"{ou_place}.ous", path, raw)
+
+    def build_ous(
+        self, specs: list[Any], place: str, parent_path: str, by_place: dict[str, Account]
+    ) -> tuple[OrganizationalUnit, ...]:
+        built = []
+        for i, spec in enumerate(specs):
+            ou_place = f"{place}[{i}]"
+            path = f"{parent_path}/{spec['name']}"
+            account_ids = tuple(by_place[f"{ou_place}.accounts[{j}]"].id for j in range(len(spec.get("accounts", []))))
+            children = self.build_ous(spec.get("ous", []), f"{ou_place}.ous", path, by_place)
+            built.append(OrganizationalUnit(spec["name"], path, account_ids, children))
+        return tuple(built)
+
+    def accounts(self, raw: list[_RawAccount]) -> list[Account]:
+        allowed = (
+            "name",
+            "id",
+            "email",
+            "state",
+            "memberRole",
+            "instances",
+            "markerDelaySeconds",
+            "disabledRegions",
+            "existingSyncs",
+        )
+        ids: dict[str, str] = {}
+        names: dict[str, str] = {}
+        for item in raw:
+            data = self.mapping(item.data, item.place, allowed, ("name",))
+            name = self.string(data["name"], f"{item.place}.name")
+            if name in names:
+                raise self.fail(f"{item.place}.name", f"duplicate account name {name!r} (also at {names[name]})")
+            names[name] = item.place
+            if "id" in data:
+                account_id = data["id"]
+                if not isinstance(account_id, str) or not ACCOUNT_ID_RE.match(account_id):
+                    raise self.fail(f"{item.place}.id", f"{account_id!r} is not a 12-digit account ID")
+                if account_id in ids:
+                    raise self.fail(
+                        f"{item.place}.id", f"duplicate account ID {account_id!r} (also at {ids[account_id]})"
+                    )
+                ids[account_id] = item.place
+        accounts = []
+        for item in raw:
+            data = item.data
+            account_id = data.get("id") or self.generated_id(data["name"], ids)
+            ids.setdefault(account_id, item.place)
+            accounts.append(self.account(item, account_id))
+        return accounts
+
+    def generated_id(self, name: str, taken: Mapping[str, str]) -> str:
+        attempt = 0
+        while True:
+            candidate = "2" + _derive(f"account:{name}:{attempt}", "0123456789", 11)
+            if candidate not in taken:
+                return candidate
+            attempt += 1
+
+    def account(self, item: _RawAccount, account_id: str) -> Account:
+        data, place = item.data, item.place
+        name = data["name"]
+        state = data.get("state", "ACTIVE")
+        if state not in ACCOUNT_STATES:
+            raise self.fail(f"{place}.state", f"{state!r} is not one of {', '.join(ACCOUNT_STATES)}")
+        email = self.string(data.get("email", f"{name}@example.com"), f"{place}.email")
+        member_role = self.boolean(data.get("memberRole", True), f"{place}.memberRole")
+        instances_raw = data.get("instances", {})
+        if not isinstance(instances_raw, dict):
+            raise self.fail(f"{place}.instances", "must be an object of region: count")
+        instances = {
+            self.region(region, f"{place}.instances.{region}"): self.integer(
+                count, f"{place}.instances.{region}", 0, 1000
+            )
+            for region, count in instances_raw.items()
+        }
+        delay = data.get("markerDelaySeconds", 0)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            raise self.fail(f"{place}.markerDelaySeconds", f"{delay!r} must be a number of seconds >= 0")
+        disabled = frozenset(
+            self.region(r, f"{place}.disabledRegions[{i}]")
+            for i, r in enumerate(self.listing(data.get("disabledRegions", []), f"{place}.disabledRegions"))
+        )
+        syncs = self.existing_syncs(data.get("existingSyncs", []), f"{place}.existingSyncs")
+        return Account(
+            account_id, name, item.ou_path, email, state, member_role, instances, float(delay), disabled, syncs
+        )
+
+    def existing_syncs(self, value: Any, place: str) -> tuple[ExistingSync, ...]:
+        allowed = (
+            "region",
+            "name",
+            "organization",
+            "bucket",
+            "bucketRegion",
+            "prefix",
+            "lastStatus",
+            "lastStatusMessage",
+        )
+        syncs: list[ExistingSync] = []
+        per_region: dict[str, list[ExistingSync]] = {}
+        for i, spec in enumerate(self.listing(value, place)):
+            here = f"{place}[{i}]"
+            data = self.mapping(spec, here, allowed, ("region", "name", "bucket"))
+            region = self.region(data["region"], f"{here}.region")
+            name = self.string(data["name"], f"{here}.name")
+            if len(name) > 64:
+                raise self.fail(f"{here}.name", f"{name!r} is longer than 64 characters")
+            bucket = self.string(data["bucket"], f"{here}.bucket", BUCKET_RE, "a valid S3 bucket name")
+            prefix = data.get("prefix")
+            if prefix is not None:
+                prefix = self.string(prefix, f"{here}.prefix")
+            status = data.get("lastStatus", "Successful")
+            if status not in SYNC_STATUSES:
+                raise self.fail(f"{here}.lastStatus", f"{status!r} is not one of {', '.join(SYNC_STATUSES)}")
+            message = data.get("lastStatusMessage")
+            if message is not None and not isinstance(message, str):
+                raise self.fail(f"{here}.lastStatusMessage", f"{message!r} must be a string")
+            sync = ExistingSync(
+                region=region,
+                name=name,
+                organization=self.boolean(data.get("organization", False), f"{here}.organization"),
+                bucket=bucket,
+                bucket_region=self.region(data.get("bucketRegion", region), f"{here}.bucketRegion"),
+                prefix=prefix,
+                last_status=status,
+                last_status_message=message,
+            )
+            same_region = per_region.setdefault(region, [])
+            if any(s.name == name for s in same_region):
+                raise self.fail(f"{here}.name", f"duplicate sync name {name!r} in {region}")
+            if len(same_region) == MAX_SYNCS_PER_REGION:
+                raise self.fail(
+                    here,
+                    f"more than {MAX_SYNCS_PER_REGION} syncs in {region} (AWS allows "
+                    f"{MAX_SYNCS_PER_REGION} per account and region)",
+                )
+            if sync.organization and any(s.organization for s in same_region):
+                raise self.fail(here, f"a second organization sync in {region} (AWS allows one per account and region)")
+            same_region.append(sync)
+            syncs.append(sync)
+        return tuple(syncs)
+
+    def aggregator(self, value: Any, account_ids: set[str]) -> Aggregator:
+        data = self.mapping(
+            value,
+            "aggregator",
+            ("accountId", "bucket", "region", "prefix", "bucketPolicy"),
+            ("accountId", "bucket", "region"),
+        )
+        account_id = data["accountId"]
+        if not isinstance(account_id, str) or not ACCOUNT_ID_RE.match(account_id):
+            raise self.fail("aggregator.accountId", f"{account_id!r} is not a 12-digit account ID")
+        if account_id not in account_ids:
+            raise self.fail("aggregator.accountId", f"{account_id!r} is not an account of the organization")
+        kind = data.get("bucketPolicy", "source-org-id")
+        if kind not in BUCKET_POLICY_KINDS:
+            raise self.fail("aggregator.bucketPolicy", f"{kind!r} is not one of {', '.join(BUCKET_POLICY_KINDS)}")
+        prefix = self.string(data.get("prefix", "default"), "aggregator.prefix")
+        if prefix.startswith("/") or prefix.endswith("/") or len(prefix) > 256:
+            raise self.fail(
+                "aggregator.prefix", f"{prefix!r} must be 1-256 characters without a leading or trailing '/'"
+            )
+        return Aggregator(
+            account_id=account_id,
+            bucket=self.string(data["bucket"], "aggregator.bucket", BUCKET_RE, "a valid S3 bucket name"),
+            region=self.region(data["region"], "aggregator.region"),
+            prefix=prefix,
+            bucket_policy=kind,
+        )
+
+    def fault(self, value: Any, place: str, account_names: set[str]) -> Fault:
+        data = self.mapping(
+            value, place, ("api", "error", "times", "account", "region", "message", "httpStatus"), ("api", "error")
+        )
+        account = data.get("account")
+        if account is not None:
+            account = self.string(account, f"{place}.account")
+            if account not in account_names:
+                raise self.fail(f"{place}.account", f"{account!r} is not the name of an account of the scenario")
+        region = data.get("region")
+        message = data.get("message")
+        if message is not None and not isinstance(message, str):
+            raise self.fail(f"{place}.message", f"{message!r} must be a string")
+        status = data.get("httpStatus")
+        return Fault(
+            api=self.string(data["api"], f"{place}.api", API_RE, "'service:Action' (e.g. ssm:CreateResourceDataSync)"),
+            error=self.string(data["error"], f"{place}.error", ERROR_CODE_RE, "an AWS error code"),
+            times=self.integer(data.get("times", 1), f"{place}.times", 1),
+            account=account,
+            region=None if region is None else self.region(region, f"{place}.region"),
+            message=message,
+            http_status=None if status is None else self.integer(status, f"{place}.httpStatus", 400, 599),
+        )
+
+
+def _join(place: str, key: str) -> str:
+    return f"{place}.{key}" if place else key
+
+
+#: For callers that want to validate a single fault dict outside a file (``LocalAws.add_fault``).
+def parse_fault(data: Mapping[str, Any], account_names: set[str], source: str = "<fault>") -> Fault:
+    """Validate one fault spec (``{"api", "error", "times"?, "account"?, "region"?, "message"?}``)."""
+    return _Parser(source).fault(dict(data), "fault", account_names)
+
+
+__all__: list[str] = [
+    "Account",
+    "Aggregator",
+    "ExistingSync",
+    "Fault",
+    "Organization",
+    "OrganizationalUnit",
+    "Scenario",
+    "ScenarioError",
+    "derive_organization_id",
+    "example_scenario_path",
+    "load_scenario",
+    "parse_fault",
+    "parse_scenario",
+]
