@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,11 +104,15 @@ class StepFunctionsDriver:
         return None
 
     def start(self, state_machine_arn: str, execution_input: Any, *, name: str | None = None) -> str:
-        """Start an execution; return its ARN."""
-        kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "input": json.dumps(execution_input)}
-        if name is not None:
-            kwargs["name"] = name
-        return str(self.client.start_execution(**kwargs)["executionArn"])
+        """Start an execution (named ``name``, else a fresh UUID); return its ARN."""
+        return str(
+            self.client.start_execution(
+                stateMachineArn=state_machine_arn,
+                # Always named: moto's interpreter names an unnamed execution "None", so a second one collides.
+                name=name or str(uuid.uuid4()),
+                input=json.dumps(execution_input),
+            )["executionArn"]
+        )
 
     def wait(self, execution_arn: str, *, timeout: float = 120) -> ExecutionResult:
         """Poll until the execution ends (``timeout`` real seconds at most) and return how it ended."""
@@ -153,10 +158,20 @@ def _result(execution_arn: str, description: dict[str, Any]) -> ExecutionResult:
     return ExecutionResult(
         execution_arn=execution_arn,
         status=str(description["status"]),
-        output=json.loads(raw_output) if raw_output is not None else None,
+        output=_parse_output(raw_output),
         error=description.get("error"),
         cause=description.get("cause"),
     )
+
+
+def _parse_output(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        # moto returns a string result unquoted ("v2" instead of "\"v2\""); AWS always returns JSON.
+        return raw
 
 
 def remote_endpoint_url() -> str | None:

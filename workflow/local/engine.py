@@ -200,12 +200,13 @@ class LocalEngine:
     def start(self) -> None:
         """Check the seams, join or start moto, install the patches and the Lambda clock (what ``with`` does)."""
         global _active
-        seams.check_all()
         with _active_lock:
             if _active is not None:
                 raise EngineAlreadyActive("a LocalEngine is already active in this process; exit it first")
             _active = self
         try:
+            # Checked before anything changes, so a moved seam fails here, naming it, rather than mid-execution.
+            seams.check_all()
             self._join_or_start_moto()
             self._interpreter_session = boto3.Session(
                 aws_access_key_id="orgsync-local-interpreter", aws_secret_access_key="unused", region_name=self.region
@@ -320,8 +321,11 @@ class LocalEngine:
             sm = engine.create_state_machine("orgsync", definition, substitutions={"CheckMarkerFunctionArn": arn})
         """
         document = substitute_placeholders(definition, substitutions)
-        role = role_arn or self._ensure_role(STATES_ROLE_NAME, "states.amazonaws.com")
-        return self.driver().deploy(name, document, role)
+        return self.driver().deploy(name, document, role_arn or self.states_role_arn())
+
+    def states_role_arn(self) -> str:
+        """The execution role the engine gives state machines by default (created in its account on first use)."""
+        return self._ensure_role(STATES_ROLE_NAME, "states.amazonaws.com")
 
     def driver(self) -> StepFunctionsDriver:
         """A :class:`StepFunctionsDriver` over a boto3 client of this engine's account and region."""
