@@ -1,0 +1,301 @@
+"""The deployment's configuration: CDK context parsed once, into one typed value, with clear errors.
+
+Every stack and construct takes its settings from :class:`OrgSyncConfig`; nothing reads context elsewhere.
+Context comes from ``infra/cdk.json`` and ``-c key=value`` on the command line (where every value is a
+string, so lists may be given as JSON or comma-separated and booleans as ``true``/``false``).
+
+Example::
+
+    >>> cfg = parse_config({"organizationId": "o-abcdefghij", "managementAccountId": "111111111111",
+    ...                     "aggregatorAccountId": "222222222222", "targets": "ou-ab12-abcdefgh,333333333333"})
+    >>> cfg.targets, cfg.member_role_organizational_units
+    (('ou-ab12-abcdefgh', '333333333333'), ('ou-ab12-abcdefgh',))
+    >>> parse_config({"organizationId": "o-1"})
+    Traceback (most recent call last):
+    ...
+    infra.config.ConfigError: context organizationId='o-1' is invalid: expected the organization's id, o-[a-z0-9]{10,32}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.models import Mode
+from lambdas.settings import DEFAULT_MEMBER_ROLE_NAME, DEFAULT_PREFIX, DEFAULT_SYNC_NAME
+
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
+OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+SYNC_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# IAM role names: 1-64 of [\w+=,.@-].
+ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+# S3 bucket names (the common rules; S3 itself has the last word).
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# A key prefix without leading/trailing slash: SSM appends "/AWS:<Type>/accountid=..." itself.
+PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$")
+STATE_MACHINE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+#: Organizations events (CloudTrail) are delivered only in us-east-1.
+ORGANIZATIONS_EVENTS_REGION = "us-east-1"
+
+DEFAULT_SCHEDULE = "rate(1 day)"
+DEFAULT_STATE_MACHINE_NAME = "orgsync"
+
+
+#: Every context key parse_config reads.
+CONTEXT_KEYS: tuple[str, ...] = (
+    "organizationId",
+    "managementAccountId",
+    "aggregatorAccountId",
+    "aggregatorRegion",
+    "managementRegion",
+    "targets",
+    "regions",
+    "syncName",
+    "memberRoleName",
+    "inventoryPrefix",
+    "bucketName",
+    "kms",
+    "schedule",
+    "scheduleMode",
+    "memberRoleOrganizationalUnits",
+    "memberRoleRegion",
+    "stackSetCallAs",
+    "stateMachineName",
+    "notificationEmail",
+    "enrolment",
+    "readerRoleArns",
+)
+
+
+class ConfigError(ValueError):
+    """A context value is missing or malformed; the message names the key, the value and what is expected."""
+
+
+@dataclass(frozen=True)
+class OrgSyncConfig:
+    """Everything a deployment fixes. Field docs say which context key sets them."""
+
+    organization_id: str
+    """``organizationId`` (required): scopes the bucket policy, the KMS key policy and every trust."""
+    management_account_id: str
+    """``managementAccountId`` (required): where the organization reader and the StackSet are deployed."""
+    aggregator_account_id: str
+    """``aggregatorAccountId`` (required): the bucket's account, where orgsync runs (its role ARNs are trusted)."""
+    aggregator_region: str | None
+    """``aggregatorRegion``: the bucket's region; None leaves the aggregator stack region-agnostic."""
+    management_region: str
+    """``managementRegion`` (default us-east-1, where Organizations events arrive)."""
+    targets: tuple[str, ...]
+    """``targets``: default target ids (r-..., ou-..., account ids) of an execution without ``targets``."""
+    regions: tuple[str, ...]
+    """``regions``: default regions of an execution without ``regions``."""
+    sync_name: str
+    member_role_name: str
+    inventory_prefix: str
+    """``inventoryPrefix``: the S3 prefix SSM writes under (the sync's S3Destination.Prefix)."""
+    bucket_name: str | None
+    kms: bool
+    """``kms``: SSE-KMS with a customer managed key instead of SSE-S3."""
+    schedule: str | None
+    """``schedule``: an EventBridge Scheduler rate()/cron() expression, or None (``"off"``) for no schedule."""
+    schedule_mode: Mode
+    """``scheduleMode``: verify (default) or rollout (idempotent; enrols accounts new to a target OU)."""
+    member_role_organizational_units: tuple[str, ...]
+    """``memberRoleOrganizationalUnits``: StackSet targets; defaults to the root/OU ids among ``targets``."""
+    member_role_region: str
+    """``memberRoleRegion``: the one region of the StackSet instances (IAM is global)."""
+    stack_set_call_as: str
+    """``stackSetCallAs``: SELF (management account) or DELEGATED_ADMIN."""
+    state_machine_name: str
+    notification_email: str | None
+    enrolment: bool
+    """``enrolment``: start a rollout for an account created in, or moved into, the default targets."""
+    reader_role_arns: tuple[str, ...]
+    """``readerRoleArns``: principals (Athena/Glue readers) given kms:Decrypt in the key policy."""
+
+    @property
+    def resolve_targets_role_name(self) -> str:
+        """Fixed so the organization reader (another account) can trust it without a lookup."""
+        return "OrgSyncResolveTargetsRole"
+
+    @property
+    def reconcile_sync_role_name(self) -> str:
+        """Fixed so the member role (every member account) can trust it without a lookup."""
+        return "OrgSyncReconcileSyncRole"
+
+    @property
+    def organization_reader_role_name(self) -> str:
+        return "OrgSyncOrganizationReader"
+
+    def aggregator_role_arn(self, role_name: str, partition: str = "aws") -> str:
+        return f"arn:{partition}:iam::{self.aggregator_account_id}:role/{role_name}"
+
+    @property
+    def organization_reader_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.management_account_id}:role/{self.organization_reader_role_name}"
+
+
+def _require_str(context: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str:
+    value = context.get(key)
+    if value is None or value == "":
+        raise ConfigError(f"context {key} is required ({what}): pass -c {key}=... or set it in infra/cdk.json")
+    return _check(key, value, pattern, what)
+
+
+def _optional_str(
+    context: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str, default: str | None = None
+) -> str | None:
+    value = context.get(key)
+    if value is None or value == "":
+        return default
+    return _check(key, value, pattern, what)
+
+
+def _check(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(f"context {key}={value!r} is invalid: expected {what}")
+    return value
+
+
+def _list(context: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+    raw = context.get(key)
+    if raw is None or raw == "":
+        return ()
+    items: Any = raw
+    if isinstance(raw, str):
+        try:
+            items = json.loads(raw) if raw.lstrip().startswith("[") else raw.split(",")
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"context {key}={raw!r} is invalid: not a JSON list ({exc.msg})") from exc
+    if not isinstance(items, list):
+        raise ConfigError(f"context {key}={raw!r} is invalid: expected a list of {what}")
+    values = tuple(str(item).strip() for item in items if str(item).strip())
+    for index, item in enumerate(values):
+        if not pattern.match(item):
+            raise ConfigError(f"context {key}[{index}]={item!r} is invalid: expected {what}")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"context {key}={list(values)!r} is invalid: duplicate entries")
+    return values
+
+
+def _bool(context: Mapping[str, Any], key: str, default: bool = False) -> bool:
+    raw = context.get(key)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in {"true", "false"}:
+        return raw.lower() == "true"
+    raise ConfigError(f"context {key}={raw!r} is invalid: expected true or false")
+
+
+# An OU path from the root, as the console names OUs ("/Workloads/Prod"): lambdas.input accepts it too.
+OU_PATH = re.compile(r"^(/[^/]{1,128})+$")
+TARGET = re.compile(f"{ROOT_ID.pattern}|{OU_ID.pattern}|{ACCOUNT_ID.pattern}|{OU_PATH.pattern}")
+PARENT = re.compile(f"{ROOT_ID.pattern}|{OU_ID.pattern}")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|root)(/[\w+=,.@/-]+)?$")
+
+
+def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
+    """Parse and check the CDK context; raise :class:`ConfigError` naming the first bad key."""
+    organization_id = _require_str(
+        context, "organizationId", ORGANIZATION_ID, "the organization's id, o-[a-z0-9]{10,32}"
+    )
+    management = _require_str(context, "managementAccountId", ACCOUNT_ID, "the management account's 12-digit id")
+    aggregator = _require_str(context, "aggregatorAccountId", ACCOUNT_ID, "the bucket account's 12-digit id")
+    aggregator_region = _optional_str(context, "aggregatorRegion", REGION, "a region name such as eu-west-1")
+    management_region = _optional_str(
+        context, "managementRegion", REGION, "a region name such as us-east-1", ORGANIZATIONS_EVENTS_REGION
+    )
+    targets = _list(
+        context,
+        "targets",
+        TARGET,
+        "a root id (r-...), an OU id (ou-...-...), an OU path (/Workloads/Prod) or a 12-digit account id",
+    )
+    regions = _list(context, "regions", REGION, "a region name such as eu-west-1")
+
+    schedule_raw = context.get("schedule", DEFAULT_SCHEDULE)
+    schedule: str | None
+    if schedule_raw in (None, "", "off", False):
+        schedule = None
+    else:
+        schedule = _check("schedule", schedule_raw, SCHEDULE, "rate(<n> <unit>), cron(<6 fields>) or off")
+    mode_raw = context.get("scheduleMode", Mode.VERIFY.value)
+    if mode_raw not in (Mode.VERIFY.value, Mode.ROLLOUT.value):
+        raise ConfigError(f"context scheduleMode={mode_raw!r} is invalid: expected verify or rollout")
+
+    stack_set_ous = _list(context, "memberRoleOrganizationalUnits", PARENT, "a root id (r-...) or an OU id")
+    if not stack_set_ous:
+        stack_set_ous = tuple(t for t in targets if PARENT.match(t))
+    if not stack_set_ous:
+        raise ConfigError(
+            "context memberRoleOrganizationalUnits is required when targets name no root or OU id: the member-role "
+            "StackSet deploys to OU ids, not paths (give the root id r-... for the whole organization)"
+        )
+    call_as = context.get("stackSetCallAs", "SELF")
+    if call_as not in ("SELF", "DELEGATED_ADMIN"):
+        raise ConfigError(f"context stackSetCallAs={call_as!r} is invalid: expected SELF or DELEGATED_ADMIN")
+
+    enrolment = _bool(context, "enrolment")
+    if enrolment:
+        if not targets:
+            raise ConfigError(
+                "context targets is required with enrolment=true: an account is enrolled only when it is within "
+                "the deployed default targets (lambdas.enrolment)"
+            )
+        if aggregator_region is None:
+            raise ConfigError(
+                "context aggregatorRegion is required with enrolment=true: the management account forwards "
+                "Organizations events to the aggregator's event bus in that region"
+            )
+        if management_region != ORGANIZATIONS_EVENTS_REGION:
+            raise ConfigError(
+                f"context managementRegion={management_region!r} is invalid with enrolment=true: Organizations "
+                f"events are delivered only in {ORGANIZATIONS_EVENTS_REGION}"
+            )
+    return OrgSyncConfig(
+        organization_id=organization_id,
+        management_account_id=management,
+        aggregator_account_id=aggregator,
+        aggregator_region=aggregator_region,
+        management_region=management_region or ORGANIZATIONS_EVENTS_REGION,
+        targets=targets,
+        regions=regions,
+        sync_name=_optional_str(context, "syncName", SYNC_NAME, "1-64 of [A-Za-z0-9_.-]", DEFAULT_SYNC_NAME)
+        or DEFAULT_SYNC_NAME,
+        member_role_name=_optional_str(
+            context, "memberRoleName", ROLE_NAME, "an IAM role name", DEFAULT_MEMBER_ROLE_NAME
+        )
+        or DEFAULT_MEMBER_ROLE_NAME,
+        inventory_prefix=_optional_str(
+            context, "inventoryPrefix", PREFIX, "an S3 key prefix without leading or trailing slash", DEFAULT_PREFIX
+        )
+        or DEFAULT_PREFIX,
+        bucket_name=_optional_str(context, "bucketName", BUCKET_NAME, "a valid S3 bucket name"),
+        kms=_bool(context, "kms"),
+        schedule=schedule,
+        schedule_mode=Mode(mode_raw),
+        member_role_organizational_units=stack_set_ous,
+        member_role_region=_optional_str(
+            context, "memberRoleRegion", REGION, "a region name", management_region or ORGANIZATIONS_EVENTS_REGION
+        )
+        or ORGANIZATIONS_EVENTS_REGION,
+        stack_set_call_as=call_as,
+        state_machine_name=_optional_str(
+            context, "stateMachineName", STATE_MACHINE_NAME, "1-80 of [A-Za-z0-9_-]", DEFAULT_STATE_MACHINE_NAME
+        )
+        or DEFAULT_STATE_MACHINE_NAME,
+        notification_email=_optional_str(context, "notificationEmail", EMAIL, "an e-mail address"),
+        enrolment=enrolment,
+        reader_role_arns=_list(context, "readerRoleArns", ROLE_ARN, "an IAM role ARN"),
+    )

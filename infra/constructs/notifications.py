@@ -1,0 +1,84 @@
+"""Notifications: an encrypted SNS topic and a rule for runs of the state machine that end badly.
+
+Only the state machine's own executions are matched (``execution:<name>:<run>``), not the Distributed Map's
+child executions (``execution:<name>/<label>:<id>``), whose failures the run already records and reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+#: A run ends in one of these when something needs a human (ABORTED: someone stopped it, or it was redriven).
+ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+@dataclass(frozen=True)
+class RunNotificationsProps:
+    state_machine_arn: str
+    state_machine_name: str
+    reports_location: str
+    """Where the reports are (s3://bucket/orgsync/reports/), quoted in the message."""
+    email: str | None = None
+
+
+class RunNotifications(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: RunNotificationsProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # A customer managed key: the AWS managed SNS key cannot let EventBridge publish. The SnsTopic target
+        # below adds the key policy statement that lets events.amazonaws.com use it.
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="orgsync notifications topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.topic = sns.Topic(self, "Topic", display_name="orgsync run alerts", master_key=self.key, enforce_ssl=True)
+        if props.email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(props.email))
+
+        own_executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{props.state_machine_name}:",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.event_pattern = events.EventPattern(
+            source=["aws.states"],
+            detail_type=["Step Functions Execution Status Change"],
+            detail={
+                "status": list(ALERT_STATUSES),
+                "stateMachineArn": [props.state_machine_arn],
+                "executionArn": [{"prefix": own_executions}],
+            },
+        )
+        self.rule = events.Rule(
+            self,
+            "RunEndedBadly",
+            description="orgsync: a run ended FAILED, TIMED_OUT or ABORTED",
+            event_pattern=self.event_pattern,
+        )
+        name = events.EventField.from_path("$.detail.name")
+        status = events.EventField.from_path("$.detail.status")
+        execution_arn = events.EventField.from_path("$.detail.executionArn")
+        region = events.EventField.from_path("$.region")
+        self.rule.add_target(
+            events_targets.SnsTopic(
+                self.topic,
+                message=events.RuleTargetInput.from_text(
+                    f"orgsync run {name} ended {status}. "
+                    f"Report: {props.reports_location}{name}/report.json. "
+                    f"Console: https://{region}.console.aws.amazon.com/states/home?region={region}"
+                    f"#/v2/executions/details/{execution_arn}"
+                ),
+            )
+        )

@@ -1,0 +1,110 @@
+"""The rollout state machine: ``workflow.definition.build_definition()`` deployed as is, ARNs substituted.
+
+The document is the one the local engine runs: CDK only fills the ``${<Name>FunctionArn}`` placeholders through
+``DefinitionSubstitutions`` (tests/infra prove the deployed definition equals the local one).
+
+Logging: level ALL so every state transition of a run is in CloudWatch Logs, *without* execution data: the
+inputs and outputs are already in the execution history (90 days, in the console) and the report in S3, and
+with a Distributed Map over thousands of account-regions, data in the logs would multiply the log volume and
+copy account names and sync details into a second store with another retention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.constructs.inventory_bucket import RUNS_PREFIX, InventoryBucket
+from infra.nag import acknowledge, acknowledge_wildcards
+
+
+@dataclass(frozen=True)
+class RolloutStateMachineProps:
+    definition: Mapping[str, Any]
+    """The ASL document with ``${<Name>FunctionArn}`` placeholders."""
+    functions: Mapping[str, lambda_.IFunction]
+    """The function behind each substitution key (``LambdaFunction.substitution_key``)."""
+    state_machine_name: str
+    """Fixed, so the role can name its own ARN (Distributed Map child executions) without a cycle."""
+    inventory: InventoryBucket
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+
+
+class RolloutStateMachine(Construct):
+    def __init__(self, scope: Construct, construct_id: str, props: RolloutStateMachineProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.state_machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=props.state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        # Child executions of a Distributed Map are named <stateMachineName>/<mapRunLabel>:<id>.
+        self.child_execution_arns = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{props.state_machine_name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            # Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in its size-limited resource policy.
+            log_group_name=f"/aws/vendedlogs/states/{props.state_machine_name}",
+            retention=props.log_retention,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description="orgsync state machine: invokes the task functions, reads the items file, runs child runs",
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=props.state_machine_name,
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(props.definition)),
+            definition_substitutions={key: fn.function_arn for key, fn in props.functions.items()},
+            role=self.role,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=True,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[fn.function_arn for fn in props.functions.values()]
+            )
+        )
+        # The Distributed Map's ItemReader reads orgsync/runs/<execution>/targets.json.
+        granted = props.inventory.grant_get(self.role, f"{RUNS_PREFIX}*")
+        acknowledge_wildcards(self.role, granted, "The items file is per execution: orgsync/runs/<execution>/.")
+        # A Distributed Map starts, describes and stops child executions of this very state machine.
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"], resources=[self.child_execution_arns]
+            )
+        )
+        acknowledge_wildcards(
+            self.role,
+            [self.child_execution_arns],
+            "Distributed Map child executions are named <stateMachine>/<mapRunLabel>:<id>, created at run time.",
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs delivery (logs:CreateLogDelivery and friends) and X-Ray (PutTraceSegments, "
+            "GetSamplingRules...) support no resource-level permissions; AWS documents Resource '*' for both.",
+        )

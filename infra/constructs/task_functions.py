@@ -1,0 +1,184 @@
+"""The five task Lambdas of ``workflow.functions``, each with its own role holding only what it does.
+
+The code asset is the ``lambdas`` package alone (copied to a staging directory, so the handler path stays
+``lambdas.handlers.<name>`` and nothing else of the repository is shipped). Each role has a fixed name so
+the other accounts can trust it without a lookup: the organization reader trusts ResolveTargets, the member
+role trusts ReconcileSync.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.inventory_bucket import REPORTS_PREFIX, RUNS_PREFIX, InventoryBucket
+from infra.nag import acknowledge, acknowledge_wildcards
+from lambdas.settings import Settings
+from workflow.functions import (
+    ALL_FUNCTIONS,
+    CHECK_MARKER,
+    RECONCILE_SYNC,
+    RECORD_FAILURE,
+    RESOLVE_TARGETS,
+    SUMMARIZE,
+    LambdaFunction,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+#: Timeouts: listing a large organization with backoff is the slowest; one account-region is seconds.
+TIMEOUTS: dict[str, Duration] = {
+    RESOLVE_TARGETS.name: Duration.minutes(10),
+    RECONCILE_SYNC.name: Duration.minutes(2),
+    CHECK_MARKER.name: Duration.minutes(1),
+    RECORD_FAILURE.name: Duration.seconds(30),
+    SUMMARIZE.name: Duration.minutes(10),
+}
+
+_staged: dict[Path, Path] = {}
+
+
+def lambda_code_directory(source: Path = REPO_ROOT / "lambdas") -> Path:
+    """A directory holding only the ``lambdas`` package (no caches), staged once per process."""
+    if source not in _staged:
+        staging = Path(tempfile.mkdtemp(prefix="orgsync-lambda-asset-"))
+        shutil.copytree(source, staging / "lambdas", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _staged[source] = staging
+    return _staged[source]
+
+
+def role_name(function: LambdaFunction) -> str:
+    """The fixed name of a task function's role (trusted by name from other accounts)."""
+    return f"OrgSync{function.name}Role"
+
+
+@dataclass(frozen=True)
+class TaskFunctionsProps:
+    inventory: InventoryBucket
+    settings: Settings
+    """What every function's environment says (Settings.to_env())."""
+    organization_id: str
+    organization_reader_role_arn: str
+    member_role_name: str
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+
+
+class TaskFunction(Construct):
+    """One task Lambda with its log group and a role that starts with nothing but writing its own logs."""
+
+    def __init__(
+        self, scope: Construct, function: LambdaFunction, settings: Settings, log_retention: logs.RetentionDays
+    ) -> None:
+        super().__init__(scope, function.name)
+        self.spec = function
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=role_name(function),
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"orgsync {function.name}: {function.description}"[:1000],
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn]
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=function.description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=function.handler,
+            code=lambda_.Code.from_asset(str(lambda_code_directory())),
+            environment=settings.to_env(),
+            role=self.role,
+            log_group=self.log_group,
+            timeout=TIMEOUTS[function.name],
+            memory_size=256,
+            tracing=lambda_.Tracing.ACTIVE,
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is on).",
+        )
+
+
+class TaskFunctions(Construct):
+    """The five functions; ``by_name[<LambdaFunction.name>]``, in catalogue order."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: TaskFunctionsProps) -> None:
+        super().__init__(scope, construct_id)
+        self.by_name: dict[str, TaskFunction] = {
+            spec.name: TaskFunction(self, spec, props.settings, props.log_retention) for spec in ALL_FUNCTIONS
+        }
+        inventory = props.inventory
+        runs = f"{RUNS_PREFIX}*"
+        reports = f"{REPORTS_PREFIX}*"
+        why_reports = "Writes per-execution records under orgsync/reports/<execution>/: the execution name varies."
+
+        # ResolveTargets: reads the organization through the reader role; writes the items file and the
+        # outcomes of SKIPPED accounts.
+        resolve = self.by_name[RESOLVE_TARGETS.name].role
+        resolve.add_to_policy(
+            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[props.organization_reader_role_arn])
+        )
+        granted = inventory.grant_put(resolve, runs, reports)
+        acknowledge_wildcards(resolve, granted, "Writes orgsync/runs/<execution>/targets.json and " + why_reports)
+
+        # ReconcileSync: only assumes the member role, in any account of the organization (the account is the
+        # item's, unknown until run time).
+        reconcile = self.by_name[RECONCILE_SYNC.name].role
+        member_role_arns = f"arn:{Stack.of(self).partition}:iam::*:role/{props.member_role_name}"
+        reconcile.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[member_role_arns],
+                conditions={"StringEquals": {"aws:ResourceOrgID": props.organization_id}},
+            )
+        )
+        acknowledge_wildcards(
+            reconcile,
+            [member_role_arns],
+            "The member role has one name in every account; the account is the item's, known only at run time. "
+            "aws:ResourceOrgID keeps it inside the organization.",
+        )
+
+        # CheckMarker: reads the markers (ListBucket so a missing marker is a 404, not a 403), writes outcomes.
+        check = self.by_name[CHECK_MARKER.name].role
+        granted = inventory.grant_get(check, inventory.marker_keys)
+        inventory.grant_list(check, inventory.marker_prefixes)
+        acknowledge_wildcards(check, granted, "One marker per account: accountid=<id> is the item's account.")
+        granted = inventory.grant_put(check, reports)
+        acknowledge_wildcards(check, granted, why_reports)
+
+        # RecordFailure: writes the outcome of a failed account-region.
+        record = self.by_name[RECORD_FAILURE.name].role
+        acknowledge_wildcards(record, inventory.grant_put(record, reports), why_reports)
+
+        # Summarize: lists and reads the outcomes, writes the report; reads InstanceInformation and lists the
+        # inventory prefix for the coverage view (accountid= prefixes, stale instances).
+        summarize = self.by_name[SUMMARIZE.name].role
+        inventory.grant_list(summarize, reports, f"{props.inventory.props.inventory_prefix}/*")
+        granted = inventory.grant_get(summarize, reports, inventory.instance_information_keys)
+        acknowledge_wildcards(
+            summarize,
+            granted,
+            "Reads every outcome record of the execution and the InstanceInformation of every account.",
+        )
+        acknowledge_wildcards(summarize, inventory.grant_put(summarize, reports), why_reports)
+
+    @property
+    def functions(self) -> dict[str, lambda_.Function]:
+        return {name: task.function for name, task in self.by_name.items()}

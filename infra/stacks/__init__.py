@@ -1,0 +1,1 @@
+"""One stack per account role: the aggregator (bucket account), the organization reader, the member role."""

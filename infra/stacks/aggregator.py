@@ -1,0 +1,112 @@
+"""The aggregator stack (the bucket's account; orgsync runs here). It only wires the constructs together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.config import OrgSyncConfig
+from infra.constructs.enrolment import Enrolment, EnrolmentProps
+from infra.constructs.inventory_bucket import REPORTS_PREFIX, InventoryBucket, InventoryBucketProps
+from infra.constructs.notifications import RunNotifications, RunNotificationsProps
+from infra.constructs.rollout_state_machine import RolloutStateMachine, RolloutStateMachineProps
+from infra.constructs.schedule import RolloutSchedule, RolloutScheduleProps
+from infra.constructs.task_functions import TaskFunctions, TaskFunctionsProps
+from lambdas.settings import Settings
+from workflow.functions import ALL_FUNCTIONS
+
+
+class AggregatorStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrgSyncConfig,
+        definition: Mapping[str, Any],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.inventory = InventoryBucket(
+            self,
+            "Inventory",
+            InventoryBucketProps(
+                organization_id=config.organization_id,
+                inventory_prefix=config.inventory_prefix,
+                bucket_name=config.bucket_name,
+                kms=config.kms,
+                reader_role_arns=config.reader_role_arns,
+            ),
+        )
+        self.settings = Settings(
+            destination_bucket=self.inventory.bucket.bucket_name,
+            destination_region=self.region,
+            destination_prefix=config.inventory_prefix,
+            kms_key_arn=self.inventory.key.key_arn if self.inventory.key else None,
+            sync_name=config.sync_name,
+            member_role_name=config.member_role_name,
+            organization_reader_role_arn=config.organization_reader_role_arn,
+            default_targets=config.targets,
+            default_regions=config.regions,
+        )
+        self.functions = TaskFunctions(
+            self,
+            "Tasks",
+            TaskFunctionsProps(
+                inventory=self.inventory,
+                settings=self.settings,
+                organization_id=config.organization_id,
+                organization_reader_role_arn=config.organization_reader_role_arn,
+                member_role_name=config.member_role_name,
+            ),
+        )
+        self.workflow = RolloutStateMachine(
+            self,
+            "Rollout",
+            RolloutStateMachineProps(
+                definition=definition,
+                functions={spec.substitution_key: self.functions.functions[spec.name] for spec in ALL_FUNCTIONS},
+                state_machine_name=config.state_machine_name,
+                inventory=self.inventory,
+            ),
+        )
+        self.schedule: RolloutSchedule | None = None
+        if config.schedule:
+            self.schedule = RolloutSchedule(
+                self,
+                "Schedule",
+                RolloutScheduleProps(
+                    state_machine=self.workflow.state_machine,
+                    expression=config.schedule,
+                    mode=config.schedule_mode,
+                    targets=config.targets,
+                    regions=config.regions,
+                ),
+            )
+        self.notifications = RunNotifications(
+            self,
+            "Notifications",
+            RunNotificationsProps(
+                state_machine_arn=self.workflow.state_machine.state_machine_arn,
+                state_machine_name=config.state_machine_name,
+                reports_location=f"s3://{self.inventory.bucket.bucket_name}/{REPORTS_PREFIX}",
+                email=config.notification_email,
+            ),
+        )
+        self.enrolment: Enrolment | None = None
+        if config.enrolment:
+            self.enrolment = Enrolment(
+                self,
+                "Enrolment",
+                EnrolmentProps(
+                    state_machine_arn=self.workflow.state_machine_arn,
+                    management_account_id=config.management_account_id,
+                    settings=self.settings,
+                ),
+            )
+        CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
+        CfnOutput(self, "InventoryBucketName", value=self.inventory.bucket.bucket_name)
+        CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn)
