@@ -263,7 +263,12 @@ def analyze(
                     cause=readable_cause(details.get("cause")),
                     event_id=event_id,
                 )
-                (item.errors if item is not None else view.other_errors).append(error)
+                if item is not None:
+                    item.errors.append(error)
+                    if item.running == function:
+                        item.running = None
+                else:
+                    view.other_errors.append(error)
         elif kind in _EXECUTION_END and top_level:
             view.status = _EXECUTION_END[kind]
             end: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})

@@ -6,7 +6,7 @@ of a Distributed Map on an endpoint that cannot list them) still appear through 
 
 Example::
 
-    >>> from workflow.console.history import ExecutionView, ItemView, TaskError
+    >>> from workflow.console.history import ExecutionView, ItemView, ItemView, TaskError
     >>> view = ExecutionView(status="SUCCEEDED")
     >>> view.items[("200000000001", "us-east-1")] = ItemView("200000000001", "us-east-1",
     ...     attempts={"ReconcileSync": 2}, errors=[TaskError("ReconcileSync", "Throttled", "Rate exceeded", 7)])
@@ -24,8 +24,19 @@ from rich.table import Table
 from rich.text import Text
 
 from lambdas.models import Outcome, Status, Summary
-from workflow.console.history import ExecutionView
+from workflow.console.history import ExecutionView, ItemView
 from workflow.console.report import STATUS_STYLE, summary_line
+
+
+def _state(outcome: Outcome | None, item: ItemView | None) -> str:
+    """The status when the item recorded one, else where it is: running a function, or after an error."""
+    if outcome is not None:
+        return str(outcome.status)
+    if item is not None and item.running:
+        return f"running {item.running}"
+    if item is not None and item.errors:
+        return f"error {item.errors[-1].error}"
+    return "waiting"
 
 
 def item_rows(view: ExecutionView, outcomes: list[Outcome]) -> list[dict[str, Any]]:
@@ -46,9 +57,7 @@ def item_rows(view: ExecutionView, outcomes: list[Outcome]) -> list[dict[str, An
             {
                 "accountId": key[0],
                 "region": key[1],
-                "status": str(outcome.status)
-                if outcome
-                else ("running " + item.running if item and item.running else "waiting"),
+                "status": _state(outcome, item),
                 "verification": str(outcome.verification) if outcome else "",
                 "attempts": dict(item.attempts) if item else {},
                 "retries": item.retries if item else 0,
