@@ -48,6 +48,7 @@ from __future__ import annotations
 import datetime as _datetime
 import io
 import json
+import os
 import re
 import threading
 import time as _time
@@ -172,6 +173,7 @@ class LocalEngine:
     ) -> None:
         self.clock = clock or VirtualClock()
         self._requested_account = account_id
+        self._requested_region = region
         self.region = region or DEFAULT_REGION
         self.retry_sleeps: list[float] = []
         self.wait_sleeps: list[float] = []
@@ -208,6 +210,13 @@ class LocalEngine:
             # Checked before anything changes, so a moved seam fails here, naming it, rather than mid-execution.
             seams.check_all()
             self._join_or_start_moto()
+            # Read at start, after whoever set up moto (LocalAws) has pointed the environment at its region.
+            self.region = (
+                self._requested_region
+                or os.environ.get("AWS_REGION")
+                or os.environ.get("AWS_DEFAULT_REGION")
+                or DEFAULT_REGION
+            )
             self._interpreter_session = boto3.Session(
                 aws_access_key_id="orgsync-local-interpreter", aws_secret_access_key="unused", region_name=self.region
             )
@@ -361,11 +370,34 @@ class LocalEngine:
             self._config_patch.start()
 
     def _engine_session(self) -> tuple[boto3.Session, str]:
-        if self._requested_account is None:
-            session = boto3.Session(region_name=self.region)
-            account = session.client("sts").get_caller_identity()["Account"]
-            return session, str(account)
-        role = f"arn:aws:iam::{self._requested_account}:role/{ENGINE_ROLE_NAME}"
+        default = boto3.Session(region_name=self.region)
+        default_account = str(default.client("sts").get_caller_identity()["Account"])
+        if self._requested_account in (None, default_account):
+            return default, default_account
+        requested = str(self._requested_account)
+        role = f"arn:aws:iam::{requested}:role/{ENGINE_ROLE_NAME}"
+        # Created behind moto's back: nobody has credentials in that account yet, and an AssumeRole into a
+        # missing role is refused under LocalAws (as on AWS).
+        from moto.iam.exceptions import NotFoundException
+        from moto.iam.models import iam_backends
+
+        iam = iam_backends[requested]["aws"]
+        try:
+            iam.get_role_by_arn(role)
+        except NotFoundException:
+            trust = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+            }
+            iam.create_role(
+                role_name=ENGINE_ROLE_NAME,
+                assume_role_policy_document=json.dumps(trust),
+                path="/",
+                permissions_boundary=None,
+                description="orgsync local engine: acts in this account",
+                tags=[],
+                max_session_duration="3600",
+            )
         credentials = self._assume(role, "orgsync-local-engine")
         session = boto3.Session(
             aws_access_key_id=credentials.access_key_id,
@@ -373,7 +405,7 @@ class LocalEngine:
             aws_session_token=credentials.session_token,
             region_name=self.region,
         )
-        return session, self._requested_account
+        return session, requested
 
     def _assume(self, role_arn: str, session_name: str) -> RoleCredentials:
         assert self._interpreter_session is not None
