@@ -35,8 +35,8 @@ from lambdas.settings import DEFAULT_MARKER_TIMEOUT_SECONDS, Settings
 OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
 ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
-#: An OU path from the root as the console names OUs: "/Workloads/Prod". OU names are 1-128 characters.
-OU_PATH = re.compile(r"^(/[^/]{1,128})+$")
+#: An OU path from the root as the console names OUs: "/Workloads/Prod" ("/" is the root). OU names: 1-128 chars.
+OU_PATH = re.compile(r"^(/|(/[^/]{1,128})+)$")
 #: SSM's SyncName pattern (botocore's ResourceDataSyncName is 1-64 characters).
 SYNC_NAME = re.compile(r"^[a-zA-Z0-9_\-.]{1,64}$")
 #: S3 general purpose bucket naming rules: 3-63 characters, lowercase, digits, dots, hyphens; starts and ends

@@ -131,7 +131,9 @@ def _accounts_of_target(org: Organization, target: str) -> list[Account]:
         if account is None:
             raise InvalidInput(f"targets: {target!r} is not an account of this organization")
         return [account]
-    ou_id = org.ou_by_path.get(target.rstrip("/"))
+    if target == "/":
+        return list(org.accounts_under(org.root_id))
+    ou_id = org.ou_by_path.get(target)
     if ou_id is None:
         raise InvalidInput(f"targets: OU path {target!r} does not exist in this organization")
     return list(org.accounts_under(ou_id))
