@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import traceback
@@ -155,6 +156,11 @@ def _examples(*lines: str) -> str:
 @click.version_option(package_name="orgsync", prog_name="orgsync")
 def cli(debug: bool) -> None:
     """Roll out organization-based SSM resource data syncs to every account and region of an AWS Organization."""
+    # moto's Step Functions interpreter logs every Fail state and unsupported field at WARNING/ERROR; on the
+    # local engine that is noise around the report (Python's last-resort handler would print it to stderr).
+    logging.getLogger("moto").setLevel(logging.DEBUG if debug else logging.CRITICAL)
+    if debug:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
 # ---------------------------------------------------------------------------------------------------- demo / run

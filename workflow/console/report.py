@@ -73,6 +73,9 @@ STATUS_STYLE: dict[Status, str] = {
     Status.UNHEALTHY: "red",
 }
 
+#: Statuses whose rows need no detail in the table (the detail is in JSON, CSV and Markdown).
+QUIET_STATUSES = frozenset({Status.CREATED, Status.IN_SYNC, Status.REPLACED, Status.DELETED, Status.NOT_FOUND})
+
 CSV_COLUMNS: tuple[str, ...] = (
     "accountId",
     "accountName",
@@ -236,7 +239,11 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
         table.add_column("OU")
         table.add_column("Region")
         table.add_column("Marker")
-        show_detail = any(o.detail or o.existingSync for o in group.outcomes)
+        # A detail only helps where someone must act or the status alone does not say why (SKIPPED, NOT_OURS):
+        # "Created org-inventory writing to ..." on every CREATED row would bury the rows that matter.
+        show_detail = (group.needs_attention or group.status not in QUIET_STATUSES) and any(
+            o.detail or o.existingSync for o in group.outcomes
+        )
         if show_detail:
             table.add_column("Detail", overflow="fold")
         for o in group.outcomes:
