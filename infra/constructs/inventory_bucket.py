@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge
+from workflow.local.bucket_policy import OPT_IN_REGIONS
 
 #: Where orgsync keeps its own objects: the items file of each execution and the outcome records/reports.
 RUNS_PREFIX = "orgsync/runs/"
@@ -31,6 +32,8 @@ class InventoryBucketProps:
     bucket_name: str | None = None
     kms: bool = False
     reader_role_arns: Sequence[str] = ()
+    regions: Sequence[str] = ()
+    """The deployed default regions: SSM acts as ``ssm.<region>.amazonaws.com`` in opt-in regions."""
     noncurrent_version_expiration_days: int = 30
     """SSM overwrites inventory files every ~30 minutes: old versions would pile up without this."""
 
@@ -41,6 +44,11 @@ class InventoryBucket(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: InventoryBucketProps) -> None:
         super().__init__(scope, construct_id)
         self.props = props
+        # SSM's principal: the global one, plus the regional one of each opt-in region among the defaults.
+        self.ssm_principals = [SSM_PRINCIPAL] + [
+            f"ssm.{region}.amazonaws.com" for region in props.regions if region in OPT_IN_REGIONS
+        ]
+        ssm = [iam.ServicePrincipal(name) for name in self.ssm_principals]
         self.key: kms.Key | None = None
         if props.kms:
             self.key = kms.Key(
@@ -54,7 +62,7 @@ class InventoryBucket(Construct):
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="SsmResourceDataSyncOfTheOrganization",
-                    principals=[iam.ServicePrincipal(SSM_PRINCIPAL)],
+                    principals=ssm,
                     actions=["kms:GenerateDataKey", "kms:Decrypt"],
                     resources=["*"],
                     conditions={"StringEquals": {"aws:SourceOrgID": props.organization_id}},
@@ -115,7 +123,7 @@ class InventoryBucket(Construct):
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SsmBucketPermissionsCheck",
-                principals=[iam.ServicePrincipal(SSM_PRINCIPAL)],
+                principals=ssm,
                 actions=["s3:GetBucketAcl"],
                 resources=[self.bucket.bucket_arn],
             )
@@ -124,7 +132,7 @@ class InventoryBucket(Construct):
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SsmBucketDelivery",
-                principals=[iam.ServicePrincipal(SSM_PRINCIPAL)],
+                principals=ssm,
                 actions=["s3:PutObject"],
                 resources=[ssm_write_arn],
                 conditions={
@@ -139,7 +147,7 @@ class InventoryBucket(Construct):
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SsmBucketDeliveryTagging",
-                principals=[iam.ServicePrincipal(SSM_PRINCIPAL)],
+                principals=ssm,
                 actions=["s3:PutObjectTagging"],
                 resources=[ssm_write_arn],
                 conditions={"StringEquals": {"aws:SourceOrgID": props.organization_id}},

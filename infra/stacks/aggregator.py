@@ -39,6 +39,7 @@ class AggregatorStack(Stack):
                 bucket_name=config.bucket_name,
                 kms=config.kms,
                 reader_role_arns=config.reader_role_arns,
+                regions=config.regions,
             ),
         )
         self.settings = Settings(

@@ -1,0 +1,122 @@
+"""The CDK context: one typed parse, defaults from lambdas.settings, and an error naming the key for each mistake."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import CONTEXT_KEYS, ConfigError, parse_config
+from lambdas.models import Mode
+from lambdas.settings import DEFAULT_MEMBER_ROLE_NAME, DEFAULT_PREFIX, DEFAULT_SYNC_NAME
+
+REPO = Path(__file__).resolve().parents[2]
+MINIMAL: dict[str, Any] = {
+    "organizationId": "o-abcdefghij",
+    "managementAccountId": "111111111111",
+    "aggregatorAccountId": "222222222222",
+    "targets": ["r-ab12"],
+}
+
+
+def parse(**overrides: Any) -> Any:
+    context = {**MINIMAL, **overrides}
+    return parse_config({k: v for k, v in context.items() if v is not None})
+
+
+def test_minimal_context_takes_the_documented_defaults() -> None:
+    cfg = parse()
+    assert cfg.sync_name == DEFAULT_SYNC_NAME
+    assert cfg.member_role_name == DEFAULT_MEMBER_ROLE_NAME
+    assert cfg.inventory_prefix == DEFAULT_PREFIX
+    assert cfg.schedule == "rate(1 day)"
+    assert cfg.schedule_mode is Mode.VERIFY
+    assert cfg.kms is False
+    assert cfg.bucket_name is None
+    assert cfg.aggregator_region is None
+    assert cfg.management_region == "us-east-1"
+    assert cfg.member_role_region == "us-east-1"
+    assert cfg.member_role_organizational_units == ("r-ab12",)
+    assert cfg.stack_set_call_as == "SELF"
+    assert cfg.enrolment is False
+    assert cfg.organization_reader_role_arn == "arn:aws:iam::111111111111:role/OrgSyncOrganizationReader"
+
+
+def test_command_line_strings_are_parsed_like_json_values() -> None:
+    # -c key=value gives strings: lists comma-separated or JSON, booleans true/false.
+    cfg = parse(targets="ou-ab12-abcdefgh, 123456789012", regions='["eu-west-1","us-east-1"]', kms="true")
+    assert cfg.targets == ("ou-ab12-abcdefgh", "123456789012")
+    assert cfg.regions == ("eu-west-1", "us-east-1")
+    assert cfg.kms is True
+    assert cfg.member_role_organizational_units == ("ou-ab12-abcdefgh",)
+
+
+def test_schedule_can_be_turned_off_and_set_to_rollout() -> None:
+    assert parse(schedule="off").schedule is None
+    cfg = parse(schedule="cron(0 6 * * ? *)", scheduleMode="rollout")
+    assert (cfg.schedule, cfg.schedule_mode) == ("cron(0 6 * * ? *)", Mode.ROLLOUT)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"organizationId": None}, "context organizationId is required (the organization's id, o-[a-z0-9]{10,32})"),
+        ({"organizationId": "o-short"}, "context organizationId='o-short' is invalid"),
+        ({"organizationId": "O-ABCDEFGHIJ"}, "context organizationId='O-ABCDEFGHIJ' is invalid"),
+        ({"managementAccountId": None}, "context managementAccountId is required"),
+        ({"managementAccountId": "12345"}, "context managementAccountId='12345' is invalid: expected the management"),
+        ({"aggregatorAccountId": 222222222222}, "context aggregatorAccountId=222222222222 is invalid"),
+        ({"aggregatorRegion": "Europe"}, "context aggregatorRegion='Europe' is invalid: expected a region name"),
+        ({"targets": ["ou-x"]}, "context targets[0]='ou-x' is invalid: expected a root id"),
+        ({"targets": "[not json"}, "context targets='[not json' is invalid: not a JSON list"),
+        ({"targets": ["r-ab12", "r-ab12"]}, "context targets=['r-ab12', 'r-ab12'] is invalid: duplicate entries"),
+        ({"regions": ["eu-west-1", "mars-1"]}, "context regions[1]='mars-1' is invalid"),
+        ({"syncName": "has space"}, "context syncName='has space' is invalid"),
+        ({"inventoryPrefix": "/leading"}, "context inventoryPrefix='/leading' is invalid"),
+        ({"bucketName": "Upper_Case"}, "context bucketName='Upper_Case' is invalid"),
+        ({"kms": "yes"}, "context kms='yes' is invalid: expected true or false"),
+        ({"schedule": "every day"}, "context schedule='every day' is invalid: expected rate(<n> <unit>)"),
+        ({"scheduleMode": "teardown"}, "context scheduleMode='teardown' is invalid: expected verify or rollout"),
+        ({"targets": ["/Workloads"]}, "context memberRoleOrganizationalUnits is required when targets name no root"),
+        ({"stackSetCallAs": "ME"}, "context stackSetCallAs='ME' is invalid"),
+        (
+            {"enrolment": True, "targets": None, "memberRoleOrganizationalUnits": ["r-ab12"]},
+            "context targets is required with enrolment=true",
+        ),
+        ({"enrolment": True}, "context aggregatorRegion is required with enrolment=true"),
+        (
+            {"enrolment": True, "aggregatorRegion": "eu-west-1", "managementRegion": "eu-west-1"},
+            "context managementRegion='eu-west-1' is invalid with enrolment=true",
+        ),
+        ({"readerRoleArns": ["arn:aws:s3:::bucket"]}, "context readerRoleArns[0]='arn:aws:s3:::bucket' is invalid"),
+        ({"notificationEmail": "not-an-address"}, "context notificationEmail='not-an-address' is invalid"),
+    ],
+)
+def test_each_mistake_is_named(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse(**overrides)
+    assert str(raised.value).startswith(message), str(raised.value)
+
+
+def test_every_key_in_cdk_json_is_a_known_context_key() -> None:
+    import json
+
+    cdk_json = json.loads((REPO / "infra" / "cdk.json").read_text())
+    unknown = {key for key in cdk_json["context"] if not key.startswith("@aws-cdk/")} - set(CONTEXT_KEYS)
+    assert unknown == set()
+
+
+def test_the_app_exits_with_the_message_when_the_context_is_wrong() -> None:
+    # GIVEN the app run as `cdk synth` runs it, without organizationId
+    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1", "CDK_CONTEXT_JSON": "{}"}
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.app"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    # THEN it stops before synthesizing anything, naming the key and how to give it
+    assert result.returncode == 1
+    assert "orgsync: context organizationId is required" in result.stderr
+    assert "pass -c organizationId=..." in result.stderr
