@@ -68,7 +68,13 @@ from lambdas import clock as lambda_clock
 from workflow.local import seams
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult, StepFunctionsDriver
-from workflow.local.lambda_runtime import Handler, InProcessLambdaRuntime, Invocation, RoleCredentials
+from workflow.local.lambda_runtime import (
+    INVOCATION_LOCK,
+    Handler,
+    InProcessLambdaRuntime,
+    Invocation,
+    RoleCredentials,
+)
 
 __all__ = [
     "EngineAlreadyActive",
@@ -443,8 +449,9 @@ class LocalEngine:
 
         def wait_interval(wait_function: Any, env: Any, wait_seconds: int) -> None:
             if wait_seconds > 0 and env.is_running():
-                self.wait_sleeps.append(float(wait_seconds))
-                self.clock.sleep(wait_seconds)
+                with INVOCATION_LOCK:
+                    self.wait_sleeps.append(float(wait_seconds))
+                    self.clock.sleep(wait_seconds)
 
         _, _, original_details = seams.START_EXECUTION_DETAILS.resolve()
 
@@ -470,8 +477,11 @@ class LocalEngine:
             self._patches.append(patch)
 
     def _retry_sleep(self, seconds: float) -> None:
-        self.retry_sleeps.append(float(seconds))
-        self.clock.sleep(seconds)
+        # Under the invocation lock: while a handler runs, only the handler itself moves the clock, so its
+        # get_remaining_time_in_millis() and its function Timeout are not eaten by other Map iterations' sleeps.
+        with INVOCATION_LOCK:
+            self.retry_sleeps.append(float(seconds))
+            self.clock.sleep(seconds)
 
     def _time_module(self) -> types.ModuleType:
         shim = types.ModuleType("time", "time, with sleep() advancing the local engine's virtual clock")

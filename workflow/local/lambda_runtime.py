@@ -18,7 +18,8 @@ What a handler sees, as on AWS:
 
 An exception becomes AWS's error payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with
 ``errorType`` the class name; Step Functions then uses ``errorType`` as the error name (Retry/Catch match it)
-and the payload as the cause.
+and the payload as the cause. A handler whose simulated run (its sleeps on ``lambdas.clock``) passes the
+function Timeout fails with ``Sandbox.Timedout``, as on AWS.
 
 Invocations are serialised by one lock: handlers run on the interpreter's worker threads (as many as a Map's
 MaxConcurrency), and the environment and default session they change are process-wide.
@@ -205,6 +206,15 @@ class InProcessLambdaRuntime:
                     except (TypeError, ValueError) as exc:
                         payload = error_payload(exc, request_id, error_type="Runtime.MarshalError")
                         payload["errorMessage"] = f"Unable to marshal response: {exc}"
+            if self.clock.time() > context.deadline:
+                # As on AWS, overrunning the Timeout fails the invocation, whatever the handler returned; here the
+                # overrun is in simulated time (a handler sleeping on lambdas.clock past its deadline).
+                payload = {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": (
+                        f"RequestId: {request_id} Error: Task timed out after {float(function.timeout):.2f} seconds"
+                    ),
+                }
             if payload is not None:
                 error_type = str(payload["errorType"])
                 body = json.dumps(payload)

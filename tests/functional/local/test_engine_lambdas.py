@@ -246,3 +246,60 @@ def test_invocations_are_serialised_even_under_map_concurrency() -> None:
     assert result.output == [{"i": i} for i in range(30)]
     assert overlaps == []
     assert len(engine.invocations) == 30
+
+
+def sleep_on_the_lambda_clock(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Backs off on lambdas.clock, as orgsync's Lambda code does, reporting the time left before and after."""
+    before = context.get_remaining_time_in_millis()
+    lambda_clock.sleep(event["sleep"])
+    return {"before": before, "after": context.get_remaining_time_in_millis()}
+
+
+def test_handler_sleeps_count_against_its_timeout_in_simulated_time() -> None:
+    with LocalEngine(region=REGION) as engine:
+        function_arn = engine.create_function("Sleeper", f"{__name__}.sleep_on_the_lambda_clock", timeout=60)
+        state_machine = engine.create_state_machine(
+            "sleeper", single_task("${Arn}"), substitutions={"Arn": function_arn}
+        )
+        # WHEN the handler sleeps 45 simulated seconds of its 60, and then 61
+        within = engine.run(state_machine, {"sleep": 45})
+        overrun = engine.run(state_machine, {"sleep": 61})
+
+    # THEN the time left went down by the sleep, and the overrun failed as AWS reports a Lambda timeout
+    assert within.status == "SUCCEEDED", within.cause
+    assert within.output == {"before": 60_000, "after": 15_000}
+    assert overrun.status == "FAILED"
+    assert overrun.error == "Sandbox.Timedout"
+    assert "Task timed out after 60.00 seconds" in overrun.cause_json()["errorMessage"]
+
+
+def test_lambda_invoke_service_integration_uses_the_same_runtime() -> None:
+    definition = {
+        "StartAt": "Invoke",
+        "States": {
+            "Invoke": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "${Arn}", "Payload.$": "$"},
+                "Retry": [{"ErrorEquals": ["MarkerNotYetWritten"], "IntervalSeconds": 30, "MaxAttempts": 1}],
+                "Catch": [{"ErrorEquals": ["InvalidInput"], "ResultPath": "$.error", "Next": "Caught"}],
+                "ResultSelector": {"payload.$": "$.Payload", "status.$": "$.StatusCode"},
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    with LocalEngine(account_id=AGGREGATOR, region=REGION) as engine:
+        function_arn = engine.create_function("Raise", f"{__name__}.raise_named")
+        state_machine = engine.create_state_machine("invoke", definition, substitutions={"Arn": function_arn})
+        # WHEN the integration returns, then raises an error that is retried, then one that is caught
+        returned = engine.run(state_machine, {"hello": "world"})
+        retried = engine.run(state_machine, {"raise": "MarkerNotYetWritten"})
+        caught = engine.run(state_machine, {"raise": "InvalidInput"})
+
+    # THEN the result is Lambda's Invoke response and the errors carry the class names, as on AWS
+    assert returned.output == {"payload": {"hello": "world"}, "status": 200}
+    assert (retried.status, retried.error) == ("FAILED", "MarkerNotYetWritten")
+    assert engine.retry_sleeps == [30.0]
+    assert caught.status == "SUCCEEDED", caught.cause
+    assert caught.output["error"]["Error"] == "InvalidInput"
