@@ -20,7 +20,7 @@ REGION = "us-east-1"
 ORG_ID = "o-test000001"
 
 #: No botocore retries: a test sees each injected fault exactly once per call.
-NO_RETRIES = Config(retries={"mode": "standard", "max_attempts": 1})
+NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
 
 SMALL: dict[str, Any] = {
     "organization": {
