@@ -293,7 +293,7 @@ def test_botocore_retries_consume_fault_attempts(aws: LocalAws) -> None:
 
 
 def test_add_fault_validates_like_the_scenario(aws: LocalAws) -> None:
-    with pytest.raises(ValueError, match="fault.account: 'nobody' is not the name of an account of the scenario"):
+    with pytest.raises(ValueError, match=r"fault\.account: 'nobody' is not the name of an account of the scenario"):
         aws.add_fault("ssm:ListResourceDataSync", "ThrottlingException", account="nobody")
 
 
