@@ -302,3 +302,16 @@ def test_example_scenario_is_bundled_and_valid() -> None:
     assert scenario.regions == ("ap-northeast-1", "us-east-1")
     assert {ou.path for ou in scenario.organization.walk()} >= {"/Workloads/Prod", "/Workloads/NonProd", "/Sandbox"}
     assert scenario.account(scenario.aggregator.account_id).name == "log-archive"
+
+
+def test_bundled_minimal_yaml_scenario_loads_with_generated_ids() -> None:
+    scenario = load_scenario(example_scenario_path().with_name("minimal.yaml"))
+
+    assert [(a.name, a.ou_path) for a in scenario.accounts] == [
+        ("management", "/"),
+        ("app-a", "/Workloads"),
+        ("app-b", "/Workloads"),
+        ("app-legacy", "/Workloads"),
+    ]
+    assert scenario.account_named("app-legacy").member_role is False
+    assert scenario.aggregator.account_id == scenario.organization.management_account_id

@@ -214,6 +214,8 @@ class ResourceDataSyncBackend:
             )
         if sync_type is not None and sync_type not in SYNC_TYPES:
             raise ResourceDataSyncInvalidConfigurationException(f"SyncType {sync_type} is not supported.")
+        # Without SyncType we list every type: whether AWS then lists only SyncToDestination syncs is unknown, and
+        # listing all is the side that never hides a sync taking one of the five slots.
         page_size = max_results or MAX_LIST_RESULTS
         start = self._decode_token(next_token, sync_type) if next_token else 0
         with self._lock:
