@@ -59,8 +59,15 @@ REGION_DISABLED_CODES = frozenset(
 INVALID_CONFIGURATION = "ResourceDataSyncInvalidConfigurationException"
 S3_WRITE_FAILED_TEXT = "s3 write failed"
 
-#: botocore's own retries: few, so throttling surfaces as Throttled to our (virtual-clock) backoff and Retry.
-BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5, read_timeout=30)
+#: AWS's transient server-side faults: retried like throttling by :func:`with_backoff`.
+TRANSIENT_CODES = frozenset(
+    {"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout",
+     "RequestTimeoutException"}
+)
+
+#: No botocore retries: botocore sleeps in real time and hides the attempts. Throttling and transient faults
+#: are retried by :func:`with_backoff` (on lambdas.clock, virtual locally) and then by the state's Retry.
+BOTO_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
 
 
 class AccessDenied(OrgSyncError):
@@ -127,7 +134,7 @@ def with_backoff(
     max_seconds: float = 20.0,
     **kwargs: Any,
 ) -> T:
-    """Like :func:`call`, but a throttled call is retried with exponential backoff and full jitter.
+    """Like :func:`call`, but a throttled (or transiently failing) call is retried with backoff and full jitter.
 
     Waits use :func:`lambdas.clock.sleep` (virtual on the local engine). The last ``Throttled`` is raised
     after ``attempts`` tries, so the state machine's own Retry takes over.
@@ -138,8 +145,9 @@ def with_backoff(
     for attempt in range(attempts):
         try:
             return call(action, function, **kwargs)
-        except Throttled:
-            if attempt == attempts - 1:
+        except (Throttled, AwsCallFailed) as exc:
+            transient = isinstance(exc, Throttled) or exc.code in TRANSIENT_CODES
+            if not transient or attempt == attempts - 1:
                 raise
             clock.sleep(random.uniform(0, min(max_seconds, base_seconds * 2**attempt)))
     raise AssertionError("unreachable")  # pragma: no cover
