@@ -120,3 +120,35 @@ def test_the_app_exits_with_the_message_when_the_context_is_wrong() -> None:
     assert result.returncode == 1
     assert "orgsync: context organizationId is required" in result.stderr
     assert "pass -c organizationId=..." in result.stderr
+
+
+@pytest.mark.slow
+def test_cdk_json_app_command_synthesizes_from_infra(tmp_path: Path) -> None:
+    # GIVEN the exact command `npx cdk synth` runs from infra/ (CDK passes context and outdir in the environment)
+    import json
+
+    command = json.loads((REPO / "infra" / "cdk.json").read_text())["app"]
+    context = {**MINIMAL, "regions": ["eu-west-1"], "aggregatorRegion": "eu-west-1"}
+    env = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(tmp_path),
+    }
+    # WHEN it runs (no AWS credentials are involved: accounts and regions come from the context)
+    result = subprocess.run(
+        ["sh", "-c", command], cwd=REPO / "infra", env=env, capture_output=True, text=True, timeout=300
+    )
+    # THEN the three stacks are in the cloud assembly, each pinned to its account
+    assert result.returncode == 0, result.stderr[-2000:]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    environments = {
+        name: artifact["environment"]
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
+    assert environments == {
+        "OrgSyncAggregator": "aws://222222222222/eu-west-1",
+        "OrgSyncOrganizationReader": "aws://111111111111/us-east-1",
+        "OrgSyncMemberRole": "aws://111111111111/us-east-1",
+    }
