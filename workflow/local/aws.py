@@ -39,7 +39,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 from unittest.mock import patch
@@ -454,7 +454,9 @@ class LocalAws:
             marker_object(prefix, account_id, at),
             *inventory_objects(prefix, account_id, region, count, at),
         ]:
-            s3.put_object(bucket.name, key, body)
+            stored = s3.put_object(bucket.name, key, body)
+            # SSM wrote it at simulated time ``at``: LastModified says so whatever clock moto's S3 reads (naive UTC).
+            stored.last_modified = at.astimezone(UTC).replace(tzinfo=None)
 
     # --- guards ----------------------------------------------------------------------------------------------------
 

@@ -431,3 +431,15 @@ def test_policy_change_propagates_after_its_window_of_simulated_time() -> None:
 
     assert error_of(during)[1].startswith(f"S3 write failed for bucket {BUCKET}:")
     assert error_of(after_removal)[0] == "ResourceDataSyncInvalidConfigurationException"
+
+
+def test_objects_ssm_writes_carry_the_simulated_time(aws: LocalAws, clock: VirtualClock) -> None:
+    clock.advance(3600)
+    aws.client("ssm", SLOW, REGION).create_resource_data_sync(SyncName="s", S3Destination=destination())
+    clock.advance(120)
+
+    head = aws.client("s3").head_object(
+        Bucket=BUCKET, Key=f"default/AWS:InstanceInformation/accountid={SLOW}/test.json"
+    )
+
+    assert head["LastModified"] == START + timedelta(seconds=3720)
