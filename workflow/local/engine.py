@@ -81,6 +81,7 @@ __all__ = [
     "ExecutionResult",
     "LocalEngine",
     "StepFunctionsDriver",
+    "moto_compatible",
     "substitute_placeholders",
 ]
 
@@ -128,6 +129,40 @@ def substitute_placeholders(definition: dict[str, Any] | str, substitutions: dic
     if leftover:
         raise UnresolvedPlaceholder(f"no substitution for placeholders: {', '.join(leftover)}")
     return result
+
+
+def moto_compatible(document: str) -> str:
+    """The same state machine, in the form moto's ASL parser accepts.
+
+    moto 5.2.5's grammar refuses an integer ``ToleratedFailurePercentage`` (``50``; AWS and CDK write it so) and
+    accepts ``50.0``: such values are turned into floats. Nothing else changes.
+
+    Example::
+
+        >>> moto_compatible('{"ToleratedFailurePercentage": 50}')
+        '{"ToleratedFailurePercentage": 50.0}'
+    """
+    try:
+        parsed = json.loads(document)
+    except json.JSONDecodeError:
+        return document  # let the engine report the syntax error as AWS would
+    changed = False
+
+    def visit(node: Any) -> None:
+        nonlocal changed
+        if isinstance(node, dict):
+            value = node.get("ToleratedFailurePercentage")
+            if isinstance(value, int) and not isinstance(value, bool):
+                node["ToleratedFailurePercentage"] = float(value)
+                changed = True
+            for child in node.values():
+                visit(child)
+        elif isinstance(node, list):
+            for child in node:
+                visit(child)
+
+    visit(parsed)
+    return json.dumps(parsed) if changed else document
 
 
 class _Patch:
@@ -236,6 +271,7 @@ class LocalEngine:
     def stop(self) -> None:
         """Put every original back and leave moto as found (what leaving ``with`` does); safe to call twice."""
         global _active
+        self._abort_running_executions()
         if self._previous_lambda_clock is not None:
             lambda_clock.use(self._previous_lambda_clock)
             self._previous_lambda_clock = None
@@ -335,7 +371,7 @@ class LocalEngine:
 
             sm = engine.create_state_machine("orgsync", definition, substitutions={"CheckMarkerFunctionArn": arn})
         """
-        document = substitute_placeholders(definition, substitutions)
+        document = moto_compatible(substitute_placeholders(definition, substitutions))
         return self.driver().deploy(name, document, role_arn or self.states_role_arn())
 
     def states_role_arn(self) -> str:
@@ -359,6 +395,24 @@ class LocalEngine:
             assert result.status == "SUCCEEDED", result.cause
         """
         return self.driver().run(state_machine_arn, execution_input, name=name, timeout=timeout)
+
+    def _abort_running_executions(self) -> None:
+        """Stop executions still running (a test that gave up waiting), before their seams go back to real time."""
+        if self._session is None or not self._patches:
+            return
+        client = self.driver().client
+        try:
+            for page in client.get_paginator("list_state_machines").paginate():
+                for machine in page["stateMachines"]:
+                    running = client.list_executions(
+                        stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+                    )["executions"]
+                    for execution in running:
+                        client.stop_execution(
+                            executionArn=execution["executionArn"], error="LocalEngine.Stopped", cause="engine exited"
+                        )
+        except ClientError:
+            pass  # best effort: nothing to stop is the usual case
 
     # -- moto and accounts -------------------------------------------------------------------------------------
 

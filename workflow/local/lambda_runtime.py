@@ -199,6 +199,11 @@ class InProcessLambdaRuntime:
                     payload = error_payload(exc, request_id, error_type="Runtime.ImportModuleError")
                 except Exception as exc:
                     payload = error_payload(exc, request_id)
+                except SystemExit as exc:
+                    payload = error_payload(exc, request_id, error_type="Runtime.ExitError")
+                    payload["errorMessage"] = (
+                        f"RequestId: {request_id} Error: Runtime exited with error: exit status {exc.code}"
+                    )
                 else:
                     payload = None
                     try:

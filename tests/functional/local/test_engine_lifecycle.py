@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from moto.core.config import default_user_config
 
 from lambdas import clock as lambda_clock
 from workflow.local import seams
-from workflow.local.driver import StepFunctionsDriver, remote_driver, remote_endpoint_url
+from workflow.local.driver import ExecutionDidNotFinish, StepFunctionsDriver, remote_driver, remote_endpoint_url
 from workflow.local.engine import EngineAlreadyActive, LocalEngine, UnresolvedPlaceholder
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -112,3 +113,26 @@ def test_driver_runs_and_reads_history_in_order(driver_and_role: tuple[StepFunct
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     assert history[0]["type"] == "ExecutionStarted" and history[-1]["type"] == "ExecutionSucceeded"
     assert json.loads(history[0]["executionStartedEventDetails"]["input"])["numbers"] == [1, 2, 3]
+
+
+@in_process_only
+def test_executions_still_running_when_the_engine_exits_are_aborted() -> None:
+    release = threading.Event()
+
+    def blocked(event: Any, context: Any) -> Any:
+        release.wait(10)  # a real wait: the execution is still running when the test gives up
+        return event
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[call-overload]
+        with LocalEngine() as engine:
+            arn = engine.create_function("Blocked", blocked)
+            state_machine = engine.create_state_machine(
+                "blocked", {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": arn, "End": True}}}
+            )
+            driver = engine.driver()
+            execution = driver.start(state_machine, {})
+            with pytest.raises(ExecutionDidNotFinish):
+                driver.wait(execution, timeout=0.2)
+        # WHEN the engine has exited, THEN the execution was stopped, and ends ABORTED once its task returns
+        release.set()
+        assert driver.wait(execution, timeout=10).status == "ABORTED"
