@@ -328,6 +328,10 @@ class _Parser:
             ous=ous,
         )
         aggregator = self.aggregator(top["aggregator"], {a.id for a in accounts})
+        if next(a for a in accounts if a.id == aggregator.account_id).state != "ACTIVE":
+            raise self.fail(
+                "aggregator.accountId", f"{aggregator.account_id!r} is SUSPENDED: the bucket's account must be ACTIVE"
+            )
         names = {a.name for a in accounts}
         faults = tuple(
             self.fault(item, f"faults[{i}]", names)

@@ -108,6 +108,10 @@ def test_root_level_account_can_be_the_aggregator() -> None:
         ),
         (lambda d: d["aggregator"].pop("bucket"), "s.json: aggregator.bucket: is required"),
         (
+            lambda d: d["organization"]["ous"][0]["accounts"][0].update(state="SUSPENDED"),
+            "s.json: aggregator.accountId: '200000000001' is SUSPENDED: the bucket's account must be ACTIVE",
+        ),
+        (
             lambda d: d["aggregator"].update(bucketPolicy="open"),
             "s.json: aggregator.bucketPolicy: 'open' is not one of source-org-id, request-object-tag, none",
         ),

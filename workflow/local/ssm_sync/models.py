@@ -330,7 +330,7 @@ class ResourceDataSyncBackend:
 
 
 class ResourceDataSyncBackends:
-    """Every account-region's backend, created on first use: ``backends.backend(account_id, region)``."""
+    """Every account-region's backend, created on first use: ``backends[account_id][region]``."""
 
     def __init__(self, environment: SyncEnvironment) -> None:
         self.environment = environment
@@ -345,7 +345,20 @@ class ResourceDataSyncBackends:
                 self._backends[key] = ResourceDataSyncBackend(account_id, region, self.environment)
             return self._backends[key]
 
+    def __getitem__(self, account_id: str) -> _AccountBackends:
+        """moto's ``backends[account][region]`` form: ``backends["200000000001"]["us-east-1"]``."""
+        return _AccountBackends(self, account_id)
+
     def items(self) -> list[tuple[tuple[str, str], ResourceDataSyncBackend]]:
         """Every (account, region) backend created so far."""
         with self._lock:
             return list(self._backends.items())
+
+
+@dataclass(frozen=True)
+class _AccountBackends:
+    backends: ResourceDataSyncBackends
+    account_id: str
+
+    def __getitem__(self, region: str) -> ResourceDataSyncBackend:
+        return self.backends.backend(self.account_id, region)

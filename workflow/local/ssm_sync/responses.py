@@ -30,7 +30,7 @@ def _backend(response: SimpleSystemManagerResponse) -> ResourceDataSyncBackend:
     backends = _backends
     if backends is None:  # pragma: no cover - the methods only exist while installed
         raise RuntimeError("the resource data sync emulation is not installed")
-    return backends.backend(response.current_account, response.region)
+    return backends[response.current_account][response.region]
 
 
 def create_resource_data_sync(self: SimpleSystemManagerResponse) -> ActionResult:
