@@ -167,15 +167,16 @@ class TaskFunctions(Construct):
         record = self.by_name[RECORD_FAILURE.name].role
         acknowledge_wildcards(record, inventory.grant_put(record, reports), why_reports)
 
-        # Summarize: lists and reads the outcomes, writes the report; reads InstanceInformation and lists the
-        # inventory prefix for the coverage view (accountid= prefixes, stale instances).
+        # Summarize: lists and reads the outcomes, reads the items file (an item without a record is reported
+        # FAILED), writes the report; reads InstanceInformation and lists the inventory prefix for the coverage
+        # view (accountid= prefixes, stale instances).
         summarize = self.by_name[SUMMARIZE.name].role
         inventory.grant_list(summarize, reports, f"{props.inventory.props.inventory_prefix}/*")
-        granted = inventory.grant_get(summarize, reports, inventory.instance_information_keys)
+        granted = inventory.grant_get(summarize, reports, runs, inventory.instance_information_keys)
         acknowledge_wildcards(
             summarize,
             granted,
-            "Reads every outcome record of the execution and the InstanceInformation of every account.",
+            "Reads the execution's outcome records and items file, and the InstanceInformation of every account.",
         )
         acknowledge_wildcards(summarize, inventory.grant_put(summarize, reports), why_reports)
 

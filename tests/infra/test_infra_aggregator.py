@@ -273,7 +273,11 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
             },
             {
                 "Action": ["s3:GetObject"],
-                "Resource": [f"{bucket}/orgsync/reports/*", f"{bucket}/{prefix}/AWS:InstanceInformation/*"],
+                "Resource": [
+                    f"{bucket}/orgsync/reports/*",
+                    f"{bucket}/orgsync/runs/*",
+                    f"{bucket}/{prefix}/AWS:InstanceInformation/*",
+                ],
             },
             *decrypt,
             put_reports,
