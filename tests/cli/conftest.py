@@ -23,7 +23,7 @@ def sample_outcomes() -> list[Outcome]:
             "/Workloads/Legacy",
             "us-east-1",
             Status.CONFLICT,
-            detail="another organization-based sync holds the slot",
+            detail="other-sync (s3://someone-else/inv|x) holds the only organization slot",
             existingSync={"name": "other-sync", "bucket": "someone-else", "prefix": "inv|x"},
         ),
         Outcome(

@@ -49,7 +49,10 @@ def test_table_groups_by_status_attention_first_with_the_action_to_take(report_f
         assert ACTIONS[status] in " ".join(out.split())
     assert PENDING_ACTION.split(":")[0] in out
     assert ACTIONS[Status.CREATED] not in out  # fine groups have no action line
-    assert "other-sync -> s3://someone-else/inv|x" in out
+    # details go under their group, one line per account and detail, regions merged
+    assert "200000000003 us-east-1: other-sync (s3://someone-else/inv|x) holds the only organization slot" in out
+    # without a detail, what is in the way is named from existingSync
+    assert "200000000004 us-east-1: s0 -> s3://b/p; s1 -> s3://b/p" in out
 
 
 def test_json_is_the_document_unchanged(report_file: Path) -> None:

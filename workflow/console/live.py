@@ -27,6 +27,7 @@ from rich.console import Console, Group, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from lambdas.errors import InvalidInput
 from lambdas.models import ATTENTION_STATUSES, Mode, Status
 from workflow.console.report import STATUS_ORDER, STATUS_STYLE
 
@@ -44,6 +45,13 @@ class Snapshot:
     finished: bool = False
     recent_errors: tuple[str, ...] = ()
     mode: Mode = Mode.ROLLOUT
+    #: The execution's error once it failed (``InvalidInput``, ``RolloutIncomplete``, ...).
+    error: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        """The execution refused its input: the CLI says so in one line, so the view leaves no trace."""
+        return self.error == InvalidInput.__name__
 
     @property
     def needs_attention(self) -> int:
@@ -74,6 +82,13 @@ class _View(Progress):
     """A progress bar with the status counts and the latest errors under it."""
 
     snapshot: Snapshot | None = None
+
+    def stop(self) -> None:
+        # rich ends a non-interactive run with an empty line, even when the view was made transient.
+        if self.live.transient:
+            self.live.stop()
+            return
+        super().stop()
 
     def get_renderables(self) -> Iterable[RenderableType]:
         renderables: list[RenderableType] = [self.make_tasks_table(self.tasks)]
@@ -111,6 +126,8 @@ def follow(
             view.snapshot = snapshot
             view.update(task, total=snapshot.total, completed=snapshot.done, phase=snapshot.phase)
             if snapshot.finished:
+                if snapshot.rejected:
+                    view.live.transient = True  # erased on a terminal, never printed elsewhere
                 if snapshot.total is None:
                     view.update(task, total=snapshot.done, completed=snapshot.done)
                 view.stop_task(task)

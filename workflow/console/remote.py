@@ -312,6 +312,7 @@ class ExecutionPoller:
             finished=view.finished,
             recent_errors=tuple(errors[-3:]),
             mode=self.mode,
+            error=view.error,
         )
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -219,8 +220,22 @@ def _existing(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
+def _details(group: OutcomeGroup) -> list[tuple[str, str]]:
+    """(who, detail) lines of a group, one per account and detail: the regions sharing it are named together."""
+    merged: dict[tuple[str, str], list[str]] = {}
+    for o in group.outcomes:
+        detail = o.detail or _existing(o)
+        if detail:
+            merged.setdefault((o.accountId, detail), []).append(o.region)
+    return [(f"{account} {', '.join(regions)}", detail) for (account, detail), regions in merged.items()]
+
+
 def render_table(report: Report, *, title: str | None = None) -> RenderableType:
-    """The report for a terminal: a summary line, then one table per group with the action when it needs one."""
+    """The report for a terminal: a summary line, then per group a table, the details and the action to take.
+
+    Details go under the table rather than in a column: they are sentences (AWS errors, the syncs in the way)
+    and a column would fold them into a narrow strip.
+    """
     parts: list[RenderableType] = []
     if title:
         parts.append(Text(title, style="bold"))
@@ -228,34 +243,24 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
     for group in group_outcomes(report.outcomes):
         style = "yellow" if group.pending else STATUS_STYLE.get(group.status, "")
         table = Table(
-            title=Text(f"{group.title} ({len(group.outcomes)})", style=style),
+            title=Text(f"{group.title} ({len(group.outcomes)})", style=f"bold {style}".strip()),
             title_justify="left",
             show_edge=False,
             pad_edge=False,
             expand=False,
         )
-        table.add_column("Account")
-        table.add_column("Name")
-        table.add_column("OU")
-        table.add_column("Region")
-        table.add_column("Marker")
+        for column in ("Account", "Name", "OU", "Region", "Marker"):
+            table.add_column(column, no_wrap=column in {"Account", "Region", "Marker"})
+        for o in group.outcomes:
+            table.add_row(o.accountId, o.accountName, o.ouPath, o.region, str(o.verification))
+        parts += [Text(""), table]
         # A detail only helps where someone must act or the status alone does not say why (SKIPPED, NOT_OURS):
         # "Created org-inventory writing to ..." on every CREATED row would bury the rows that matter.
-        show_detail = (group.needs_attention or group.status not in QUIET_STATUSES) and any(
-            o.detail or o.existingSync for o in group.outcomes
-        )
-        if show_detail:
-            table.add_column("Detail", overflow="fold")
-        for o in group.outcomes:
-            row = [o.accountId, o.accountName, o.ouPath, o.region, str(o.verification)]
-            if show_detail:
-                detail = " ".join(part for part in (o.detail, _existing(o)) if part)
-                row.append(detail)
-            table.add_row(*row)
-        parts.append(Text(""))
-        parts.append(table)
+        if group.needs_attention or group.status not in QUIET_STATUSES:
+            for who, detail in _details(group):
+                parts.append(Padding(Text.assemble((who, "bold"), ": ", detail), (0, 0, 0, 2)))
         if group.needs_attention:
-            parts.append(Text.assemble(("Action: ", "bold"), group.action))
+            parts.append(Text.assemble(("Action: ", f"bold {style}".strip()), group.action))
     return Group(*parts)
 
 
@@ -307,7 +312,7 @@ def render_markdown(report: Report, *, title: str = "orgsync report") -> str:
             lines += [f"**Action:** {_md(group.action)}", ""]
         lines += ["| account | name | OU | region | marker | detail |", "| --- | --- | --- | --- | --- | --- |"]
         for o in group.outcomes:
-            detail = " ".join(part for part in (o.detail, _existing(o)) if part)
+            detail = o.detail or _existing(o)
             cells = [o.accountId, o.accountName, o.ouPath, o.region, str(o.verification), detail]
             lines.append("| " + " | ".join(_md(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
