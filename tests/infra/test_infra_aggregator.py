@@ -520,3 +520,36 @@ def test_enrolment_accepts_the_management_accounts_events_and_starts_rollouts(fu
             {"Action": ["states:StartExecution"], "Resource": [sm_arn]},
         ]
     )
+
+
+def test_the_shipped_package_needs_nothing_the_lambda_runtime_lacks(
+    base: Synthesized, base_json: dict[str, Any]
+) -> None:
+    # The Python runtime has the standard library, boto3 and botocore; anything else would fail at import time.
+    import ast
+    import sys
+
+    i = ids(base_json)
+    root = base.outdir / base_json["Resources"][i["ResolveTargets.function"]]["Metadata"]["aws:asset:path"]
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "lambdas"}
+    missing: list[str] = []
+    for path in (root / "lambdas").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        type_checking_only = {
+            id(node)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for stmt in block.body
+            for node in ast.walk(stmt)
+        }
+        for node in ast.walk(tree):
+            if id(node) in type_checking_only:
+                continue
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            missing += [f"{path.name}: {n}" for n in names if n.split(".")[0] not in allowed]
+    assert missing == []
