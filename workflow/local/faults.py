@@ -9,7 +9,9 @@ for the service's protocol (JSON, query, REST), so botocore raises a real ``Clie
 ``Error.Code``, ``Message`` and HTTP status. Otherwise moto handles the call as usual.
 
 :class:`FaultInjector` is one such guard: the scenario's ``faults`` (``api`` as ``service:Action``, ``error``,
-``times`` consumed in total, optional ``account`` NAME of the caller and ``region``).
+``times`` consumed in total, optional ``account`` NAME of the caller and ``region``). ``times`` counts HTTP
+attempts: a client with botocore retries spends several per call (orgsync's clients make one attempt each).
+Calls that reach moto without botocore (the ``responses`` mock of plain HTTP) are not seen here.
 
 Example::
 
