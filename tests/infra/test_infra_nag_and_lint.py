@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cfnlint.api
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
-from conftest import REGION, Synthesized
+from conftest import BASE_CONTEXT, REGION, Synthesized
 
-from infra.nag import acknowledge, add_nag_checks, render_for_nag
+from infra.app import build
+from infra.nag import acknowledge, render_for_nag
 
 #: CDK puts DependsOn on resources that already GetAtt them (a Lambda on its role's policy): harmless.
 ACCEPTED_WARNINGS = {"W3005"}
@@ -28,14 +30,22 @@ def test_no_unacknowledged_nag_finding(variant: str, request: pytest.FixtureRequ
     assert violations == []
 
 
-def test_nag_does_run_and_fails_synthesis_on_a_finding(tmp_path: object) -> None:
-    # Negative control: the same checks reject a bucket without TLS enforcement or access logs.
-    app = App(outdir=str(tmp_path))
-    stack = Stack(app, "Bad")
-    s3.Bucket(stack, "Plain")
-    add_nag_checks(app)
-    with pytest.raises(RuntimeError, match=r"ValidationFailed[\s\S]*AwsSolutions-S10"):
+def test_the_app_runs_nag_and_a_finding_fails_synthesis(tmp_path: Path) -> None:
+    # Negative control: the app as build() makes it, plus one bucket without TLS enforcement or access logs.
+    app = App(context=BASE_CONTEXT, outdir=str(tmp_path))
+    build(app)
+    s3.Bucket(Stack(app, "Bad"), "Plain")
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
+    # The report names the deliberate findings, and only them: orgsync's own stacks have none.
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    findings = {
+        (violation["ruleName"], construct["constructPath"])
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    }
+    assert findings == {("AwsSolutions-S1", "Bad/Plain/Resource"), ("AwsSolutions-S10", "Bad/Plain/Resource")}
 
 
 def test_acknowledgments_must_give_a_reason() -> None:
