@@ -25,6 +25,7 @@ from rich.console import Console
 from lambdas.errors import InvalidInput, RolloutIncomplete, TeardownIncomplete, VerificationFailed
 from lambdas.models import Mode
 from workflow.console.errors import CliError
+from workflow.console.history import readable_cause
 
 #: Exit codes: the contract of ``orgsync run`` (issue 3), shared by demo and watch.
 EXIT_SUCCEEDED = 0
@@ -277,7 +278,8 @@ def run(
     report = None
     if view.status == "SUCCEEDED" or view.error in INCOMPLETE_ERRORS:
         report = remote.load_report_for_execution(sfn, s3, arn)
-    return _finish(report, view.status, view.error, view.cause, as_json=as_json, title=f"orgsync run: {arn}")
+    cause = readable_cause(view.cause)
+    return _finish(report, view.status, view.error, cause, as_json=as_json, title=f"orgsync run: {arn}")
 
 
 def _wait(poller: Any, interval: float) -> Any:
@@ -329,7 +331,7 @@ def watch(execution_arn: str, endpoint_url: str | None, interval: float, no_prog
     for warning in poller.warnings:
         _stderr().print(f"[yellow]note:[/] {warning}")
     if view.error:
-        out.print(f"{view.status}: {view.error}: {' '.join(str(view.cause or '').split())[:300]}")
+        out.print(f"{view.status}: {view.error}: {' '.join(readable_cause(view.cause).split())[:300]}")
     return exit_code_for(view.status, view.error)
 
 

@@ -16,7 +16,9 @@ Example::
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from lambdas.models import Mode, Outcome
@@ -71,12 +73,33 @@ def clients(region: str | None, endpoint_url: str | None) -> tuple[Any, Any]:
     return sfn, s3
 
 
+def execution_name(execution_input: dict[str, Any], now: datetime | None = None) -> str:
+    """``rollout-20261128T124512Z-1a2b3c``: the report's S3 folder is named after it, so make it say what and when.
+
+    Some endpoints (moto) name every unnamed execution ``None``, so the CLI always names its own.
+    """
+    mode = str(execution_input.get("mode", "rollout"))
+    mode = mode if mode.isalnum() else "run"
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"{mode}-{stamp}-{secrets.token_hex(3)}"
+
+
 def start_execution(sfn: Any, state_machine_arn: str, execution_input: dict[str, Any], name: str | None) -> str:
-    """Start an execution; returns its ARN."""
-    kwargs: dict[str, Any] = {"stateMachineArn": state_machine_arn, "input": json.dumps(execution_input)}
-    if name:
-        kwargs["name"] = name
-    return str(sfn.start_execution(**kwargs)["executionArn"])
+    """Start an execution (named by :func:`execution_name` unless ``name`` is given); returns its ARN."""
+    from botocore.exceptions import ClientError
+
+    kwargs: dict[str, Any] = {
+        "stateMachineArn": state_machine_arn,
+        "input": json.dumps(execution_input),
+        "name": name or execution_name(execution_input),
+    }
+    try:
+        return str(sfn.start_execution(**kwargs)["executionArn"])
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise CliError(
+            f"cannot start {state_machine_arn}: {error.get('Code', '')}: {error.get('Message', exc)}"
+        ) from exc
 
 
 def find_bucket(value: Any, depth: int = 0) -> str | None:
