@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -155,6 +156,9 @@ def with_backoff(
 
 _session_lock = threading.Lock()
 _session: boto3.session.Session | None = None
+#: Least recently used clients beyond this are dropped (a client holds its models' references, ~100 KB).
+MAX_CACHED_CLIENTS = 64
+_clients: OrderedDict[tuple[str, str, str, str], Any] = OrderedDict()
 
 
 def _own_credentials() -> dict[str, str]:
@@ -183,12 +187,24 @@ def client(service: str, region: str | None = None, credentials: Credentials | N
     """
     global _session
     keys = credentials.as_client_kwargs() if credentials else _own_credentials()
+    region_name = region or own_region()
+    # Clients are reused while their credentials are (a warm container, an account's regions); the key holds the
+    # access key so credentials of another role or account never share a client.
+    cache_key = (service, region_name, keys.get("aws_access_key_id", ""), keys.get("aws_session_token", ""))
     # One session per process: it caches the service models. Session.client is not thread-safe: serialise.
     with _session_lock:
+        cached = _clients.get(cache_key)
+        if cached is not None:
+            _clients.move_to_end(cache_key)
+            return cached
         if _session is None:
             _session = boto3.session.Session()
         session: Any = _session  # the service name is a runtime string, not one of the stubs' literals
-        return session.client(service, region_name=region or own_region(), config=BOTO_CONFIG, **keys)
+        made = session.client(service, region_name=region_name, config=BOTO_CONFIG, **keys)
+        _clients[cache_key] = made
+        while len(_clients) > MAX_CACHED_CLIENTS:
+            _clients.popitem(last=False)
+        return made
 
 
 @dataclass(frozen=True)
@@ -265,9 +281,11 @@ def cached_role_credentials(
 
 
 def clear_credentials_cache() -> None:
-    """Forget every cached member-account credential (tests and the local runner call this between runs)."""
+    """Forget every cached credential and client (tests and the local runner call this between runs)."""
     with _credentials_lock:
         _credentials_cache.clear()
+    with _session_lock:
+        _clients.clear()
 
 
 def cached_credentials_count() -> int:
