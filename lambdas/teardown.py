@@ -1,31 +1,32 @@
 """Teardown mode: delete orgsync's own sync, and nothing else.
 
-A sync is orgsync's when its name is syncName AND its destination is our bucket and prefix; a sync of that
-name pointing elsewhere belongs to someone else (NOT_OURS) and is left alone, as is every sync of another
-name. Bucket data, the test.json marker included, is never touched: teardown calls no S3 API at all.
+A sync is orgsync's when its name is syncName AND it writes to our bucket and prefix. A sync of that name
+pointing elsewhere belongs to someone else (NOT_OURS) and is left alone, as is every sync of another name.
+Bucket data, the test.json marker included, is never touched: teardown's only write is
+``DeleteResourceDataSync`` of our sync, plus orgsync's own records under ``orgsync/``.
 
 Teardown must be asked for explicitly: ``{"mode": "teardown", "confirm": "teardown", ...}``.
 
 Example::
 
-    >>> item = {"SyncName": "org-inventory", "S3Destination": {"BucketName": "acme-inventory", "Prefix": "default"}}
-    >>> decide_teardown([item], sync_name="org-inventory", bucket="acme-inventory", prefix="default").delete
+    >>> ours = ExistingSync("org-inventory", "acme-inventory", "default", "us-east-1", None, True)
+    >>> decide_teardown([ours], "org-inventory", "acme-inventory", "default").delete
     True
-    >>> decide_teardown([item], sync_name="org-inventory", bucket="other", prefix="default").finding.status
+    >>> decide_teardown([ours], "org-inventory", "other-bucket", "default").status
     <Status.NOT_OURS: 'NOT_OURS'>
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from lambdas import aws, clock
+from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled
 from lambdas.errors import InvalidInput
-from lambdas.models import Mode, Status
-from lambdas.verify import Finding, SsmClient, describe_sync, destination_matches, list_syncs, normalize_prefix
+from lambdas.models import Mode, Status, TargetItem
+from lambdas.sync import NOT_FOUND, ExistingSync, Reconciled, list_syncs
 
 #: The input field and the value that make a teardown execution legitimate.
 CONFIRM_FIELD = "confirm"
@@ -35,77 +36,87 @@ CONFIRM_VALUE = "teardown"
 def require_confirmation(execution_input: Mapping[str, Any]) -> None:
     """Refuse a teardown input without ``"confirm": "teardown"`` (InvalidInput naming the field).
 
-    Inputs of other modes pass unchanged: the field only matters when something would be deleted.
+    Inputs of other modes pass: the field only matters when something would be deleted.
 
     >>> require_confirmation({"mode": "teardown", "confirm": "teardown"})
     >>> require_confirmation({"mode": "teardown"})
     Traceback (most recent call last):
     ...
-    lambdas.errors.InvalidInput: confirm: a teardown requires "confirm": "teardown" (got none)
+    lambdas.errors.InvalidInput: confirm: None must be "teardown" to run a teardown (it deletes orgsync's syncs)
     """
     if str(execution_input.get("mode", Mode.ROLLOUT)) != Mode.TEARDOWN:
         return
     value = execution_input.get(CONFIRM_FIELD)
     if value != CONFIRM_VALUE:
-        got = "none" if value is None else repr(value)
-        raise InvalidInput(f'{CONFIRM_FIELD}: a teardown requires "{CONFIRM_FIELD}": "{CONFIRM_VALUE}" (got {got})')
+        raise InvalidInput(
+            f'{CONFIRM_FIELD}: {value!r} must be "{CONFIRM_VALUE}" to run a teardown (it deletes orgsync\'s syncs)'
+        )
 
 
 @dataclass(frozen=True)
 class TeardownDecision:
-    """What teardown will do in one account-region: the outcome, and whether to delete the sync named syncName."""
+    """What teardown does in one account-region."""
 
-    finding: Finding
+    status: Status
+    detail: str
     delete: bool
-    sync_type: str | None = None
+    existingSync: dict[str, Any] | None = None
 
 
-def decide_teardown(
-    syncs: Sequence[Mapping[str, Any]], *, sync_name: str, bucket: str, prefix: str | None
-) -> TeardownDecision:
-    """Decide from the listed syncs; only a sync named ``sync_name`` writing to our destination is deleted."""
-    ours = next((s for s in syncs if s.get("SyncName") == sync_name), None)
+def _where(bucket: str, prefix: str) -> str:
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
+def decide_teardown(syncs: list[ExistingSync], sync_name: str, bucket: str, prefix: str) -> TeardownDecision:
+    """Decide from the listed syncs: delete only the sync named ``sync_name`` writing to ``bucket``/``prefix``.
+
+    Bucket and prefix decide (not region, KMS key or sharing): a sync writing into our data is ours to remove,
+    one writing anywhere else is not, whatever its name.
+    """
+    ours = next((s for s in syncs if s.name == sync_name), None)
     if ours is None:
-        return TeardownDecision(Finding(Status.NOT_FOUND, detail=f"No sync named {sync_name}."), delete=False)
-    if not destination_matches(ours, bucket=bucket, prefix=prefix):
-        dest = ours.get("S3Destination") or {}
+        return TeardownDecision(Status.NOT_FOUND, f"No sync named {sync_name}; nothing to delete.", delete=False)
+    if (ours.bucket, ours.prefix.strip("/")) != (bucket, prefix.strip("/")):
         return TeardownDecision(
-            Finding(
-                Status.NOT_OURS,
-                detail=(
-                    f"Sync {sync_name} writes to s3://{dest.get('BucketName', '?')}/"
-                    f"{normalize_prefix(dest.get('Prefix'))}, not s3://{bucket}/{normalize_prefix(prefix)}: kept."
-                ),
-                existingSync=describe_sync(ours),
-            ),
+            Status.NOT_OURS,
+            f"{sync_name} writes to {ours.where}, not {_where(bucket, prefix)}: it is not orgsync's and was kept.",
             delete=False,
+            existingSync=ours.describe(),
         )
     return TeardownDecision(
-        Finding(Status.DELETED, detail=f"Deleted sync {sync_name}; the bucket's data stays."),
+        Status.DELETED,
+        f"Deleted {sync_name} (it wrote to {ours.where}); the data in the bucket stays.",
         delete=True,
-        sync_type=ours.get("SyncType"),
+        existingSync=ours.describe(),
     )
 
 
-def teardown_sync(ssm: SsmClient, *, sync_name: str, bucket: str, prefix: str | None) -> Finding:
-    """List the account-region's syncs, decide, and delete ours if it is there.
+def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
+    """``Reconcile sync`` in teardown mode: list, decide, delete ours if it is there.
 
-    A ``ResourceDataSyncNotFoundException`` on delete means someone removed it between list and delete:
-    NOT_FOUND, nothing else to do. Other errors propagate for the workflow's Retry/Catch.
+    A sync already gone when deleting it (a concurrent run) is NOT_FOUND. Throttling is retried with backoff
+    here and then by the state's Retry; other AWS errors fail the item (Record failure: FAILED).
 
-    Example: ``teardown_sync(member_session.client("ssm", region_name="eu-west-1"), sync_name="org-inventory",
-    bucket="acme-inventory", prefix="default")``.
+    Example (with the local SSM emulation)::
+
+        reconcile_teardown(session.client("ssm", region_name="us-east-1"), item).status  # Status.DELETED
     """
-    decision = decide_teardown(list_syncs(ssm), sync_name=sync_name, bucket=bucket, prefix=prefix)
-    if not decision.delete:
-        return decision.finding
-    kwargs: dict[str, Any] = {"SyncName": sync_name}
-    if decision.sync_type:
-        kwargs["SyncType"] = decision.sync_type
+    started = clock.now()
+    where = f"{item.accountId} {item.region}"
+    destination = item.run.destination
     try:
-        ssm.delete_resource_data_sync(**kwargs)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceDataSyncNotFoundException":
-            return Finding(Status.NOT_FOUND, detail=f"Sync {sync_name} was already gone when deleting it.")
-        raise
-    return decision.finding
+        decision = decide_teardown(list_syncs(ssm, where), item.run.syncName, destination.bucket, destination.prefix)
+        if decision.delete:
+            try:
+                aws.with_backoff(
+                    f"ssm:DeleteResourceDataSync in {where}", ssm.delete_resource_data_sync, SyncName=item.run.syncName
+                )
+            except AwsCallFailed as exc:
+                if exc.code != NOT_FOUND:
+                    raise
+                return Reconciled(Status.NOT_FOUND, f"{item.run.syncName} was already gone.", reconciledAt=started)
+    except AccessDenied as exc:
+        return Reconciled(Status.ACCESS_DENIED, f"{exc}. The member role lacks this permission.", reconciledAt=started)
+    except RegionDisabled as exc:
+        return Reconciled(Status.REGION_DISABLED, str(exc), reconciledAt=started)
+    return Reconciled(decision.status, decision.detail, decision.existingSync, reconciledAt=started)

@@ -1,198 +1,167 @@
-"""Verify mode: classify one account-region's resource data syncs without changing anything.
+"""Verify mode: classify one account-region without changing anything.
 
 Verify answers "would a rollout have anything to do here, and is what is there healthy?". It reads the
-account-region's syncs (``ListResourceDataSync``) and the account's ``test.json`` marker, and never calls a
-write API: the classification below is a pure function over what was read.
+account-region's syncs (``ListResourceDataSync``, through the member role) and the account's ``test.json``
+marker (``HeadObject`` on the destination bucket), and calls no write API on SSM, on the inventory data or on
+the organization. The only objects a verify run writes are orgsync's own bookkeeping under ``orgsync/`` (the
+items file, one outcome record per account-region, the report), as every mode does.
+
+The classification reuses the rollout's (:func:`lambdas.sync.classify`), so MISSING means exactly "a rollout
+would create it" and DRIFTED exactly "a rollout would report a conflict on our own sync or replace it".
 
 Example::
 
-    >>> ours = {"SyncName": "org-inventory", "LastStatus": "Successful",
-    ...         "S3Destination": {"BucketName": "acme-inventory", "Prefix": "default", "SyncFormat": "JsonSerDe",
-    ...                           "Region": "us-east-1",
-    ...                           "DestinationDataSharing": {"DestinationDataSharingType": "Organization"}}}
-    >>> classify_verify([ours], sync_name="org-inventory", bucket="acme-inventory", prefix="default",
-    ...                 marker_present=True).status
-    <Status.IN_SYNC: 'IN_SYNC'>
-    >>> classify_verify([], sync_name="org-inventory", bucket="acme-inventory", prefix="default",
-    ...                 marker_present=False).status
+    >>> from lambdas.models import Destination
+    >>> dest = Destination("acme-inventory", "us-east-1", "default")
+    >>> ours = ExistingSync("org-inventory", "acme-inventory", "default", "us-east-1", None, True,
+    ...                     lastStatus="Successful")
+    >>> verdict = classify_verify([ours], "org-inventory", dest)
+    >>> verdict.status, apply_marker(verdict, marker_present=True).verification
+    (<Status.IN_SYNC: 'IN_SYNC'>, <Verification.VERIFIED: 'VERIFIED'>)
+    >>> classify_verify([], "org-inventory", dest).status
     <Status.MISSING: 'MISSING'>
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lambdas.models import Status, Verification
+from lambdas import clock
+from lambdas.aws import AccessDenied, RegionDisabled
+from lambdas.marker import BUCKET_POLICY_HINT, marker_key, marker_written_at
+from lambdas.models import Destination, Outcome, Status, TargetItem, Verification
+from lambdas.sync import SYNC_QUOTA, ExistingSync, Finding, Reconciled, classify, list_syncs
 
-#: Resource data syncs per account per region (documented quota).
-SYNC_QUOTA = 5
-
-#: The only value of ``DestinationDataSharingType``; one such sync per account-region (documented).
-ORGANIZATION_SHARING = "Organization"
-
-#: ``LastStatus`` values of a sync that is working (``InProgress``: the first run has not finished yet).
-HEALTHY_LAST_STATUSES = frozenset({"Successful", "InProgress"})
-
-#: No SSM stubs are installed (boto3-stubs[essential] lacks ssm): clients are typed by what we call on them.
-SsmClient = Any
+#: ``LastStatus`` values of a working sync (``InProgress``: its first run has not finished yet; absent: new).
+HEALTHY_LAST_STATUSES = frozenset({"Successful", "InProgress", None})
 
 
 @dataclass(frozen=True)
-class Finding:
-    """What verify (or teardown) concluded for one account-region; field names follow :class:`Outcome`."""
+class Verdict:
+    """What verify concluded for one account-region (field names follow :class:`~lambdas.models.Outcome`)."""
 
     status: Status
-    verification: Verification = Verification.NOT_CHECKED
     detail: str = ""
     existingSync: dict[str, Any] | list[dict[str, Any]] | None = None
+    verification: Verification = Verification.NOT_CHECKED
 
 
-def normalize_prefix(prefix: str | None) -> str:
-    """The prefix as SSM writes under it: no leading or trailing slash, ``None`` as empty.
+def _where(destination: Destination) -> str:
+    return f"s3://{destination.bucket}/{destination.prefix}" if destination.prefix else f"s3://{destination.bucket}"
 
-    >>> normalize_prefix("/default/"), normalize_prefix(None)
-    ('default', '')
+
+def _how_ours_differs(ours: ExistingSync, destination: Destination) -> str:
+    differences = []
+    if (ours.bucket, ours.prefix) != (destination.bucket, destination.prefix):
+        differences.append(f"writes to {ours.where}, not {_where(destination)}")
+    if ours.region != destination.region:
+        differences.append(f"names bucket region {ours.region or '?'}, not {destination.region}")
+    if (ours.kmsKeyArn or None) != (destination.kmsKeyArn or None):
+        differences.append(f"uses KMS key {ours.kmsKeyArn or 'none'}, not {destination.kmsKeyArn or 'none'}")
+    if not ours.organizationShared:
+        differences.append("has no DestinationDataSharing=Organization")
+    return "; ".join(differences) or "differs from the destination"
+
+
+def classify_verify(syncs: list[ExistingSync], sync_name: str, destination: Destination) -> Verdict:
+    """Classify from the listed syncs alone; an IN_SYNC verdict is then judged by its marker (:func:`apply_marker`).
+
+    Our sync pointing elsewhere is DRIFTED before it is judged healthy or not: where the data goes comes first.
     """
-    return (prefix or "").strip("/")
-
-
-def destination_matches(item: Mapping[str, Any], *, bucket: str, prefix: str | None) -> bool:
-    """True when a ``ResourceDataSyncItem`` writes to ``bucket`` under ``prefix`` (ours, by destination).
-
-    The bucket region and KMS key are not compared: a bucket name is global, so bucket and prefix decide
-    where the data lands.
-
-    >>> destination_matches({"S3Destination": {"BucketName": "b", "Prefix": "p/"}}, bucket="b", prefix="p")
-    True
-    """
-    dest = item.get("S3Destination") or {}
-    return bool(dest.get("BucketName") == bucket and normalize_prefix(dest.get("Prefix")) == normalize_prefix(prefix))
-
-
-def is_organization_sync(item: Mapping[str, Any]) -> bool:
-    """True when the sync shares its destination with the organization (it holds the region's only slot)."""
-    dest = item.get("S3Destination") or {}
-    sharing = dest.get("DestinationDataSharing") or {}
-    return bool(sharing.get("DestinationDataSharingType") == ORGANIZATION_SHARING)
-
-
-def describe_sync(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The short form of a sync the report's ``existingSync`` carries: what is there, in operator's terms.
-
-    >>> describe_sync({"SyncName": "x", "S3Destination": {"BucketName": "b"}})["bucket"]
-    'b'
-    """
-    dest = item.get("S3Destination") or {}
-    return {
-        "name": item.get("SyncName", ""),
-        "bucket": dest.get("BucketName", ""),
-        "prefix": dest.get("Prefix", ""),
-        "organization": is_organization_sync(item),
-        "lastStatus": item.get("LastStatus", ""),
-    }
-
-
-def list_syncs(ssm: SsmClient) -> list[dict[str, Any]]:
-    """Every ``SyncToDestination`` sync of the client's account-region, following ``NextToken`` (read-only).
-
-    Example: ``list_syncs(session.client("ssm", region_name="us-east-1"))``.
-    """
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"SyncType": "SyncToDestination", "MaxResults": 50}
-    while True:
-        page = ssm.list_resource_data_sync(**kwargs)
-        items.extend(page.get("ResourceDataSyncItems", []))
-        token = page.get("NextToken")
-        if not token:
-            return items
-        kwargs["NextToken"] = token
-
-
-def classify_syncs(syncs: Sequence[Mapping[str, Any]], *, sync_name: str, bucket: str, prefix: str | None) -> Finding:
-    """Classify from the listed syncs alone; an IN_SYNC finding still needs :func:`apply_marker`.
-
-    Order matters: our sync by name decides first (DRIFTED/UNHEALTHY/IN_SYNC); without it, another
-    organization sync is a CONFLICT before the quota is looked at, because removing that sync frees both.
-
-    >>> classify_syncs([], sync_name="s", bucket="b", prefix="p").status
-    <Status.MISSING: 'MISSING'>
-    """
-    ours = next((s for s in syncs if s.get("SyncName") == sync_name), None)
-    if ours is not None:
-        if not destination_matches(ours, bucket=bucket, prefix=prefix):
-            dest = ours.get("S3Destination") or {}
-            return Finding(
-                Status.DRIFTED,
-                detail=(
-                    f"Sync {sync_name} writes to s3://{dest.get('BucketName', '?')}/"
-                    f"{normalize_prefix(dest.get('Prefix'))}, not s3://{bucket}/{normalize_prefix(prefix)}."
-                ),
-                existingSync=describe_sync(ours),
-            )
-        if not is_organization_sync(ours):
-            # Same destination but not shared with the organization: a rollout would have to recreate it.
-            return Finding(
-                Status.DRIFTED,
-                detail=f"Sync {sync_name} has no DestinationDataSharing=Organization.",
-                existingSync=describe_sync(ours),
-            )
-        last_status = ours.get("LastStatus")
-        if last_status is not None and last_status not in HEALTHY_LAST_STATUSES:
-            message = ours.get("LastSyncStatusMessage") or "no LastSyncStatusMessage"
-            return Finding(
+    classification = classify(syncs, sync_name, destination)
+    finding = classification.finding
+    if finding is Finding.OURS_SAME:
+        ours = classification.ours
+        assert ours is not None
+        if ours.lastStatus not in HEALTHY_LAST_STATUSES:
+            message = ours.lastStatusMessage or "no LastSyncStatusMessage"
+            return Verdict(
                 Status.UNHEALTHY,
-                detail=f"LastStatus {last_status}: {message}",
-                existingSync=describe_sync(ours),
+                f"{sync_name} writes to {_where(destination)} but its LastStatus is {ours.lastStatus}: {message}",
+                ours.describe(),
             )
-        return Finding(Status.IN_SYNC, detail=f"LastStatus {last_status or 'not reported yet'}.")
-
-    holder = next((s for s in syncs if is_organization_sync(s)), None)
-    if holder is not None:
-        return Finding(
+        return Verdict(
+            Status.IN_SYNC, f"{sync_name} writes to {_where(destination)}; LastStatus {ours.lastStatus or 'not yet'}."
+        )
+    if finding is Finding.OURS_ELSEWHERE:
+        ours = classification.ours
+        assert ours is not None
+        holder = classification.holder
+        blocked = (
+            f" The organization-based sync {holder.name} ({holder.where}) also holds the region's only slot."
+            if holder is not None
+            else ""
+        )
+        return Verdict(Status.DRIFTED, f"{sync_name} {_how_ours_differs(ours, destination)}.{blocked}", ours.describe())
+    if finding is Finding.SLOT_TAKEN:
+        holder = classification.holder
+        assert holder is not None
+        return Verdict(
             Status.CONFLICT,
-            detail=f"Sync {holder.get('SyncName')} holds the region's only organization slot.",
-            existingSync=describe_sync(holder),
+            f"The organization-based sync {holder.name} ({holder.where}) holds the region's only organization slot.",
+            holder.describe(),
         )
-    if len(syncs) >= SYNC_QUOTA:
-        return Finding(
+    if finding is Finding.QUOTA_FULL:
+        names = ", ".join(s.name for s in classification.syncs)
+        return Verdict(
             Status.QUOTA_EXCEEDED,
-            detail=f"{len(syncs)} syncs exist; the quota is {SYNC_QUOTA}.",
-            existingSync=[describe_sync(s) for s in syncs],
+            f"{len(classification.syncs)} resource data syncs exist ({names}); the quota is {SYNC_QUOTA}.",
+            [s.describe() for s in classification.syncs],
         )
-    return Finding(Status.MISSING, detail=f"No sync named {sync_name}; a rollout would create it.")
+    return Verdict(Status.MISSING, f"No sync named {sync_name}: a rollout would create it.")
 
 
-def apply_marker(finding: Finding, marker_present: bool | None) -> Finding:
-    """Fold the marker check into a finding: only a healthy sync of ours is judged by its marker.
+def apply_marker(verdict: Verdict, marker_present: bool) -> Verdict:
+    """Fold the marker into a verdict: only a healthy sync of ours is judged by its marker.
 
-    ``None`` means the marker was not looked at. An IN_SYNC sync without its marker stays IN_SYNC but is
-    PENDING, which needs attention in every mode (the model's rule), with the PENDING action.
+    An IN_SYNC sync without its marker stays IN_SYNC but is PENDING, which needs attention in every mode.
 
-    >>> apply_marker(Finding(Status.IN_SYNC), True).verification
-    <Verification.VERIFIED: 'VERIFIED'>
-    >>> apply_marker(Finding(Status.MISSING), True).verification
+    >>> apply_marker(Verdict(Status.MISSING), True).verification
     <Verification.NOT_CHECKED: 'NOT_CHECKED'>
     """
-    if finding.status is not Status.IN_SYNC or marker_present is None:
-        return finding
+    if verdict.status is not Status.IN_SYNC:
+        return verdict
     if marker_present:
-        return replace(finding, verification=Verification.VERIFIED)
+        return replace(verdict, verification=Verification.VERIFIED)
     return replace(
-        finding,
-        verification=Verification.PENDING,
-        detail=f"{finding.detail} The test.json marker is absent.".strip(),
+        verdict, verification=Verification.PENDING, detail=f"{verdict.detail} The test.json marker is absent."
     )
 
 
-def classify_verify(
-    syncs: Sequence[Mapping[str, Any]],
-    *,
-    sync_name: str,
-    bucket: str,
-    prefix: str | None,
-    marker_present: bool | None,
-) -> Finding:
-    """The whole verify verdict for one account-region (see the module example)."""
-    return apply_marker(classify_syncs(syncs, sync_name=sync_name, bucket=bucket, prefix=prefix), marker_present)
+def reconcile_verify(ssm: Any, item: TargetItem) -> Reconciled:
+    """``Reconcile sync`` in verify mode: list and classify, nothing else (no create, no delete).
+
+    Example (with the local SSM emulation)::
+
+        reconcile_verify(session.client("ssm", region_name="us-east-1"), item).status  # Status.MISSING
+    """
+    started = clock.now()
+    where = f"{item.accountId} {item.region}"
+    try:
+        verdict = classify_verify(list_syncs(ssm, where), item.run.syncName, item.run.destination)
+    except AccessDenied as exc:
+        return Reconciled(Status.ACCESS_DENIED, f"{exc}. The member role lacks this permission.", reconciledAt=started)
+    except RegionDisabled as exc:
+        return Reconciled(Status.REGION_DISABLED, str(exc), reconciledAt=started)
+    return Reconciled(verdict.status, verdict.detail, verdict.existingSync, reconciledAt=started)
+
+
+def check_marker_once(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
+    """``Check marker`` in verify mode: one HeadObject, no waiting; an existing sync's marker has long been due.
+
+    Example::
+
+        check_marker_once(s3, item, {"status": "IN_SYNC", "detail": "...", "existingSync": None})
+    """
+    verdict = Verdict(Status(reconciled["status"]), str(reconciled.get("detail") or ""), reconciled.get("existingSync"))
+    if verdict.status is Status.IN_SYNC:
+        destination = item.run.destination
+        key = marker_key(destination.prefix, item.accountId)
+        verdict = apply_marker(verdict, marker_written_at(s3, destination.bucket, key) is not None)
+        if verdict.verification is Verification.PENDING:
+            hint = BUCKET_POLICY_HINT.format(bucket=destination.bucket, prefix=destination.prefix)
+            verdict = replace(verdict, detail=f"{verdict.detail} (s3://{destination.bucket}/{key}). {hint}")
+    return item.outcome(
+        verdict.status, verification=verdict.verification, detail=verdict.detail, existingSync=verdict.existingSync
+    )

@@ -1,38 +1,48 @@
-"""Verify mode's classification of one account-region, over ListResourceDataSync-shaped items."""
+"""Verify mode's classification of one account-region, its read-only reconcile and its one-shot marker check."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from moto import mock_aws
 
-from lambdas.models import ATTENTION_STATUSES, Mode, Outcome, Status, Verification
-from lambdas.verify import (
-    SYNC_QUOTA,
-    Finding,
-    apply_marker,
-    classify_syncs,
-    classify_verify,
-    destination_matches,
-    list_syncs,
+from lambdas.models import (
+    ATTENTION_STATUSES,
+    Destination,
+    Mode,
+    OnConflict,
+    RunParameters,
+    Status,
+    TargetItem,
+    Verification,
 )
+from lambdas.sync import SYNC_QUOTA, ExistingSync
+from lambdas.verify import Verdict, apply_marker, check_marker_once, classify_verify, reconcile_verify
 
 BUCKET = "acme-inventory"
 PREFIX = "default"
 SYNC = "org-inventory"
+DEST = Destination(BUCKET, "us-east-1", PREFIX)
+ACCOUNT = "200000000001"
+RUN = RunParameters("exec-1", Mode.VERIFY, SYNC, DEST, OnConflict.REPORT, 900, "OrgSyncMemberRole")
+ITEM = TargetItem(ACCOUNT, "prod-a", "/Workloads/Prod", "eu-west-1", RUN)
 
 
-def item(
+def raw(
     name: str = SYNC,
     bucket: str = BUCKET,
     prefix: str | None = PREFIX,
     organization: bool = True,
     last_status: str | None = "Successful",
     message: str | None = None,
+    region: str = "us-east-1",
 ) -> dict[str, Any]:
-    dest: dict[str, Any] = {"BucketName": bucket, "SyncFormat": "JsonSerDe", "Region": "us-east-1"}
+    """A ResourceDataSyncItem as ListResourceDataSync returns it."""
+    dest: dict[str, Any] = {"BucketName": bucket, "SyncFormat": "JsonSerDe", "Region": region}
     if prefix is not None:
         dest["Prefix"] = prefix
     if organization:
@@ -45,134 +55,163 @@ def item(
     return data
 
 
-def verify(syncs: list[dict[str, Any]], marker: bool | None = True) -> Finding:
-    return classify_verify(syncs, sync_name=SYNC, bucket=BUCKET, prefix=PREFIX, marker_present=marker)
+def verify(*items: dict[str, Any]) -> Verdict:
+    return classify_verify([ExistingSync.from_item(i) for i in items], SYNC, DEST)
+
+
+def foreign(count: int) -> list[dict[str, Any]]:
+    return [raw(name=f"team-{i}", bucket="team-bucket", organization=False) for i in range(count)]
 
 
 @pytest.mark.parametrize("last_status", ["Successful", "InProgress", None])
-def test_ours_healthy_with_marker_is_in_sync_and_verified(last_status: str | None) -> None:
-    # GIVEN our sync, same destination, a healthy LastStatus, and the marker in the bucket
-    finding = verify([item(last_status=last_status)], marker=True)
-    # THEN it is IN_SYNC and VERIFIED, needing no attention
-    assert (finding.status, finding.verification) == (Status.IN_SYNC, Verification.VERIFIED)
-    outcome = Outcome("1" * 12, "a", "/", "us-east-1", finding.status, finding.verification, mode=Mode.VERIFY)
+def test_ours_healthy_is_in_sync_and_its_marker_verifies_it(last_status: str | None) -> None:
+    verdict = verify(raw(last_status=last_status))
+    assert verdict.status is Status.IN_SYNC
+    assert apply_marker(verdict, True).verification is Verification.VERIFIED
+    outcome = ITEM.outcome(verdict.status, verification=Verification.VERIFIED)
     assert not outcome.needs_attention
 
 
-def test_ours_healthy_without_marker_is_pending_and_needs_attention() -> None:
-    finding = verify([item()], marker=False)
-    assert (finding.status, finding.verification) == (Status.IN_SYNC, Verification.PENDING)
-    assert "test.json" in finding.detail
-    outcome = Outcome("1" * 12, "a", "/", "us-east-1", finding.status, finding.verification, mode=Mode.VERIFY)
-    assert outcome.needs_attention
+def test_in_sync_without_marker_is_pending_and_needs_attention() -> None:
+    verdict = apply_marker(verify(raw()), False)
+    assert (verdict.status, verdict.verification) == (Status.IN_SYNC, Verification.PENDING)
+    assert "test.json" in verdict.detail
+    assert ITEM.outcome(verdict.status, verification=verdict.verification).needs_attention
 
 
 def test_no_sync_and_a_free_slot_is_missing() -> None:
-    foreign_non_org = [item(name=f"team-{i}", bucket="team-bucket", organization=False) for i in range(SYNC_QUOTA - 1)]
-    finding = verify(foreign_non_org, marker=False)
-    assert finding.status is Status.MISSING
-    assert finding.verification is Verification.NOT_CHECKED
+    verdict = verify(*foreign(SYNC_QUOTA - 1))
+    assert verdict.status is Status.MISSING
+    assert apply_marker(verdict, True).verification is Verification.NOT_CHECKED
 
 
-def test_ours_pointing_elsewhere_is_drifted_naming_both_destinations() -> None:
-    finding = verify([item(bucket="old-bucket", prefix="legacy")])
-    assert finding.status is Status.DRIFTED
-    assert "s3://old-bucket/legacy" in finding.detail and f"s3://{BUCKET}/{PREFIX}" in finding.detail
-    assert finding.existingSync == {
-        "name": SYNC,
-        "bucket": "old-bucket",
-        "prefix": "legacy",
-        "organization": True,
-        "lastStatus": "Successful",
-    }
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        (
+            {"bucket": "old-bucket", "prefix": "legacy"},
+            "writes to s3://old-bucket/legacy, not s3://acme-inventory/default",
+        ),
+        ({"organization": False}, "has no DestinationDataSharing=Organization"),
+        ({"region": "eu-west-1"}, "names bucket region eu-west-1, not us-east-1"),
+    ],
+)
+def test_ours_pointing_elsewhere_is_drifted_saying_how(changes: dict[str, Any], said: str) -> None:
+    verdict = verify(raw(**changes))
+    assert verdict.status is Status.DRIFTED
+    assert said in verdict.detail
+    assert isinstance(verdict.existingSync, dict) and verdict.existingSync["name"] == SYNC
 
 
-def test_ours_without_organization_sharing_is_drifted() -> None:
-    finding = verify([item(organization=False)])
-    assert finding.status is Status.DRIFTED
-    assert "DestinationDataSharing" in finding.detail
+def test_drifted_names_a_holder_of_the_slot_too() -> None:
+    verdict = verify(raw(bucket="old-bucket", organization=False), raw(name="InspectorResourceDataSync-do-not-delete"))
+    assert verdict.status is Status.DRIFTED
+    assert "InspectorResourceDataSync-do-not-delete" in verdict.detail
 
 
 def test_ours_failing_is_unhealthy_with_the_status_message() -> None:
     message = "S3 write failed for bucket acme-inventory"
-    finding = verify([item(last_status="Failed", message=message)], marker=True)
-    assert finding.status is Status.UNHEALTHY
-    assert message in finding.detail
+    verdict = verify(raw(last_status="Failed", message=message))
+    assert verdict.status is Status.UNHEALTHY
+    assert message in verdict.detail
     # the marker does not rescue a failing sync
-    assert finding.verification is Verification.NOT_CHECKED
+    assert apply_marker(verdict, True).verification is Verification.NOT_CHECKED
 
 
 def test_another_organization_sync_is_a_conflict_naming_it() -> None:
-    inspector = item(name="InspectorResourceDataSync-do-not-delete", bucket="inspector-bucket", prefix=None)
-    finding = verify([inspector])
-    assert finding.status is Status.CONFLICT
-    assert isinstance(finding.existingSync, dict)
-    assert finding.existingSync["name"] == "InspectorResourceDataSync-do-not-delete"
+    verdict = verify(raw(name="InspectorResourceDataSync-do-not-delete", bucket="inspector-bucket", prefix=None))
+    assert verdict.status is Status.CONFLICT
+    assert isinstance(verdict.existingSync, dict)
+    assert verdict.existingSync["name"] == "InspectorResourceDataSync-do-not-delete"
 
 
 def test_five_foreign_syncs_is_quota_exceeded_listing_them() -> None:
-    syncs = [item(name=f"team-{i}", bucket="team-bucket", organization=False) for i in range(SYNC_QUOTA)]
-    finding = verify(syncs)
-    assert finding.status is Status.QUOTA_EXCEEDED
-    assert isinstance(finding.existingSync, list)
-    assert [s["name"] for s in finding.existingSync] == [f"team-{i}" for i in range(SYNC_QUOTA)]
+    verdict = verify(*foreign(SYNC_QUOTA))
+    assert verdict.status is Status.QUOTA_EXCEEDED
+    assert isinstance(verdict.existingSync, list)
+    assert [s["name"] for s in verdict.existingSync] == [f"team-{i}" for i in range(SYNC_QUOTA)]
 
 
 def test_full_quota_with_an_organization_sync_reports_the_conflict_first() -> None:
-    syncs = [item(name=f"team-{i}", bucket="team-bucket", organization=False) for i in range(SYNC_QUOTA - 1)]
-    syncs.append(item(name="license-manager", bucket="lm-bucket"))
-    assert verify(syncs).status is Status.CONFLICT
+    assert verify(*foreign(SYNC_QUOTA - 1), raw(name="license-manager", bucket="lm")).status is Status.CONFLICT
 
 
 def test_ours_among_five_is_still_judged_as_ours() -> None:
-    syncs = [item(name=f"team-{i}", bucket="team-bucket", organization=False) for i in range(SYNC_QUOTA - 1)]
-    syncs.append(item())
-    assert verify(syncs).status is Status.IN_SYNC
-
-
-def test_prefix_is_compared_without_slashes_and_absent_prefix_is_empty() -> None:
-    assert destination_matches(item(prefix="/default/"), bucket=BUCKET, prefix="default")
-    assert destination_matches(item(prefix=None), bucket=BUCKET, prefix="")
-    assert not destination_matches(item(prefix=None), bucket=BUCKET, prefix="default")
-    assert not destination_matches(item(prefix="default/sub"), bucket=BUCKET, prefix="default")
-
-
-def test_marker_is_only_applied_to_in_sync() -> None:
-    for status in (Status.MISSING, Status.DRIFTED, Status.UNHEALTHY, Status.CONFLICT):
-        assert apply_marker(Finding(status), True).verification is Verification.NOT_CHECKED
-    assert apply_marker(Finding(Status.IN_SYNC), None).verification is Verification.NOT_CHECKED
+    assert verify(*foreign(SYNC_QUOTA - 1), raw()).status is Status.IN_SYNC
 
 
 def test_every_verify_status_but_in_sync_needs_attention() -> None:
-    # The model's rule, restated for the statuses verify produces.
     produced = {Status.MISSING, Status.DRIFTED, Status.UNHEALTHY, Status.CONFLICT, Status.QUOTA_EXCEEDED}
     assert produced <= ATTENTION_STATUSES[Mode.VERIFY]
     assert Status.IN_SYNC not in ATTENTION_STATUSES[Mode.VERIFY]
 
 
-def test_classify_syncs_alone_leaves_verification_unchecked() -> None:
-    finding = classify_syncs([item()], sync_name=SYNC, bucket=BUCKET, prefix=PREFIX)
-    assert (finding.status, finding.verification) == (Status.IN_SYNC, Verification.NOT_CHECKED)
+def ssm_client() -> Any:
+    return boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
 
 
-def test_list_syncs_follows_next_token_and_only_lists() -> None:
+def test_reconcile_verify_only_lists_every_page() -> None:
     # GIVEN a real SSM client whose responses are stubbed against botocore's service model
-    ssm = boto3.client("ssm", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    ssm = ssm_client()
     stubber = Stubber(ssm)
-    first, second = item(name="a", organization=False), item()
     stubber.add_response(
-        "list_resource_data_sync",
-        {"ResourceDataSyncItems": [first], "NextToken": "t1"},
-        {"SyncType": "SyncToDestination", "MaxResults": 50},
+        "list_resource_data_sync", {"ResourceDataSyncItems": foreign(1), "NextToken": "t1"}, {"MaxResults": 50}
     )
     stubber.add_response(
-        "list_resource_data_sync",
-        {"ResourceDataSyncItems": [second]},
-        {"SyncType": "SyncToDestination", "MaxResults": 50, "NextToken": "t1"},
+        "list_resource_data_sync", {"ResourceDataSyncItems": []}, {"MaxResults": 50, "NextToken": "t1"}
     )
-    # WHEN listing
+    # WHEN verifying (the stubber raises on any call not queued: no create, no delete)
     with stubber:
-        listed = list_syncs(ssm)
-    # THEN both pages are read, and no other call was made (the stubber refuses unexpected calls)
-    assert [s["SyncName"] for s in listed] == ["a", SYNC]
+        reconciled = reconcile_verify(ssm, ITEM)
     stubber.assert_no_pending_responses()
+    # THEN
+    assert reconciled.status is Status.MISSING
+    assert reconciled.syncCreatedTime is None
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("AccessDeniedException", Status.ACCESS_DENIED), ("UnrecognizedClientException", Status.REGION_DISABLED)],
+)
+def test_reconcile_verify_turns_denials_into_statuses(code: str, status: Status) -> None:
+    ssm = ssm_client()
+    stubber = Stubber(ssm)
+    stubber.add_client_error("list_resource_data_sync", code, "no")
+    with stubber:
+        assert reconcile_verify(ssm, ITEM).status is status
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def test_marker_check_is_one_head_and_records_pending_at_once(s3: Any) -> None:
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    outcome = check_marker_once(s3, ITEM, {"status": "IN_SYNC", "detail": "x.", "existingSync": None})
+    assert (outcome.status, outcome.verification) == (Status.IN_SYNC, Verification.PENDING)
+    assert outcome.mode is Mode.VERIFY and outcome.needs_attention
+    assert f"accountid={ACCOUNT}/test.json" in outcome.detail and "bucket policy" in outcome.detail
+    assert calls == ["HeadObject"]
+
+
+def test_marker_present_verifies(s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/AWS:InstanceInformation/accountid={ACCOUNT}/test.json", Body=b"")
+    outcome = check_marker_once(s3, ITEM, {"status": "IN_SYNC", "detail": "x.", "existingSync": None})
+    assert outcome.verification is Verification.VERIFIED and not outcome.needs_attention
+
+
+def test_marker_is_not_looked_at_for_other_statuses(s3: Any) -> None:
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    outcome = check_marker_once(s3, ITEM, {"status": "DRIFTED", "detail": "d", "existingSync": {"name": SYNC}})
+    assert (outcome.status, outcome.verification, outcome.existingSync) == (
+        Status.DRIFTED,
+        Verification.NOT_CHECKED,
+        {"name": SYNC},
+    )
+    assert calls == []
