@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ from botocore.exceptions import ClientError
 from lambdas import clock, report
 from lambdas.aws import error_code, translate
 from lambdas.errors import MarkerNotYetWritten, S3WriteFailed
-from lambdas.models import Outcome, Status, TargetItem, Verification
+from lambdas.models import Mode, Outcome, Status, TargetItem, Verification
 
 #: S3 and SSM clocks differ a little from ours; LastModified has a one-second resolution.
 MARKER_CLOCK_SKEW = timedelta(seconds=60)
@@ -112,9 +113,13 @@ def check_and_record(s3: Any, event: dict[str, Any]) -> dict[str, Any]:
         check_and_record(s3, {**item.to_dict(), "reconcile": reconciled.to_dict()})["verification"]
     """
     item = TargetItem.from_dict(event)
-    outcome = check_marker(s3, item, event["reconcile"])
+    outcome = MARKER_CHECKS[item.run.mode](s3, item, event["reconcile"])
     report.write_outcome(s3, item.run, outcome)
     return outcome.to_dict()
+
+
+#: How each mode checks the marker (issue 6: verify checks once, without waiting; teardown checks nothing).
+MARKER_CHECKS: dict[Mode, Callable[[Any, TargetItem, dict[str, Any]], Outcome]] = {Mode.ROLLOUT: check_marker}
 
 
 def _error_message(error: dict[str, Any]) -> str:

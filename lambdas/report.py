@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,6 +205,10 @@ def failure_cause(report: Report) -> str:
     return json.dumps({"summary": report.summary.to_dict(), "reportLocation": report.location}, sort_keys=True)
 
 
+#: Extra report sections per mode, merged into the S3 report (issue 6: verify adds its coverage view).
+REPORT_EXTRAS: dict[Mode, Callable[[Any, RunParameters, list[Outcome]], dict[str, Any]]] = {}
+
+
 def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None) -> dict[str, Any]:
     """Read every outcome record, write the report to S3 and return the execution's output.
 
@@ -217,7 +222,11 @@ def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None
         expected = read_items(s3, items_location["bucket"], items_location["key"])
         outcomes = with_missing(outcomes, expected)
     report = build_report(run, outcomes)
-    _put_json(s3, run.destination.bucket, report_key(run.executionName), report.to_dict())
+    document = report.to_dict()
+    extra = REPORT_EXTRAS.get(run.mode)
+    if extra is not None:
+        document.update(extra(s3, run, outcomes))
+    _put_json(s3, run.destination.bucket, report_key(run.executionName), document)
     results, truncated = returned_results(report)
     return {
         "executionName": run.executionName,

@@ -17,8 +17,8 @@ Example::
     ...     result = local.run({"targets": ["/Workloads/Prod"], "regions": ["ap-northeast-1"]})
     >>> result.status, result.error
     ('FAILED', 'RolloutIncomplete')
-    >>> result.report["summary"]["byStatus"]["CREATED"]
-    3
+    >>> result.report["summary"]["byStatus"]
+    {'CONFLICT': 1, 'CREATED': 4, 'IN_SYNC': 1}
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from unittest import mock
@@ -43,7 +44,7 @@ from workflow.local.aws import LocalAws
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult
 from workflow.local.engine import LocalEngine
-from workflow.local.scenario import Scenario
+from workflow.local.scenario import Scenario, load_scenario
 
 STATE_MACHINE_NAME = "orgsync"
 #: moto's S3 stamps LastModified with this function (``moto.s3.models.utcnow``, the wall clock).
@@ -106,7 +107,9 @@ class LocalRun:
     ``settings`` (the deployed defaults), ``state_machine_arn`` and ``function_arns``.
     """
 
-    def __init__(self, scenario: Scenario, clock: VirtualClock | None = None) -> None:
+    def __init__(self, scenario: Scenario | str | Path, clock: VirtualClock | None = None) -> None:
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(scenario)
         self.scenario = scenario
         self.clock = clock or VirtualClock()
         self.aws = LocalAws(scenario, self.clock)
@@ -121,6 +124,7 @@ class LocalRun:
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
         self._s3_clock: Any = None
+        self._entered = False
 
     def __enter__(self) -> LocalRun:
         lambda_aws.clear_credentials_cache()
@@ -135,11 +139,13 @@ class LocalRun:
         except BaseException:
             self.__exit__(None, None, None)
             raise
+        self._entered = True
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._entered = False
         try:
             self.engine.stop()
         finally:
@@ -226,11 +232,16 @@ class LocalRun:
     ) -> RunResult:
         """Run one execution to its end and read its report back.
 
+        Outside a ``with`` block, the run is a one-off: the simulated AWS is started for it and stopped after.
+
         Example::
 
             result = local.run({"targets": ["/Workloads/Prod"], "regions": ["ap-northeast-1"]})
             result.statuses()[("200000000001", "ap-northeast-1")]  # 'CREATED'
         """
+        if not self._entered:
+            with self:
+                return self.run(execution_input, name=name, timeout=timeout, on_progress=on_progress)
         arn, execution_name = self.start(execution_input, name)
         return self.wait(arn, execution_name, timeout=timeout, on_progress=on_progress)
 
