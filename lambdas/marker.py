@@ -53,15 +53,23 @@ def _parse_time(value: str | None) -> datetime | None:
 
 
 def marker_written_at(s3: Any, bucket: str, key: str) -> datetime | None:
-    """When the marker was last written, or None when it is absent."""
+    """When the marker was last written, or None when it is absent.
+
+    A listing of the exact key rather than HeadObject: HeadObject answers 403 instead of 404 for a missing key
+    unless the caller may list the whole bucket, while a listing is granted by ``s3:ListBucket`` conditioned on
+    ``s3:prefix`` (the markers' prefix) and says "absent" unambiguously.
+    """
     try:
-        response = s3.head_object(Bucket=bucket, Key=key)
+        response = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
     except ClientError as exc:
         if error_code(exc) in NOT_FOUND_CODES:
             return None
-        raise translate(exc, f"s3:HeadObject on s3://{bucket}/{key}") from exc
-    written: datetime = response["LastModified"]
-    return written
+        raise translate(exc, f"s3:ListBucket on s3://{bucket}/{key}") from exc
+    for obj in response.get("Contents", []):
+        if obj["Key"] == key:
+            written: datetime = obj["LastModified"]
+            return written
+    return None
 
 
 def check_marker(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
