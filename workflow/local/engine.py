@@ -397,7 +397,11 @@ class LocalEngine:
         return self.driver().run(state_machine_arn, execution_input, name=name, timeout=timeout)
 
     def _abort_running_executions(self) -> None:
-        """Stop executions still running (a test that gave up waiting), before their seams go back to real time."""
+        """Stop executions still running (a test that gave up waiting), before their seams go back to real time.
+
+        moto marks them ABORTED, and the interpreter ends them once the state they are in returns; a state that
+        had not started yet may still run (moto does not check between states), then without the engine's seams.
+        """
         if self._session is None or not self._patches:
             return
         client = self.driver().client

@@ -117,9 +117,10 @@ def test_driver_runs_and_reads_history_in_order(driver_and_role: tuple[StepFunct
 
 @in_process_only
 def test_executions_still_running_when_the_engine_exits_are_aborted() -> None:
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
 
     def blocked(event: Any, context: Any) -> Any:
+        entered.set()
         release.wait(10)  # a real wait: the execution is still running when the test gives up
         return event
 
@@ -131,8 +132,10 @@ def test_executions_still_running_when_the_engine_exits_are_aborted() -> None:
             )
             driver = engine.driver()
             execution = driver.start(state_machine, {})
+            assert entered.wait(10)
             with pytest.raises(ExecutionDidNotFinish):
                 driver.wait(execution, timeout=0.2)
         # WHEN the engine has exited, THEN the execution was stopped, and ends ABORTED once its task returns
         release.set()
-        assert driver.wait(execution, timeout=10).status == "ABORTED"
+        ended = driver.wait(execution, timeout=10)
+        assert ended.status == "ABORTED", (ended.error, ended.cause)
