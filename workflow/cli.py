@@ -149,7 +149,7 @@ def _examples(*lines: str) -> str:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
     epilog=_examples(
         "orgsync demo",
-        "orgsync run --scenario workflow/scenarios/example.json --input input.json",
+        "orgsync run --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
         "orgsync graph --format svg --output docs/img/state-machine.svg",
     ),
 )
@@ -223,7 +223,7 @@ def demo(as_json: bool, no_progress: bool) -> int:
 
 @cli.command(
     epilog=_examples(
-        "orgsync run --scenario workflow/scenarios/example.json --input input.json",
+        "orgsync run --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
         "orgsync run --scenario my-org.json --input input.json --json > report.json",
         "orgsync run --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
         "            --input input.json",
