@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from lambdas.models import Outcome, RunParameters, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -267,3 +269,18 @@ def build_coverage(s3: S3Client, *, bucket: str, prefix: str, targets: Mapping[s
             )
         )
     return CoverageReport(bucket=bucket, prefix=prefix.strip("/"), accounts=accounts, staleInstances=stale)
+
+
+def report_section(s3: S3Client, run: RunParameters, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """The verify report's ``coverage`` section: the run's targeted accounts against its destination's data.
+
+    Targeted accounts are those of the run's outcomes that were not SKIPPED (excluded or not ACTIVE).
+
+    Example::
+
+        report_section(s3, run, outcomes)["coverage"]["notCovered"]
+    """
+    targets = {o.accountId: o.accountName for o in outcomes if o.status is not Status.SKIPPED}
+    destination = run.destination
+    report = build_coverage(s3, bucket=destination.bucket, prefix=destination.prefix, targets=targets)
+    return {"coverage": report.to_dict()}

@@ -25,7 +25,7 @@ from typing import Any
 from lambdas import aws, clock
 from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled
 from lambdas.errors import InvalidInput
-from lambdas.models import Mode, Status, TargetItem
+from lambdas.models import Mode, Outcome, Status, TargetItem
 from lambdas.sync import NOT_FOUND, ExistingSync, Reconciled, list_syncs
 
 #: The input field and the value that make a teardown execution legitimate.
@@ -120,3 +120,19 @@ def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
     except RegionDisabled as exc:
         return Reconciled(Status.REGION_DISABLED, str(exc), reconciledAt=started)
     return Reconciled(decision.status, decision.detail, decision.existingSync, reconciledAt=started)
+
+
+def record_outcome(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
+    """``Check marker`` in teardown mode: nothing to check (the marker stays, as all bucket data); no S3 call.
+
+    >>> from lambdas.models import Destination, OnConflict, RunParameters
+    >>> run = RunParameters("e", Mode.TEARDOWN, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
+    >>> item = TargetItem("200000000001", "a", "/", "us-east-1", run)
+    >>> record_outcome(None, item, {"status": "DELETED", "detail": "Deleted s."}).needs_attention
+    False
+    """
+    return item.outcome(
+        Status(reconciled["status"]),
+        detail=str(reconciled.get("detail") or ""),
+        existingSync=reconciled.get("existingSync"),
+    )
