@@ -94,7 +94,7 @@ class OrgSyncGroup(click.Group):
             prefix = "invalid input: " if isinstance(exc, InvalidInput) else ""
             _error_line(prefix + str(exc))
             code = EXIT_REJECTED
-        except Exception as exc:
+        except Exception as exc:  # the promise is one line for every error, the unexpected ones included
             if debug:
                 traceback.print_exc()
             _error_line(f"{type(exc).__name__}: {exc} (run with --debug for the traceback)")

@@ -7,6 +7,7 @@ local engine ignores paging.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -184,3 +185,83 @@ def test_an_execution_failure_is_read_from_the_history() -> None:
         ]
     )
     assert (view.status, view.error, view.finished) == ("FAILED", "RolloutIncomplete", True)
+
+
+class DistributedClient:
+    """A Step Functions endpoint with a Distributed Map run and two children (one finished, one running)."""
+
+    def __init__(self) -> None:
+        self.history_reads: list[str] = []
+        self.child_running = True
+
+    def get_execution_history(self, executionArn: str, **_: Any) -> dict[str, Any]:
+        self.history_reads.append(executionArn)
+        if executionArn.endswith(":parent"):
+            return {
+                "events": [
+                    {"id": 1, "type": "ExecutionStarted"},
+                    {
+                        "id": 2,
+                        "previousEventId": 1,
+                        "type": "MapRunStarted",
+                        "mapRunStartedEventDetails": {"mapRunArn": "map-run"},
+                    },
+                ]
+            }
+        account = "200000000001" if executionArn == "child-1" else "200000000002"
+        scheduled = {
+            "id": 2,
+            "previousEventId": 1,
+            "type": "TaskScheduled",
+            "taskScheduledEventDetails": {
+                "resource": "invoke",
+                "parameters": json.dumps(
+                    {"FunctionName": "ReconcileSync", "Payload": {"accountId": account, "region": "us-east-1"}}
+                ),
+            },
+        }
+        failed = {
+            "id": 3,
+            "previousEventId": 2,
+            "type": "TaskFailed",
+            "taskFailedEventDetails": {"error": "Throttled", "cause": "Rate exceeded"},
+        }
+        return {"events": [{"id": 1, "type": "ExecutionStarted"}, scheduled, failed]}
+
+    def describe_map_run(self, mapRunArn: str) -> dict[str, Any]:
+        return {"itemCounts": {"total": 2, "succeeded": 1, "running": 1}}
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        return {"status": "RUNNING", "input": "{}"}
+
+    def get_paginator(self, name: str) -> Any:
+        client = self
+
+        class Pages:
+            def paginate(self, mapRunArn: str) -> list[dict[str, Any]]:
+                return [
+                    {
+                        "executions": [
+                            {"executionArn": "child-1", "status": "SUCCEEDED"},
+                            {"executionArn": "child-2", "status": "RUNNING" if client.child_running else "SUCCEEDED"},
+                        ]
+                    }
+                ]
+
+        return Pages()
+
+
+def test_distributed_map_children_are_read_and_finished_ones_only_once() -> None:
+    from workflow.console.remote import ExecutionPoller
+
+    client = DistributedClient()
+    poller = ExecutionPoller(client, None, "arn:aws:states:us-east-1:1:execution:orgsync:parent")
+    first = poller.snapshot()
+    second = poller.snapshot()
+    # the map run gives the bar; the children give per account-region errors
+    assert (first.total, first.done) == (2, 1)
+    assert set(poller.view.items) == {("200000000001", "us-east-1"), ("200000000002", "us-east-1")}
+    assert poller.view.items[("200000000001", "us-east-1")].errors[0].error == "Throttled"
+    assert client.history_reads.count("child-1") == 1  # finished: read once, kept
+    assert client.history_reads.count("child-2") == 2  # running: read on every poll
+    assert second.recent_errors

@@ -250,6 +250,8 @@ class ExecutionPoller:
     bucket: str | None = None
     view: ExecutionView = field(default_factory=ExecutionView)
     warnings: list[str] = field(default_factory=list)
+    max_child_reads: int = 25
+    _finished_children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.name = parse_execution_arn(self.execution_arn).name
@@ -258,31 +260,53 @@ class ExecutionPoller:
         """Read the whole history again (and child executions of Distributed Maps when they can be listed)."""
         view = analyze(fetch_history(self.sfn, self.execution_arn))
         for map_run in view.map_run_arns:
-            try:
-                counts = self.sfn.describe_map_run(mapRunArn=map_run).get("itemCounts", {})
-                total = int(counts.get("total", 0))
-                view.map_item_count = max(view.map_item_count or 0, total)
-                view.map_iterations_done = max(
-                    view.map_iterations_done,
-                    sum(int(counts.get(k, 0)) for k in ("succeeded", "failed", "timedOut", "aborted")),
-                )
-            except Exception:
-                pass
-            try:
-                for page in self.sfn.get_paginator("list_executions").paginate(mapRunArn=map_run):
-                    for child in page.get("executions", []):
-                        analyze(fetch_history(self.sfn, child["executionArn"]), view, top_level=False)
-            except Exception:
-                pass
+            self._count_map_run(view, map_run)
+            self._read_children(view, map_run)
         if self.bucket is None:
             self.bucket = self._bucket(view)
         self.view = view
         return view
 
+    def _count_map_run(self, view: ExecutionView, map_run: str) -> None:
+        try:
+            counts = self.sfn.describe_map_run(mapRunArn=map_run).get("itemCounts", {})
+        except Exception:  # best effort: not every endpoint describes map runs
+            return
+        view.map_item_count = max(view.map_item_count or 0, int(counts.get("total", 0)))
+        finished = sum(int(counts.get(k, 0)) for k in ("succeeded", "failed", "timedOut", "aborted"))
+        view.map_iterations_done = max(view.map_iterations_done, finished)
+
+    def _read_children(self, view: ExecutionView, map_run: str) -> None:
+        """Merge the child executions' histories: a finished child's is read once and kept, a running child's
+        is read again, and at most :attr:`max_child_reads` histories are fetched per poll (thousands of children
+        would otherwise throttle GetExecutionHistory); the others are read on later polls."""
+        try:
+            children = [
+                child
+                for page in self.sfn.get_paginator("list_executions").paginate(mapRunArn=map_run)
+                for child in page.get("executions", [])
+            ]
+        except Exception:  # moto cannot list a map run's executions: the outcome records in S3 cover it
+            return
+        reads = 0
+        for child in children:
+            arn = str(child["executionArn"])
+            events = self._finished_children.get(arn)
+            if events is None and reads < self.max_child_reads:
+                reads += 1
+                try:
+                    events = fetch_history(self.sfn, arn)
+                except Exception:  # a child that vanished or was throttled: next poll
+                    continue
+                if child.get("status") != "RUNNING":
+                    self._finished_children[arn] = events
+            if events is not None:
+                analyze(events, view, top_level=False)
+
     def _bucket(self, view: ExecutionView) -> str | None:
         try:
             described = self.sfn.describe_execution(executionArn=self.execution_arn)
-        except Exception:
+        except Exception:  # the bucket is a nicety for progress; the history alone still works
             described = {}
         return find_bucket(_json_or_none(described.get("input"))) or find_bucket(view.task_outputs)
 
@@ -299,7 +323,7 @@ class ExecutionPoller:
             try:
                 for outcome in read_outcome_records(self.s3, self.bucket, self.name):
                     found[(outcome.accountId, outcome.region)] = outcome
-            except Exception as exc:
+            except Exception as exc:  # no read access to the bucket: the history alone, and say so once
                 message = f"outcome records in s3://{self.bucket} not readable ({type(exc).__name__})"
                 if message not in self.warnings:
                     self.warnings.append(message)
