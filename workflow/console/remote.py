@@ -337,12 +337,15 @@ class ExecutionPoller:
         for outcome in outcomes:
             by_status[str(outcome.status)] = by_status.get(str(outcome.status), 0) + 1
         done = max(len(outcomes), view.map_iterations_done)
-        total = view.map_item_count
         skipped = by_status.get("SKIPPED", 0)
-        if total is not None:
+        planned = _planned(view.task_outputs)
+        total: int | None = planned  # known as soon as Resolve targets returns, before the Map starts
+        if view.map_item_count is not None:
             # SKIPPED accounts are recorded before the Map and are not Map items: count them on both sides.
-            total += skipped
-            done = max(done, min(total, view.map_iterations_done + skipped))
+            # A map run's total grows while its ItemReader loads, so Resolve targets' plan wins when larger.
+            known = max(view.map_item_count + skipped, planned or 0)
+            done = max(done, min(known, view.map_iterations_done + skipped))
+            total = known
         errors = [
             f"{item.account_id}/{item.region} {e.function}: {e.error} {_short(e.cause)}"
             for item in view.items.values()
@@ -361,6 +364,16 @@ class ExecutionPoller:
             mode=self.mode,
             error=view.error,
         )
+
+
+def _planned(outputs: list[Any]) -> int | None:
+    """The account-regions Resolve targets planned (its ``counts``: Map items plus SKIPPED), if it said."""
+    for output in outputs:
+        payload = output.get("Payload", output) if isinstance(output, dict) else None
+        counts = payload.get("counts") if isinstance(payload, dict) else None
+        if isinstance(counts, dict) and isinstance(counts.get("items"), int):
+            return int(counts["items"]) + int(counts.get("skipped", 0))
+    return None
 
 
 def _short(text: str, limit: int = 100) -> str:
