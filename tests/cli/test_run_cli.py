@@ -136,3 +136,12 @@ def test_demo_in_a_terminal_draws_live_progress_then_the_report() -> None:
     assert "Action: Five syncs already exist" in plain
     assert "RolloutIncomplete" in plain and "Traceback" not in plain
     assert elapsed < 120, f"the demo took {elapsed:.0f} s"
+
+
+def test_demo_json_is_one_document_covering_the_whole_example_organization() -> None:
+    result = CliRunner().invoke(cli, ["demo", "--json"])
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["summary"]["total"] == 2 * 22  # every account of the example, in its two regions
+    assert report["summary"]["needsAttention"] == 8
+    assert result.stderr == ""  # no live view with --json, and moto's interpreter logs are silenced
