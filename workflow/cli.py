@@ -23,7 +23,6 @@ import click
 from rich.console import Console
 
 from lambdas.errors import InvalidInput, RolloutIncomplete, TeardownIncomplete, VerificationFailed
-from lambdas.models import Mode
 from workflow.console.errors import CliError
 from workflow.console.history import readable_cause
 
@@ -93,7 +92,7 @@ class OrgSyncGroup(click.Group):
                 traceback.print_exc()
             prefix = "invalid input: " if isinstance(exc, InvalidInput) else ""
             _error_line(prefix + str(exc))
-            code = EXIT_REJECTED
+            code = exc.exit_code if isinstance(exc, CliError) else EXIT_REJECTED
         except Exception as exc:  # the promise is one line for every error, the unexpected ones included
             if debug:
                 traceback.print_exc()
@@ -175,7 +174,9 @@ def _finish(report: Any, status: str, error: str | None, cause: str | None, *, a
     if code == EXIT_REJECTED:
         raise CliError(f"invalid input: {cause or error}")
     if report is None:
-        raise CliError(f"the execution ended {status} ({error}) without a report: {cause or 'no cause given'}")
+        # It ran but did not finish its job (a Lambda bug, a timeout, an abort): not a rejected input.
+        message = f"the execution ended {status} ({error}) without a report: {cause or 'no cause given'}"
+        raise CliError(message, exit_code=EXIT_NEEDS_ATTENTION)
     if as_json:
         click.echo(render_json(report), nl=False)
         return code
@@ -266,14 +267,15 @@ def run(
     arn = remote.start_execution(sfn, state_machine_arn, execution_input, name)
     if not as_json:
         _stderr().print(f"Started {arn}")
-    mode = (
-        Mode(str(execution_input.get("mode", "rollout")))
-        if execution_input.get("mode", "rollout") in {m.value for m in Mode}
-        else Mode.ROLLOUT
-    )
-    poller = remote.ExecutionPoller(sfn, s3, arn, mode=mode)
-    snapshot = follow(poller.snapshot, _stderr(), interval=interval) if progress else _wait(poller, interval)
-    del snapshot
+    poller = remote.ExecutionPoller(sfn, s3, arn, mode=remote.mode_of(execution_input))
+    try:
+        if progress:
+            follow(poller.snapshot, _stderr(), interval=interval)
+        else:
+            _wait(poller, interval)
+    except KeyboardInterrupt:
+        # Stopping the CLI does not stop the execution: say how to find it again.
+        raise CliError(f"interrupted; the execution keeps running: orgsync watch {arn}", exit_code=130) from None
     view = poller.view
     report = None
     if view.status == "SUCCEEDED" or view.error in INCOMPLETE_ERRORS:

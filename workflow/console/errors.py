@@ -13,4 +13,12 @@ from __future__ import annotations
 
 
 class CliError(Exception):
-    """Something the user asked for cannot be done; the message says what and, where possible, how to fix it."""
+    """Something the user asked for cannot be done; the message says what and, where possible, how to fix it.
+
+    ``exit_code`` is 2 (rejected) unless the command ran and something else went wrong: an execution that failed
+    without a report is 1, like one that needs attention; an interrupted wait is 130.
+    """
+
+    def __init__(self, message: str, *, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -20,10 +20,9 @@ from typing import Any
 
 from rich.console import Console
 
-from lambdas.models import Mode
 from workflow.console.errors import CliError
 from workflow.console.live import follow
-from workflow.console.remote import ExecutionPoller
+from workflow.console.remote import ExecutionPoller, mode_of
 from workflow.console.report import Report
 
 
@@ -59,11 +58,6 @@ def load(path: str | None) -> Any:
         raise CliError(f"scenario {exc}") from exc
 
 
-def _mode(execution_input: dict[str, Any]) -> Mode:
-    value = execution_input.get("mode", Mode.ROLLOUT.value)
-    return Mode(value) if value in {m.value for m in Mode} else Mode.ROLLOUT
-
-
 def run(
     scenario_path: str | None,
     execution_input: dict[str, Any] | None,
@@ -84,7 +78,7 @@ def run(
                 local.engine.session.client("stepfunctions"),
                 local.aws.client("s3", scenario.aggregator.account_id),
                 arn,
-                mode=_mode(execution_input),
+                mode=mode_of(execution_input),
                 bucket=scenario.aggregator.bucket,
             )
             follow(poller.snapshot, console, interval=interval)

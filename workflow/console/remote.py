@@ -73,6 +73,12 @@ def clients(region: str | None, endpoint_url: str | None) -> tuple[Any, Any]:
     return sfn, s3
 
 
+def mode_of(execution_input: dict[str, Any]) -> Mode:
+    """The mode an input asks for (rollout when absent or unknown: the workflow refuses an unknown one itself)."""
+    value = execution_input.get("mode", Mode.ROLLOUT.value)
+    return Mode(value) if value in {m.value for m in Mode} else Mode.ROLLOUT
+
+
 def execution_name(execution_input: dict[str, Any], now: datetime | None = None) -> str:
     """``rollout-20261128T124512Z-1a2b3c``: the report's S3 folder is named after it, so make it say what and when.
 
