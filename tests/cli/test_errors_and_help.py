@@ -80,3 +80,20 @@ def test_the_console_script_in_a_subprocess_is_one_line(tmp_path: Path) -> None:
 )
 def test_exit_codes_of_a_finished_execution(status: str, error: str | None, code: int) -> None:
     assert exit_code_for(status, error) == code
+
+
+def test_an_execution_that_fails_without_a_report_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an execution that crashed (a Lambda bug: States.Runtime), not one that refused its input
+    from workflow.console import local
+
+    def crashed(*_: object, **__: object) -> local.LocalResult:
+        return local.LocalResult(
+            "arn:aws:states:us-east-1:1:execution:orgsync:x", "FAILED", "States.Runtime", "KeyError: 'run'", None
+        )
+
+    monkeypatch.setattr(local, "run", crashed)
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "orgsync: error: the execution ended FAILED (States.Runtime) without a report: KeyError: 'run'\n"
+    )
