@@ -80,6 +80,7 @@ def run(
                 arn,
                 mode=mode_of(execution_input),
                 bucket=scenario.aggregator.bucket,
+                retry_counter=lambda: len(local.engine.retry_sleeps),
             )
             follow(poller.snapshot, console, interval=interval)
         result = local.wait(arn, name, timeout=timeout)

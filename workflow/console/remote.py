@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -257,6 +258,9 @@ class ExecutionPoller:
     view: ExecutionView = field(default_factory=ExecutionView)
     warnings: list[str] = field(default_factory=list)
     max_child_reads: int = 25
+    #: Counts retries the history cannot show (the local engine's children are not listable; it records each
+    #: retry's sleep instead).
+    retry_counter: Callable[[], int] | None = None
     _finished_children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -357,13 +361,15 @@ class ExecutionPoller:
             for item in view.items.values()
             for e in item.errors
         ] + [f"{e.function}: {e.error} {_short(e.cause)}" for e in view.other_errors]
-        phase = view.status if view.finished else (", ".join(view.current_states[:2]) or "running")
+        phase = ", ".join(view.current_states[:2]) or "running"
+        if view.finished:
+            phase = f"{view.status} ({view.error})" if view.error else view.status
         return Snapshot(
             total=total,
             done=done if total is None else min(done, total),
             by_status=by_status,
             pending=sum(o.verification == "PENDING" for o in outcomes),
-            retries=view.retries,
+            retries=max(view.retries, self.retry_counter() if self.retry_counter else 0),
             phase=phase,
             finished=view.finished,
             recent_errors=tuple(errors[-3:]),
