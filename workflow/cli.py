@@ -475,6 +475,11 @@ def _register_optional_commands() -> None:
         return
     command = getattr(cli_coverage, "coverage", None)
     if isinstance(command, click.Command):
+        if not command.epilog:  # every command's --help shows examples; these are the ones its module documents
+            command.epilog = _examples(
+                "orgsync coverage --bucket acme-inventory --account 200000000001 --account 200000000002",
+                "orgsync coverage --bucket acme-inventory --from-report report.json",
+            )
         cli.add_command(command, "coverage")
 
 

@@ -11,7 +11,15 @@ from click.testing import CliRunner
 
 from workflow.cli import cli, exit_code_for
 
-COMMANDS = ["demo", "run", "watch", "report", "graph", "validate"]
+COMMANDS = [
+    "demo",
+    "run",
+    "watch",
+    "report",
+    "graph",
+    "validate",
+    *(["coverage"] if "coverage" in cli.commands else []),
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
