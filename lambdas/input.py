@@ -30,6 +30,7 @@ import boto3
 from lambdas.errors import InvalidInput
 from lambdas.models import Destination, Mode, OnConflict, RolloutInput
 from lambdas.settings import DEFAULT_MARKER_TIMEOUT_SECONDS, Settings
+from lambdas.teardown import require_confirmation
 
 # Identifier forms, as Organizations documents them.
 OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
@@ -66,12 +67,13 @@ KNOWN_KEYS = frozenset(
         "markerTimeoutSeconds",
         "memberRoleName",
         "confirm",
+        "within",
     }
 )
 KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
 
 #: Modes this version can run. A mode is added here when its reconciler exists (issue 6 adds verify/teardown).
-SUPPORTED_MODES: frozenset[Mode] = frozenset({Mode.ROLLOUT})
+SUPPORTED_MODES: frozenset[Mode] = frozenset({Mode.ROLLOUT, Mode.VERIFY, Mode.TEARDOWN})
 
 
 @functools.cache
@@ -108,7 +110,7 @@ def _string_list(raw: Mapping[str, Any], field: str, default: tuple[str, ...]) -
     return [item.strip() for item in value]
 
 
-def _check_target(target: str) -> None:
+def _check_target(target: str, field: str = "targets") -> None:
     checks: list[tuple[Callable[[str], bool], str]] = [
         (lambda t: bool(OU_ID.match(t)), "OU ID"),
         (lambda t: bool(ROOT_ID.match(t)), "root ID"),
@@ -118,7 +120,7 @@ def _check_target(target: str) -> None:
     if any(check(target) for check, _ in checks):
         return
     raise _fail(
-        "targets",
+        field,
         target,
         "is not an OU ID (ou-xxxx-xxxxxxxx), a root ID (r-xxxx), a 12-digit account ID or an OU path (/Workloads/Prod)",
     )
@@ -195,7 +197,10 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     except ValueError:
         raise _fail("mode", mode_value, "must be one of rollout, verify, teardown") from None
     if mode not in SUPPORTED_MODES:
-        raise _fail("mode", mode_value, "is not available in this version (supported: rollout)")
+        supported = ", ".join(sorted(SUPPORTED_MODES))
+        raise _fail("mode", mode_value, f"is not available in this version (supported: {supported})")
+    # A teardown deletes syncs: refused here, before any account is touched, unless explicitly confirmed.
+    require_confirmation(raw)
 
     targets = _string_list(raw, "targets", settings.default_targets)
     if not targets:
@@ -243,6 +248,11 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         raise _fail("memberRoleName", role_name, "is not an IAM role name (1-64 letters, digits or +=,.@_-)")
 
     confirm = _string(raw, "confirm", None)
+    within = _string_list(raw, "within", ())
+    if "within" in raw and not within:
+        raise InvalidInput("within: must be a non-empty list of OU IDs, OU paths, account IDs or root IDs when given")
+    for target in within:
+        _check_target(target, "within")
     destination = _destination(raw, settings, available)
 
     return RolloutInput(
@@ -256,4 +266,5 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         markerTimeoutSeconds=timeout,
         memberRoleName=role_name,
         confirm=confirm,
+        within=tuple(dict.fromkeys(within)),
     )

@@ -274,6 +274,8 @@ class RolloutInput:
     memberRoleName: str
     #: Teardown's confirmation word (issue 6); carried through, checked by the mode that needs it.
     confirm: str | None = None
+    #: Only accounts also within these targets are processed; the others are SKIPPED (issue 6's enrolment).
+    within: tuple[str, ...] = ()
 
     def run_parameters(self, execution_name: str) -> RunParameters:
         """The per-item parameters of an execution named ``execution_name``."""
@@ -302,6 +304,8 @@ class RolloutInput:
         }
         if self.confirm is not None:
             data["confirm"] = self.confirm
+        if self.within:
+            data["within"] = list(self.within)
         return data
 
 

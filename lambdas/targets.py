@@ -139,6 +139,23 @@ def _accounts_of_target(org: Organization, target: str) -> list[Account]:
     return list(org.accounts_under(ou_id))
 
 
+def _within(org: Organization, within: tuple[str, ...]) -> set[str] | None:
+    """The accounts of ``within`` (resolved like targets, nested OUs included), or None when there is no filter.
+
+    ``within`` is how an enrolment execution (``lambdas.enrolment``) limits a one-account rollout to the
+    deployment's target OUs, which only the organization's tree can decide.
+    """
+    if not within:
+        return None
+    accounts: set[str] = set()
+    for target in within:
+        try:
+            accounts.update(account.id for account in _accounts_of_target(org, target))
+        except InvalidInput as exc:
+            raise InvalidInput(str(exc).replace("targets:", "within:", 1)) from None
+    return accounts
+
+
 def resolve_targets(
     org: Organization, run_input: RolloutInput, execution_name: str
 ) -> tuple[list[TargetItem], list[Outcome]]:
@@ -151,13 +168,16 @@ def resolve_targets(
     for target in run_input.targets:
         for account in _accounts_of_target(org, target):
             accounts.setdefault(account.id, account)
+    within = _within(org, run_input.within)
     run = run_input.run_parameters(execution_name)
     excluded = set(run_input.excludeAccounts)
     items: list[TargetItem] = []
     skipped: list[Outcome] = []
     for account in sorted(accounts.values(), key=lambda a: a.id):
         reason = None
-        if account.id in excluded:
+        if within is not None and account.id not in within:
+            reason = f"The account is not within the targets ({', '.join(run_input.within)}) in {account.ouPath}."
+        elif account.id in excluded:
             reason = "Excluded by excludeAccounts."
         elif account.state != ACTIVE:
             reason = f"The account is {account.state}: only ACTIVE accounts are rolled out."

@@ -10,8 +10,8 @@ Two ways to run it:
       orgsync coverage --bucket acme-inventory --prefix default --account 200000000001 --account 200000000002
       orgsync coverage --bucket acme-inventory --from-report report.json   # the accounts a run targeted
 
-- Locally: ``orgsync coverage --scenario FILE [--input FILE]`` runs a verify over the simulated organization
-  on the local engine and prints the coverage section of its report.
+- Locally: ``orgsync coverage --scenario FILE [--input FILE] [--after-rollout]`` runs a verify (after a rollout
+  if asked) over the simulated organization on the local engine and prints the coverage section of its report.
 
 Exit status: 0 when every target account has data in the bucket, 1 when some have none (the report is printed
 all the same), 2 when an option or a file is rejected (one line naming it, no traceback).
@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -100,22 +101,41 @@ def coverage_on_aws(bucket: str, prefix: str, targets: Mapping[str, str], profil
         raise Rejected(f"--bucket: {bucket}: {exc}") from exc
 
 
-def coverage_on_local_engine(scenario: Path, input_file: Path | None) -> CoverageReport:
-    """Run a verify over the scenario on the local engine and return its report's coverage."""
-    from workflow.local.runner import LocalRun  # deferred: starts moto only when asked for
+def coverage_on_local_engine(scenario_path: Path, input_file: Path | None, after_rollout: bool) -> CoverageReport:
+    """Run a verify over the scenario on the local engine (after a rollout if asked) and return its coverage.
 
-    execution_input: dict[str, Any] = _load_json(input_file, "--input") if input_file else {}
-    if not isinstance(execution_input, dict):
-        raise Rejected("--input: the file must hold one JSON object")
-    execution_input["mode"] = "verify"
+    Without ``--input`` the whole organization (``/``) in every region the scenario mentions is verified.
+    """
+    # Deferred: moto starts only when the local engine is asked for.
+    from workflow.local.runner import LocalRun
+    from workflow.local.scenario import load_scenario
+
     try:
-        result = LocalRun(scenario).run(execution_input)
+        scenario = load_scenario(scenario_path)
     except (OSError, ValueError) as exc:
         raise Rejected(f"--scenario: {exc}") from exc
-    report = getattr(result, "report", None) or {}
-    data = report.get("coverage") if isinstance(report, dict) else None
+    execution_input: Any = (
+        _load_json(input_file, "--input") if input_file else {"targets": ["/"], "regions": list(scenario.regions)}
+    )
+    if not isinstance(execution_input, dict):
+        raise Rejected("--input: the file must hold one JSON object")
+    # moto's interpreter logs every Fail state; quiet it unless someone (orgsync --debug) chose a level.
+    moto_logger = logging.getLogger("moto")
+    level = moto_logger.level
+    if level == logging.NOTSET:
+        moto_logger.setLevel(logging.CRITICAL)
+    try:
+        with LocalRun(scenario) as local:
+            if after_rollout:
+                local.run({**execution_input, "mode": "rollout"})
+            result = local.run({**execution_input, "mode": "verify"})
+    finally:
+        moto_logger.setLevel(level)
+    if result.error == "InvalidInput":
+        raise Rejected(f"--input: {result.cause_message()}")
+    data = (result.report or {}).get("coverage")
     if not isinstance(data, dict):
-        raise Rejected(f"--scenario: the verify run produced no coverage ({getattr(result, 'status', '?')})")
+        raise Rejected(f"--scenario: the verify run ended {result.status} ({result.error}) without a coverage report")
     return CoverageReport.from_dict(data)
 
 
@@ -130,7 +150,7 @@ def render(report: CoverageReport) -> str:
     targeted = [a for a in report.accounts if a.targeted]
     lines.append(f"  target accounts with data: {len(report.covered)} of {len(targeted)}")
     for account in report.notCovered:
-        lines.append(f"  NOT COVERED  {label(account)}: no accountid= prefix in the bucket; run verify on it")
+        lines.append(f"  NOT COVERED  {label(account)}: nothing in the bucket; roll out to it, then verify")
     for account in report.notTargeted:
         lines.append(f"  NOT TARGETED {label(account)}: has inventory but is not among the targets")
     for stale in report.staleInstances:
@@ -159,8 +179,12 @@ def render(report: CoverageReport) -> str:
     help="Run a verify over this simulated organization on the local engine instead of reading AWS.",
 )
 @click.option(
-    "--input", "input_file", type=click.Path(dir_okay=False, path_type=Path), help="Execution input for --scenario."
+    "--input",
+    "input_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Execution input for --scenario (default: the whole organization, every region of the scenario).",
 )
+@click.option("--after-rollout", is_flag=True, help="With --scenario: run a rollout first, then the verify.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document, the coverage report.")
 @click.pass_context
 def coverage(
@@ -172,6 +196,7 @@ def coverage(
     profile: str | None,
     scenario: Path | None,
     input_file: Path | None,
+    after_rollout: bool,
     as_json: bool,
 ) -> None:
     """Show which target accounts deliver inventory to the bucket, which are no longer targeted, what is stale."""
@@ -179,8 +204,10 @@ def coverage(
         if scenario is not None:
             if bucket or accounts or from_report:
                 raise Rejected("--scenario: use it alone (with --input), not with --bucket/--account/--from-report")
-            report = coverage_on_local_engine(scenario, input_file)
+            report = coverage_on_local_engine(scenario, input_file, after_rollout)
         else:
+            if after_rollout:
+                raise Rejected("--after-rollout: only with --scenario (on AWS, run the rollout with orgsync run)")
             if not bucket:
                 raise Rejected("--bucket: required on AWS (or use --scenario FILE for the local engine)")
             targets = parse_accounts(accounts)

@@ -87,3 +87,51 @@ def test_rejections_are_one_line_naming_the_option(s3: Any, args: list[str], nam
     assert named in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+# -- on the local engine (a verify over a simulated organization) ---------------------------------------------
+
+MINIMAL = "workflow/scenarios/minimal.yaml"
+
+
+def test_local_coverage_after_a_rollout_covers_every_reachable_account(tmp_path: Path) -> None:
+    # minimal.yaml: app-a and app-b get the sync; app-legacy has no member role, so nothing of it reaches the bucket
+    path = tmp_path / "input.json"
+    path.write_text(json.dumps({"targets": ["/Workloads"], "regions": ["us-east-1"]}))
+    result = CliRunner().invoke(coverage, ["--scenario", MINIMAL, "--input", str(path), "--after-rollout", "--json"])
+    assert result.exit_code == EXIT_NOT_COVERED, result.output
+    data = json.loads(result.stdout)
+    names = {a["accountId"]: a["accountName"] for a in data["accounts"]}
+    assert sorted(names[a] for a in data["covered"]) == ["app-a", "app-b"]
+    assert [names[a] for a in data["notCovered"]] == ["app-legacy"]
+    app_a = next(a for a in data["accounts"] if a["accountName"] == "app-a")
+    assert (app_a["instances"], app_a["regions"]) == (1, ["us-east-1"])
+
+
+def test_local_coverage_without_rollout_shows_nothing_covered() -> None:
+    result = CliRunner().invoke(coverage, ["--scenario", MINIMAL, "--json"])
+    assert result.exit_code == EXIT_NOT_COVERED, result.output
+    data = json.loads(result.stdout)
+    assert data["covered"] == [] and len(data["notCovered"]) == 4  # management, app-a, app-b, app-legacy
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--scenario", "/nonexistent/scenario.yaml"], "--scenario"),
+        (["--bucket", BUCKET, "--account", PROD, "--after-rollout"], "--after-rollout"),
+    ],
+)
+def test_local_rejections_are_one_line(args: list[str], named: str) -> None:
+    result = CliRunner().invoke(coverage, args)
+    assert result.exit_code == EXIT_REJECTED
+    assert named in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_local_input_rejected_by_the_workflow_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "input.json"
+    path.write_text(json.dumps({"targets": ["/Nowhere"], "regions": ["us-east-1"]}))
+    result = CliRunner().invoke(coverage, ["--scenario", MINIMAL, "--input", str(path)])
+    assert result.exit_code == EXIT_REJECTED
+    assert "--input: targets: OU path '/Nowhere' does not exist" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -122,6 +122,18 @@ def test_input_that_is_not_an_object_is_refused() -> None:
         validate_input(["r-ab12"], SETTINGS)
 
 
-def test_modes_of_later_versions_are_refused_clearly() -> None:
-    with pytest.raises(InvalidInput, match=r"^mode: 'verify' is not available in this version"):
-        validate_input({**GOOD, "mode": "verify"}, SETTINGS)
+def test_lifecycle_modes_are_accepted_teardown_only_when_confirmed() -> None:
+    assert validate_input({**GOOD, "mode": "verify"}, SETTINGS).mode is Mode.VERIFY
+    confirmed = validate_input({**GOOD, "mode": "teardown", "confirm": "teardown"}, SETTINGS)
+    assert (confirmed.mode, confirmed.confirm) == (Mode.TEARDOWN, "teardown")
+    with pytest.raises(InvalidInput, match=r'^confirm: None must be "teardown"'):
+        validate_input({**GOOD, "mode": "teardown"}, SETTINGS)
+
+
+def test_within_is_checked_like_targets_and_carried() -> None:
+    assert validate_input({**GOOD, "within": ["/Workloads/Prod"]}, SETTINGS).within == ("/Workloads/Prod",)
+    assert validate_input(GOOD, SETTINGS).within == ()
+    with pytest.raises(InvalidInput, match=r"^within: 'Prod' is not an OU ID"):
+        validate_input({**GOOD, "within": ["Prod"]}, SETTINGS)
+    with pytest.raises(InvalidInput, match=r"^within: must be a non-empty list"):
+        validate_input({**GOOD, "within": []}, SETTINGS)
