@@ -195,11 +195,17 @@ def _finish(report: Any, status: str, error: str | None, cause: str | None, *, a
 
 
 def _run_local(
-    scenario: str | None, execution_input: dict[str, Any] | None, *, as_json: bool, progress: bool, title: str
+    scenario: str | None,
+    execution_input: dict[str, Any] | None,
+    *,
+    as_json: bool,
+    progress: bool,
+    title: str,
+    name: str | None = None,
 ) -> int:
     from workflow.console import local
 
-    result = local.run(scenario, execution_input, console=_stderr() if progress else None)
+    result = local.run(scenario, execution_input, console=_stderr() if progress else None, name=name)
     return _finish(
         result.report,
         result.status,
@@ -233,7 +239,7 @@ def demo(as_json: bool, no_progress: bool) -> int:
 @click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON).")
 @click.option("--scenario", metavar="FILE", help="Run on the local engine against this simulated organization.")
 @click.option("--state-machine-arn", metavar="ARN", help="Start an execution of this deployed state machine.")
-@click.option("--name", metavar="NAME", help="Execution name (AWS; default: generated).")
+@click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
 @click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
@@ -258,7 +264,7 @@ def run(
     execution_input = read_input(input_path)
     progress = not no_progress and not as_json
     if scenario:
-        return _run_local(scenario, execution_input, as_json=as_json, progress=progress, title="orgsync run")
+        return _run_local(scenario, execution_input, as_json=as_json, progress=progress, title="orgsync run", name=name)
     assert state_machine_arn is not None
     from workflow.console import remote
     from workflow.console.live import follow

@@ -65,6 +65,7 @@ def run(
     console: Console | None,
     interval: float = 0.1,
     timeout: float = 600,
+    name: str | None = None,
 ) -> LocalResult:
     """Run one execution on the local engine; draw the live view on ``console`` unless it is None."""
     from workflow.local.runner import LocalRun
@@ -72,7 +73,7 @@ def run(
     scenario = load(scenario_path)
     execution_input = demo_input(scenario) if execution_input is None else execution_input
     with LocalRun(scenario) as local:
-        arn, name = local.start(execution_input)
+        arn, name = local.start(execution_input, name)
         if console is not None:
             poller = ExecutionPoller(
                 local.engine.session.client("stepfunctions"),
