@@ -293,3 +293,11 @@ def test_unexplained_create_error_is_listed_again_then_failed_with_the_aws_error
     assert "ResourceDataSyncInvalidConfigurationException: The destination configuration is invalid." in (
         outcome["detail"])
     assert "Listing the syncs again did not explain it" in outcome["detail"]
+
+
+def test_only_skipped_accounts_run_an_empty_map_and_succeed(local: LocalRun) -> None:
+    result = local.run({"targets": [SUSPENDED, PROD_WEB], "regions": REGIONS, "excludeAccounts": [PROD_WEB]})
+    assert result.status == "SUCCEEDED", result.cause
+    assert set(result.statuses().values()) == {"SKIPPED"} and len(result.statuses()) == 4
+    assert result.result(PROD_WEB, "us-east-1")["detail"] == "Excluded by excludeAccounts."
+    assert every_sync(local)[(PROD_WEB, "us-east-1")] == []
