@@ -485,6 +485,7 @@ def _register_optional_commands() -> None:
             command.epilog = _examples(
                 "orgsync coverage --bucket acme-inventory --account 200000000001 --account 200000000002",
                 "orgsync coverage --bucket acme-inventory --from-report report.json",
+                "orgsync coverage --scenario workflow/scenarios/example.json --after-rollout",
             )
         cli.add_command(command, "coverage")
 

@@ -221,13 +221,21 @@ def _existing(outcome: Outcome) -> str:
 
 
 def _details(group: OutcomeGroup) -> list[tuple[str, str]]:
-    """(who, detail) lines of a group, one per account and detail: the regions sharing it are named together."""
-    merged: dict[tuple[str, str], list[str]] = {}
+    """(who, detail) lines of a group: one per distinct detail, naming the account-regions that share it
+    (``all 4 above`` when every row of the group does), so a detail repeated on many rows is printed once."""
+    merged: dict[str, dict[str, list[str]]] = {}
     for o in group.outcomes:
         detail = o.detail or _existing(o)
         if detail:
-            merged.setdefault((o.accountId, detail), []).append(o.region)
-    return [(f"{account} {', '.join(regions)}", detail) for (account, detail), regions in merged.items()]
+            merged.setdefault(detail, {}).setdefault(o.accountId, []).append(o.region)
+    if len(merged) == 1 and len(group.outcomes) > 1:
+        ((detail, accounts),) = merged.items()
+        if sum(len(regions) for regions in accounts.values()) == len(group.outcomes):
+            return [(f"all {len(group.outcomes)} above", detail)]
+    return [
+        (", ".join(f"{account} {', '.join(regions)}" for account, regions in accounts.items()), detail)
+        for detail, accounts in merged.items()
+    ]
 
 
 def render_table(report: Report, *, title: str | None = None) -> RenderableType:
