@@ -23,7 +23,7 @@ Example::
     ...          "detail": {"eventSource": "organizations.amazonaws.com", "eventName": "MoveAccount",
     ...                     "requestParameters": {"accountId": "200000000009", "sourceParentId": "r-ab12",
     ...                                           "destinationParentId": "ou-ab12-11111111"}}}
-    >>> enrolment_input(event, Settings(default_targets=("/Workloads",)))
+    >>> enrolment_input(event, Settings(default_targets=("/Workloads",), default_regions=("us-east-1",)))
     {'mode': 'rollout', 'targets': ['200000000009'], 'within': ['/Workloads']}
 """
 
@@ -97,12 +97,13 @@ def enrolled_account(event: Mapping[str, Any]) -> str | None:
 def enrolment_input(event: Mapping[str, Any], settings: Settings) -> dict[str, Any] | None:
     """The execution input that rolls out to the event's account alone, or None when there is nothing to do.
 
-    Nothing is done without deployed default targets: without them no OU is "a target OU", and enrolling
-    every account the organization creates would roll out beyond what the operator chose.
-    Regions, destination and syncName come from the state machine's deployed defaults.
+    Nothing is done without deployed default targets and regions: without targets no OU is "a target OU" (and
+    enrolling every account the organization creates would roll out beyond what the operator chose); without
+    regions the execution would only be refused. Regions, destination and syncName come from the state
+    machine's deployed defaults.
     """
     account = enrolled_account(event)
-    if account is None or not settings.default_targets:
+    if account is None or not settings.default_targets or not settings.default_regions:
         return None
     return {"mode": str(Mode.ROLLOUT), "targets": [account], "within": list(settings.default_targets)}
 

@@ -22,7 +22,11 @@ from lambdas.settings import Settings
 
 MANAGEMENT = "100000000000"
 NEW_ACCOUNT = "200000000009"
-SETTINGS = Settings(destination_bucket="acme-inventory", default_targets=("/Workloads/Prod", "ou-ab12-22222222"))
+SETTINGS = Settings(
+    destination_bucket="acme-inventory",
+    default_targets=("/Workloads/Prod", "ou-ab12-22222222"),
+    default_regions=("us-east-1", "eu-west-1"),
+)
 
 # The shape EventBridge delivers for a CloudTrail-recorded MoveAccount API call (management account, us-east-1).
 MOVE_ACCOUNT_EVENT: dict[str, Any] = {
@@ -168,8 +172,10 @@ def test_malformed_account_id_enrols_nothing() -> None:
     assert enrolment_input(event, SETTINGS) is None
 
 
-def test_without_default_targets_nothing_is_enrolled() -> None:
+def test_without_default_targets_or_regions_nothing_is_enrolled() -> None:
     assert enrolment_input(MOVE_ACCOUNT_EVENT, Settings(destination_bucket="acme-inventory")) is None
+    no_regions = Settings(destination_bucket="acme-inventory", default_targets=("/Workloads/Prod",))
+    assert enrolment_input(MOVE_ACCOUNT_EVENT, no_regions) is None
 
 
 def test_execution_name_is_valid_and_stable_per_event() -> None:
