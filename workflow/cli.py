@@ -87,6 +87,11 @@ class OrgSyncGroup(click.Group):
         except KeyboardInterrupt:
             _error_line("interrupted")
             code = 130
+        except BrokenPipeError:
+            # `orgsync report ... | head`: the reader left; stop quietly, as a shell tool does on SIGPIPE.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            code = 141
         except (CliError, InvalidInput) as exc:
             if debug:
                 traceback.print_exc()

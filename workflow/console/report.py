@@ -258,7 +258,8 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
             expand=False,
         )
         for column in ("Account", "Name", "OU", "Region", "Marker"):
-            table.add_column(column, no_wrap=column in {"Account", "Region", "Marker"})
+            # IDs, regions and markers never wrap; names and OU paths fold rather than lose their ends.
+            table.add_column(column, no_wrap=column in {"Account", "Region", "Marker"}, overflow="fold")
         for o in group.outcomes:
             table.add_row(o.accountId, o.accountName, o.ouPath, o.region, str(o.verification))
         parts += [Text(""), table]
