@@ -1,10 +1,17 @@
-"""The ``orgsync`` command: demo, run, watch, report, graph, validate (and coverage when it lands).
+"""The ``orgsync`` command: demo, run, watch, report, graph, validate, and coverage (the lifecycle's, registered here).
 
 Each command parses its arguments and hands them to plain functions in ``workflow.console``, ``workflow.graph``
 and ``workflow.local``. Errors the user can fix end the command with one line on stderr and exit code 2,
 never a traceback (``--debug`` or ``ORGSYNC_DEBUG=1`` shows it). A run exits 0 when the execution SUCCEEDED,
-1 when it ended with account-regions that need attention (the report is printed all the same), 2 when the
-input or a file was rejected.
+1 when it ended with account-regions that need attention (the report is printed all the same) or failed
+without a report, 2 when the input or a file was rejected.
+
+Example::
+
+    >>> from click.testing import CliRunner
+    >>> result = CliRunner().invoke(cli, ["validate", "--input", "no-such-file.json"])
+    >>> result.exit_code, result.stderr.strip()
+    (2, "orgsync: error: input file 'no-such-file.json' does not exist")
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Example::
     ...           "Retry": [{"ErrorEquals": ["Throttled"], "MaxAttempts": 3}]},
     ...     "B": {"Type": "Succeed"}}}
     >>> source = to_dot(asl)
-    >>> '"A" -> "B"' in source and "Throttled" in source
+    >>> "A -> B" in source and "retry Throttled" in source
     True
 """
 
