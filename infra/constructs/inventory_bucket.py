@@ -17,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge
-from workflow.local.bucket_policy import OPT_IN_REGIONS
+from lambdas.regions import OPT_IN_REGIONS, ssm_service_principal
 
 #: Where orgsync keeps its own objects: the items file of each execution and the outcome records/reports.
 RUNS_PREFIX = "orgsync/runs/"
@@ -46,7 +46,7 @@ class InventoryBucket(Construct):
         self.props = props
         # SSM's principal: the global one, plus the regional one of each opt-in region among the defaults.
         self.ssm_principals = [SSM_PRINCIPAL] + [
-            f"ssm.{region}.amazonaws.com" for region in props.regions if region in OPT_IN_REGIONS
+            ssm_service_principal(region) for region in props.regions if region in OPT_IN_REGIONS
         ]
         ssm = [iam.ServicePrincipal(name) for name in self.ssm_principals]
         self.key: kms.Key | None = None

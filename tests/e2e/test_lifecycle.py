@@ -24,7 +24,7 @@ from workflow.local.scenario import Scenario, parse_scenario
 BUCKET = "lifecycle-inventory"
 PREFIX = "default"
 SYNC = "org-inventory"
-REGIONS = ["us-east-1", "eu-west-1"]
+REGIONS = ["us-east-1", "eu-south-1"]
 PROD = "/Workloads/Prod"
 
 MANAGEMENT = "100000000001"
@@ -33,9 +33,9 @@ PROD_NEW = "210000000002"  # never rolled out: MISSING
 PROD_FAILING = "210000000003"  # our sync, LastStatus Failed: UNHEALTHY
 PROD_DRIFTED = "210000000004"  # our name, another bucket: DRIFTED (teardown: NOT_OURS)
 PROD_CONFLICT = "210000000005"  # another organization sync: CONFLICT
-PROD_QUOTA = "210000000006"  # five syncs in us-east-1: QUOTA_EXCEEDED there, MISSING in eu-west-1
+PROD_QUOTA = "210000000006"  # five syncs in us-east-1: QUOTA_EXCEEDED there, MISSING in eu-south-1
 PROD_NO_ROLE = "210000000007"  # no member role: ACCESS_DENIED
-PROD_OPT_IN = "210000000008"  # eu-west-1 not enabled: REGION_DISABLED there
+PROD_OPT_IN = "210000000008"  # eu-south-1 not enabled: REGION_DISABLED there
 PROD_SUSPENDED = "210000000009"  # SUSPENDED: SKIPPED
 PROD_NEVER = "210000000010"  # rolled out first, SSM never writes the marker in time: IN_SYNC, PENDING
 SANDBOX_OLD = "220000000001"  # not targeted, but its data is in the bucket (an old sync of ours)
@@ -69,7 +69,7 @@ SCENARIO: dict[str, Any] = {
                     {
                         "name": "Prod",
                         "accounts": [
-                            account("prod-a", PROD_A, instances={"us-east-1": 2, "eu-west-1": 1}),
+                            account("prod-a", PROD_A, instances={"us-east-1": 2, "eu-south-1": 1}),
                             account("prod-new", PROD_NEW),
                             account(
                                 "prod-failing",
@@ -111,7 +111,7 @@ SCENARIO: dict[str, Any] = {
                                 ],
                             ),
                             account("prod-no-role", PROD_NO_ROLE, memberRole=False),
-                            account("prod-opt-in", PROD_OPT_IN, disabledRegions=["eu-west-1"]),
+                            account("prod-opt-in", PROD_OPT_IN, disabledRegions=["eu-south-1"]),
                             account("prod-suspended", PROD_SUSPENDED, state="SUSPENDED"),
                             account("prod-never", PROD_NEVER, markerDelaySeconds=3600),
                         ],
@@ -272,7 +272,7 @@ def test_verify_classifies_every_status_and_writes_nothing(local: LocalRun) -> N
     assert result.result(PROD_NEVER, "us-east-1")["verification"] == "PENDING"
     assert result.result(PROD_NEW, "us-east-1")["verification"] == "NOT_CHECKED"
     # details an operator can act on
-    assert FAILED_MESSAGE in result.result(PROD_FAILING, "eu-west-1")["detail"]
+    assert FAILED_MESSAGE in result.result(PROD_FAILING, "eu-south-1")["detail"]
     assert "s3://old-inventory/legacy" in result.result(PROD_DRIFTED, "us-east-1")["detail"]
     assert (
         result.result(PROD_CONFLICT, "us-east-1")["existingSync"]["name"] == "InspectorResourceDataSync-do-not-delete"
@@ -383,7 +383,7 @@ def test_scheduled_rollout_enrols_an_account_new_to_a_target_ou(org: LocalRun) -
     assert set(first.statuses().values()) == {"CREATED"}
     before = created_times(org)
     # WHEN an account joins Prod and the scheduled rollout runs again
-    late = org.aws.add_account(PROD, "prod-late", instances={"eu-west-1": 1})
+    late = org.aws.add_account(PROD, "prod-late", instances={"eu-south-1": 1})
     second = run(org, targets=[PROD])
     # THEN only the new account is CREATED; the others are IN_SYNC and their syncs untouched
     assert second.succeeded

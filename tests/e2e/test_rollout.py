@@ -16,7 +16,9 @@ from lambdas.models import Outcome
 from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, example_scenario_path, load_scenario
 
-REGIONS = ["ap-northeast-1", "us-east-1"]
+HONG_KONG = "ap-east-1"  # an opt-in region: the one region-disabled has not enabled
+HOME_REGIONS = ["ap-northeast-1", "us-east-1"]  # where the example's accounts run their instances
+REGIONS = [*HOME_REGIONS, HONG_KONG]
 BUCKET = "acme-inventory"
 
 # The example scenario's accounts (workflow/scenarios/example.json).
@@ -89,7 +91,7 @@ def keys(local: LocalRun, prefix: str) -> list[str]:
 
 
 def test_example_scenario_covers_every_status_and_verification(local: LocalRun) -> None:
-    # WHEN rolling out to the whole organization in two regions
+    # WHEN rolling out to the whole organization in its two regions and the opt-in one
     result = local.run({"targets": ["/"], "regions": REGIONS})
 
     # THEN the execution is red with RolloutIncomplete, and its cause holds the summary and the report's location
@@ -110,7 +112,11 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
         (QUOTA_FULL, "ap-northeast-1"): "QUOTA_EXCEEDED", (QUOTA_FULL, "us-east-1"): "CREATED",
         (SUSPENDED, "ap-northeast-1"): "SKIPPED", (SUSPENDED, "us-east-1"): "SKIPPED",
         (NO_ROLE, "ap-northeast-1"): "ACCESS_DENIED", (NO_ROLE, "us-east-1"): "ACCESS_DENIED",
-        (REGION_DISABLED, "ap-northeast-1"): "CREATED", (REGION_DISABLED, "us-east-1"): "REGION_DISABLED",
+        (REGION_DISABLED, "ap-northeast-1"): "CREATED", (REGION_DISABLED, "us-east-1"): "CREATED",
+        (IN_SYNC_ALREADY, HONG_KONG): "CREATED", (CONFLICT_FOREIGN, HONG_KONG): "CREATED",
+        (CONFLICT_OWN_NAME, HONG_KONG): "CREATED", (QUOTA_FULL, HONG_KONG): "CREATED",
+        (SUSPENDED, HONG_KONG): "SKIPPED", (NO_ROLE, HONG_KONG): "ACCESS_DENIED",
+        (REGION_DISABLED, HONG_KONG): "REGION_DISABLED",
     })
     assert statuses == want
 
@@ -126,11 +132,11 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
 
     summary = result.report["summary"]  # type: ignore[index]
     assert summary == {
-        "total": 44,
-        "byStatus": {"ACCESS_DENIED": 2, "CONFLICT": 2, "CREATED": 34, "IN_SYNC": 2, "QUOTA_EXCEEDED": 1,
-                     "REGION_DISABLED": 1, "SKIPPED": 2},
-        # CONFLICT 2 + QUOTA_EXCEEDED 1 + ACCESS_DENIED 2 + REGION_DISABLED 1 + PENDING 2
-        "verified": 34, "pending": 2, "needsAttention": 8,
+        "total": 66,
+        "byStatus": {"ACCESS_DENIED": 3, "CONFLICT": 2, "CREATED": 54, "IN_SYNC": 2, "QUOTA_EXCEEDED": 1,
+                     "REGION_DISABLED": 1, "SKIPPED": 3},
+        # CONFLICT 2 + QUOTA_EXCEEDED 1 + ACCESS_DENIED 3 + REGION_DISABLED 1 + PENDING 3
+        "verified": 53, "pending": 3, "needsAttention": 10,
     }
 
     # the details name what is there and what to do
@@ -142,7 +148,7 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
     denied = result.result(NO_ROLE, "us-east-1")
     assert f"arn:aws:iam::{NO_ROLE}:role/OrgSyncMemberRole" in denied["detail"]
     assert denied["action"].startswith("Deploy the member role")
-    assert "not enabled" in result.result(REGION_DISABLED, "us-east-1")["detail"]
+    assert "not enabled" in result.result(REGION_DISABLED, HONG_KONG)["detail"]
     assert "SUSPENDED" in result.result(SUSPENDED, "us-east-1")["detail"]
     pending = result.result(MARKER_NEVER, "us-east-1")
     assert pending["status"] == "CREATED" and pending["needsAttention"] and "bucket policy" in pending["detail"]
@@ -158,7 +164,7 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
 
     # AND every outcome record plus the report are in the bucket, outside the SSM prefix
     records = keys(local, f"orgsync/reports/{result.execution_name}/results/")
-    assert len(records) == 44
+    assert len(records) == 66
     assert f"orgsync/reports/{result.execution_name}/report.json" in keys(local, "orgsync/reports/")
     assert keys(local, f"default/AWS:InstanceInformation/accountid={PROD_PAYMENTS}/test.json")
 
@@ -230,7 +236,7 @@ def test_clean_targets_succeed_with_the_summary_in_the_output(local: LocalRun) -
     def on_progress(outcomes: list[Outcome], expected: int | None) -> None:
         progress.append((len(outcomes), expected))
 
-    result = local.run({"targets": ["/Infrastructure", "/Security"], "regions": REGIONS}, on_progress=on_progress)
+    result = local.run({"targets": ["/Infrastructure", "/Security"], "regions": HOME_REGIONS}, on_progress=on_progress)
     assert result.status == "SUCCEEDED", result.cause
     assert result.output["summary"]["needsAttention"] == 0  # type: ignore[index]
     assert result.output["summary"]["byStatus"] == {"CREATED": 8}  # type: ignore[index]
@@ -296,7 +302,7 @@ def test_unexplained_create_error_is_listed_again_then_failed_with_the_aws_error
 
 
 def test_only_skipped_accounts_run_an_empty_map_and_succeed(local: LocalRun) -> None:
-    result = local.run({"targets": [SUSPENDED, PROD_WEB], "regions": REGIONS, "excludeAccounts": [PROD_WEB]})
+    result = local.run({"targets": [SUSPENDED, PROD_WEB], "regions": HOME_REGIONS, "excludeAccounts": [PROD_WEB]})
     assert result.status == "SUCCEEDED", result.cause
     assert set(result.statuses().values()) == {"SKIPPED"} and len(result.statuses()) == 4
     assert result.result(PROD_WEB, "us-east-1")["detail"] == "Excluded by excludeAccounts."

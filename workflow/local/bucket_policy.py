@@ -28,32 +28,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Regions AWS creates disabled: a service principal there is regional.
-OPT_IN_REGIONS = frozenset(
-    {
-        "af-south-1",
-        "ap-east-1",
-        "ap-east-2",
-        "ap-south-2",
-        "ap-southeast-3",
-        "ap-southeast-4",
-        "ap-southeast-5",
-        "ap-southeast-6",
-        "ap-southeast-7",
-        "ca-west-1",
-        "eu-central-2",
-        "eu-south-1",
-        "eu-south-2",
-        "il-central-1",
-        "me-central-1",
-        "me-south-1",
-        "mx-central-1",
-    }
-)
+from lambdas.regions import OPT_IN_REGIONS, ssm_service_principal
 
 POLICY_KINDS = ("source-org-id", "request-object-tag", "none")
 
@@ -74,13 +53,18 @@ def marker_key(prefix: str | None, account_id: str) -> str:
     return f"{prefix}/{path}" if prefix else path
 
 
-def ssm_principal(region: str) -> str:
-    """The principal SSM acts as in ``region``."""
-    return f"ssm.{region}.amazonaws.com" if region in OPT_IN_REGIONS else "ssm.amazonaws.com"
+def policy_document(
+    kind: str,
+    bucket: str,
+    prefix: str | None,
+    organization_id: str,
+    opt_in_regions: Iterable[str] = OPT_IN_REGIONS,
+) -> dict[str, Any] | None:
+    """The documented bucket policy of ``kind`` (``source-org-id`` / ``request-object-tag``), or None for ``none``.
 
-
-def policy_document(kind: str, bucket: str, prefix: str | None, organization_id: str) -> dict[str, Any] | None:
-    """The documented bucket policy of ``kind`` (``source-org-id`` / ``request-object-tag``), or None for ``none``."""
+    SSM's principal is the global one plus the regional one of each of ``opt_in_regions`` (all of them by
+    default: a seeded organization may use any), since in an opt-in region SSM writes as its regional principal.
+    """
     if kind == "none":
         return None
     if kind == "source-org-id":
@@ -90,7 +74,7 @@ def policy_document(kind: str, bucket: str, prefix: str | None, organization_id:
     else:
         raise ValueError(f"unknown bucket policy kind {kind!r} (one of {', '.join(POLICY_KINDS)})")
     objects = f"arn:aws:s3:::{bucket}/{prefix}/*/accountid=*/*" if prefix else f"arn:aws:s3:::{bucket}/*/accountid=*/*"
-    principal = {"Service": "ssm.amazonaws.com"}
+    principal = {"Service": ["ssm.amazonaws.com", *(ssm_service_principal(r) for r in sorted(opt_in_regions))]}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -130,7 +114,7 @@ def ssm_write_denial(
 ) -> str | None:
     """Why SSM (syncing ``account_id`` in ``region``) may not write its marker into ``bucket``; None if it may."""
     document = _load(policy)
-    principal = ssm_principal(region)
+    principal = ssm_service_principal(region)
     context = {
         "aws:SourceAccount": account_id,
         "aws:SecureTransport": "true",

@@ -21,7 +21,8 @@ Shape (``?`` marks optional keys)::
               existingSyncs?: [{region, name, organization?: false, bucket, bucketRegion?, prefix?,
                                 lastStatus?: Successful, lastStatusMessage?}]}
 
-``disabledRegions`` (an extension of the issue's contract) lists opt-in regions the account has not enabled:
+``disabledRegions`` (an extension of the issue's contract) lists opt-in regions the account has not enabled (only
+opt-in regions can be disabled on AWS, so any other region is refused):
 calls made with that account's credentials to such a region fail as on AWS (see ``workflow.local.aws``).
 The aggregator is any account of the organization (the management account, a root-level account or one in
 an OU); an aggregator outside the organization is refused.
@@ -48,6 +49,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lambdas.regions import OPT_IN_REGIONS
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 ORGANIZATION_ID_RE = re.compile(r"^o-[a-z0-9]{10}$")
@@ -294,6 +297,13 @@ class _Parser:
     def region(self, value: Any, place: str) -> str:
         return self.string(value, place, REGION_RE, "a region name such as us-east-1")
 
+    def opt_in_region(self, value: Any, place: str) -> str:
+        # AWS lets an account disable only opt-in regions; us-east-1 and the other default regions are always on.
+        region = self.region(value, place)
+        if region not in OPT_IN_REGIONS:
+            raise self.fail(place, f"{region!r} is not an opt-in region; only those can be disabled")
+        return region
+
     def scenario(self, data: Any) -> Scenario:
         top = self.mapping(data, "", ("organization", "aggregator", "faults"), ("organization", "aggregator"))
         org = self.mapping(
@@ -433,7 +443,7 @@ class _Parser:
         if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
             raise self.fail(f"{place}.markerDelaySeconds", f"{delay!r} must be a number of seconds >= 0")
         disabled = frozenset(
-            self.region(r, f"{place}.disabledRegions[{i}]")
+            self.opt_in_region(r, f"{place}.disabledRegions[{i}]")
             for i, r in enumerate(self.listing(data.get("disabledRegions", []), f"{place}.disabledRegions"))
         )
         syncs = self.existing_syncs(data.get("existingSyncs", []), f"{place}.existingSyncs")

@@ -51,7 +51,7 @@ SMALL: dict[str, Any] = {
                 "accounts": [
                     {"name": "slow", "id": SLOW, "markerDelaySeconds": 120, "instances": {REGION: 1}},
                     {"name": "closed", "id": "200000000005", "state": "SUSPENDED"},
-                    {"name": "opt-out", "id": "200000000006", "disabledRegions": ["eu-west-1"]},
+                    {"name": "opt-out", "id": "200000000006", "disabledRegions": ["eu-south-1"]},
                 ],
             },
             {"name": "Security", "accounts": [{"name": "log-archive", "id": AGGREGATOR}]},

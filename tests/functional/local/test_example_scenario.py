@@ -76,13 +76,13 @@ def marker_exists(aws: LocalAws, name: str) -> bool:
     return listing.get("KeyCount", 0) == 1
 
 
-def test_shape_twenty_accounts_nested_ous_two_regions_aggregator_in_its_own_account() -> None:
+def test_shape_twenty_accounts_nested_ous_two_regions_and_an_opt_in_one_aggregator_in_its_own_account() -> None:
     scenario: Scenario = SCENARIO
     ou_paths = {a.ou_path for a in scenario.accounts}
 
     assert len(scenario.accounts) >= 20
     assert {"/Workloads/Prod", "/Workloads/NonProd", "/Sandbox", "/Security"} <= ou_paths
-    assert scenario.regions == (TOKYO, VIRGINIA)
+    assert scenario.regions == ("ap-east-1", TOKYO, VIRGINIA)
     assert scenario.aggregator.account_id != scenario.organization.management_account_id
     assert scenario.account(scenario.aggregator.account_id).ou_path == "/Security"
     assert scenario.aggregator.bucket_policy == "source-org-id"
@@ -219,12 +219,13 @@ def test_organizations_throttles_the_first_list_accounts_for_parent(aws: LocalAw
     assert organizations.list_accounts_for_parent(ParentId=aws.root_id)["Accounts"][0]["Name"] == "management"
 
 
-def test_region_disabled_account_cannot_call_virginia(aws: LocalAws) -> None:
+def test_region_disabled_account_cannot_call_the_opt_in_region(aws: LocalAws) -> None:
     with pytest.raises(ClientError) as excinfo:
-        member(aws, "ssm", "region-disabled", VIRGINIA).list_resource_data_sync()
+        member(aws, "ssm", "region-disabled", "ap-east-1").list_resource_data_sync()
 
     assert error_of(excinfo) == (
         "UnrecognizedClientException",
         "The security token included in the request is invalid.",
     )
     create(aws, "region-disabled", TOKYO)
+    create(aws, "region-disabled", VIRGINIA)

@@ -186,8 +186,8 @@ def test_access_denied_names_the_assumed_role_that_called(aws: LocalAws) -> None
 
 def test_disabled_region_fails_like_an_opt_in_region_not_enabled(aws: LocalAws) -> None:
     opt_out = "200000000006"
-    ssm = assumed_client(aws, "ssm", opt_out, "eu-west-1")
-    sts = assumed_client(aws, "sts", opt_out, "eu-west-1")
+    ssm = assumed_client(aws, "ssm", opt_out, "eu-south-1")
+    sts = assumed_client(aws, "sts", opt_out, "eu-south-1")
 
     with pytest.raises(ClientError) as ssm_error:
         ssm.list_resource_data_sync()

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from lambdas.regions import ssm_service_principal
 from workflow.local.bucket_policy import (
     Request,
     evaluate,
     marker_key,
     policy_document,
-    ssm_principal,
     ssm_write_denial,
 )
 
@@ -133,17 +133,23 @@ def test_other_service_principal_grants_nothing_to_ssm() -> None:
 
 
 def test_opt_in_region_needs_the_regional_principal() -> None:
-    document = policy_document("source-org-id", BUCKET, "default", ORG)
+    # GIVEN a policy naming only the global principal, and one naming af-south-1's regional principal too
+    document = policy_document("source-org-id", BUCKET, "default", ORG, opt_in_regions=())
     assert document is not None
-    regional = copy.deepcopy(document)
-    for statement in regional["Statement"]:
-        statement["Principal"] = {"Service": ["ssm.amazonaws.com", "ssm.af-south-1.amazonaws.com"]}
+    regional = policy_document("source-org-id", BUCKET, "default", ORG, opt_in_regions=["af-south-1"])
 
-    assert ssm_principal("af-south-1") == "ssm.af-south-1.amazonaws.com"
+    assert ssm_service_principal("af-south-1") == "ssm.af-south-1.amazonaws.com"
     assert denial(document, region="af-south-1") == (
         f"no statement allows ssm.af-south-1.amazonaws.com s3:GetBucketAcl on arn:aws:s3:::{BUCKET}"
     )
     assert denial(regional, region="af-south-1") is None
+    assert denial(regional, region="me-south-1") is not None
+
+
+def test_seeded_policy_names_every_opt_in_regions_principal() -> None:
+    document = policy_document("source-org-id", BUCKET, "default", ORG)
+    assert document is not None
+    assert all(denial(document, region=region) is None for region in ("af-south-1", "ap-east-1", "us-east-1"))
 
 
 def test_evaluate_reports_the_deciding_statement() -> None:

@@ -148,6 +148,11 @@ def test_root_level_account_can_be_the_aggregator() -> None:
             lambda d: d["organization"]["ous"][0]["accounts"][0].update(disabledRegions=["nowhere"]),
             "s.json: organization.ous[0].accounts[0].disabledRegions[0]: 'nowhere' is not a region name",
         ),
+        (
+            lambda d: d["organization"]["ous"][0]["accounts"][0].update(disabledRegions=["us-east-1"]),
+            "s.json: organization.ous[0].accounts[0].disabledRegions[0]: 'us-east-1' is not an opt-in region; "
+            "only those can be disabled",
+        ),
         (lambda d: d["organization"].pop("managementAccount"), "s.json: organization.managementAccount: is required"),
         (lambda d: d["organization"]["ous"][0].pop("name"), "s.json: organization.ous[0].name: is required"),
         (
@@ -303,7 +308,7 @@ def test_example_scenario_is_bundled_and_valid() -> None:
 
     assert example_scenario_path().name == "example.json"
     assert len(scenario.accounts) >= 20
-    assert scenario.regions == ("ap-northeast-1", "us-east-1")
+    assert scenario.regions == ("ap-east-1", "ap-northeast-1", "us-east-1")
     assert {ou.path for ou in scenario.organization.walk()} >= {"/Workloads/Prod", "/Workloads/NonProd", "/Sandbox"}
     assert scenario.account(scenario.aggregator.account_id).name == "log-archive"
 
