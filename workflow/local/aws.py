@@ -52,7 +52,7 @@ from moto.organizations.models import OrganizationsBackend, organizations_backen
 from moto.s3.models import FakeBucket, s3_backends
 from moto.sts.models import sts_backends
 
-from workflow.local import ssm_sync
+from workflow.local import seams, ssm_sync
 from workflow.local.bucket_policy import policy_document, ssm_write_denial
 from workflow.local.clock import VirtualClock
 from workflow.local.faults import Call, FaultInjector, RequestBoundary, ServiceError
@@ -130,6 +130,7 @@ class LocalAws:
         self._client_session: boto3.Session | None = None
         #: (policy SSM still sees, until this simulated timestamp) after set_bucket_policy with propagation.
         self._stale_policy: tuple[bytes | None, float] | None = None
+        self._s3_utcnow: Any = None
         self._entered = False
 
     # --- context manager ---------------------------------------------------------------------------------------
@@ -179,9 +180,17 @@ class LocalAws:
         ssm_sync.install(self.syncs)
         self._boundary = RequestBoundary([self._region_guard, self.faults, self._assume_role_guard])
         self._boundary.install()
+        # Every object (SSM's marker, the Lambdas' records) is stamped on the virtual clock: the marker check
+        # compares LastModified with the sync's creation time, which the emulated SSM takes from that clock.
+        owner, attribute, self._s3_utcnow = seams.S3_LAST_MODIFIED.resolve()
+        setattr(owner, attribute, lambda: self.clock.now().astimezone(UTC).replace(tzinfo=None))
 
     def _stop(self) -> None:
         try:
+            if self._s3_utcnow is not None:
+                owner, attribute, _ = seams.S3_LAST_MODIFIED.resolve()
+                setattr(owner, attribute, self._s3_utcnow)
+                self._s3_utcnow = None
             if self._boundary is not None:
                 self._boundary.uninstall()
                 self._boundary = None

@@ -225,18 +225,19 @@ class RequestBoundary:
             cls._original = BotocoreStubber.__call__
             original = cls._original
 
+            # Named like the method it replaces (``self`` first) so the seam guard sees the same signature.
             def intercepting_call(
-                stubber: BotocoreStubber, event_name: str, request: AWSPreparedRequest, **kwargs: Any
+                self: BotocoreStubber, event_name: str, request: AWSPreparedRequest, **kwargs: Any
             ) -> AWSResponse | None:
                 boundary = cls._active
-                if stubber.enabled and boundary is not None:
+                if self.enabled and boundary is not None:
                     answer = boundary.intercept(event_name, request)
                     if answer is not None:
                         return answer
-                result: AWSResponse | None = original(stubber, event_name, request, **kwargs)
+                result: AWSResponse | None = original(self, event_name, request, **kwargs)
                 return result
 
-            BotocoreStubber.__call__ = intercepting_call  # type: ignore[method-assign,assignment]
+            BotocoreStubber.__call__ = intercepting_call  # type: ignore[method-assign]
             cls._active = self
 
     def uninstall(self) -> None:

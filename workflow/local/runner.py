@@ -32,7 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from unittest import mock
 
 from lambdas import aws as lambda_aws
 from lambdas.models import Outcome
@@ -47,8 +46,6 @@ from workflow.local.engine import LocalEngine
 from workflow.local.scenario import Scenario, load_scenario
 
 STATE_MACHINE_NAME = "orgsync"
-#: moto's S3 stamps LastModified with this function (``moto.s3.models.utcnow``, the wall clock).
-S3_CLOCK_SEAM = "moto.s3.models.utcnow"
 
 #: Progress callback: the outcomes recorded so far and the number of account-regions expected.
 ProgressHook = Callable[[list[Outcome], int | None], None]
@@ -123,17 +120,12 @@ class LocalRun:
         )
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
-        self._s3_clock: Any = None
         self._entered = False
 
     def __enter__(self) -> LocalRun:
         lambda_aws.clear_credentials_cache()
         self.aws.__enter__()
         try:
-            # SSM's marker is written at simulated times: S3 must stamp LastModified on the same clock, or a
-            # fresh marker would look older than the sync it proves (the check compares the two).
-            self._s3_clock = mock.patch(S3_CLOCK_SEAM, lambda: self.clock.now().replace(tzinfo=None))
-            self._s3_clock.start()
             self.engine.__enter__()
             self._deploy()
         except BaseException:
@@ -149,9 +141,6 @@ class LocalRun:
         try:
             self.engine.stop()
         finally:
-            if self._s3_clock is not None:
-                self._s3_clock.stop()
-                self._s3_clock = None
             self.aws.__exit__(exc_type, exc, tb)
             lambda_aws.clear_credentials_cache()
 

@@ -1,4 +1,4 @@
-"""The private moto internals the local engine hooks, declared once and checked before anything is patched.
+"""The private moto internals the local engine and the emulated services hook, declared once and checked first.
 
 moto is pinned exactly (pyproject.toml) because every entry here is private API of moto 5.2.5. If an upgrade moves
 one, :func:`check_all` raises :class:`SeamMoved` naming the module path and attribute, and
@@ -175,8 +175,31 @@ STUBBER = Seam(
     "its .enabled tells whether an in-process mock_aws is active (then clients need no endpoint URL)",
 )
 
-#: Every seam, in the order the engine installs them.
-SEAMS: tuple[Seam, ...] = (
+# The emulated services' hooks (workflow.local.aws and its modules), checked here with the engine's.
+S3_LAST_MODIFIED = Seam(
+    "moto.s3.models",
+    "utcnow",
+    "attribute",
+    "S3 stamps LastModified with it (wall clock); replaced so objects are stamped on the virtual clock, which "
+    "the marker check compares with the sync's creation time",
+)
+REQUEST_BOUNDARY = _method(
+    "moto.core.botocore_stubber",
+    "BotocoreStubber.__call__",
+    ("self", "event_name", "request", "kwargs"),
+    "every in-process request passes through it; wrapped for fault injection, disabled regions and the STS "
+    "missing-role check",
+)
+SSM_WIRE = _method(
+    "moto.ssm.responses",
+    "SimpleSystemManagerResponse.__init__",
+    ("self",),
+    "the SSM wire layer the resource data sync actions are added to while the emulation is installed",
+)
+EMULATION_SEAMS: tuple[Seam, ...] = (S3_LAST_MODIFIED, REQUEST_BOUNDARY, SSM_WIRE)
+
+#: The engine's seams, in the order it installs them.
+ENGINE_SEAMS: tuple[Seam, ...] = (
     INVOKE_LAMBDA,
     RETRY_TIME,
     WAIT_INTERVAL,
@@ -184,6 +207,8 @@ SEAMS: tuple[Seam, ...] = (
     *BOTO_CLIENT_SEAMS,
     *DATETIME_SEAMS,
 )
+#: Every seam the local substrate hooks.
+SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS)
 
 
 def check_moto_version() -> None:

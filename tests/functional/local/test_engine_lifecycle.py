@@ -24,7 +24,7 @@ in_process_only = pytest.mark.skipif(remote_endpoint_url() is not None, reason="
 def current_values() -> dict[str, Any]:
     """What each seam holds right now (class attributes read from the class's own namespace)."""
     values: dict[str, Any] = {}
-    for seam in seams.SEAMS:
+    for seam in seams.ENGINE_SEAMS:
         owner, attribute, value = seam.resolve()
         values[seam.name] = vars(owner)[attribute] if isinstance(owner, type) else value
     return values
