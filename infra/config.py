@@ -253,6 +253,11 @@ def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
                 "context targets is required with enrolment=true: an account is enrolled only when it is within "
                 "the deployed default targets (lambdas.enrolment)"
             )
+        if not regions:
+            raise ConfigError(
+                "context regions is required with enrolment=true: an enrolment rollout runs in the deployed "
+                "default regions (lambdas.enrolment starts nothing without them)"
+            )
         if aggregator_region is None:
             raise ConfigError(
                 "context aggregatorRegion is required with enrolment=true: the management account forwards "

@@ -87,9 +87,15 @@ def test_schedule_can_be_turned_off_and_set_to_rollout() -> None:
             {"enrolment": True, "targets": None, "memberRoleOrganizationalUnits": ["r-ab12"]},
             "context targets is required with enrolment=true",
         ),
-        ({"enrolment": True}, "context aggregatorRegion is required with enrolment=true"),
+        ({"enrolment": True}, "context regions is required with enrolment=true"),
+        ({"enrolment": True, "regions": ["eu-west-1"]}, "context aggregatorRegion is required with enrolment=true"),
         (
-            {"enrolment": True, "aggregatorRegion": "eu-west-1", "managementRegion": "eu-west-1"},
+            {
+                "enrolment": True,
+                "regions": ["eu-west-1"],
+                "aggregatorRegion": "eu-west-1",
+                "managementRegion": "eu-west-1",
+            },
             "context managementRegion='eu-west-1' is invalid with enrolment=true",
         ),
         ({"readerRoleArns": ["arn:aws:s3:::bucket"]}, "context readerRoleArns[0]='arn:aws:s3:::bucket' is invalid"),
