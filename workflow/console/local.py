@@ -9,7 +9,7 @@ Example::
 
     >>> from workflow.local.scenario import example_scenario_path, load_scenario
     >>> demo_input(load_scenario(example_scenario_path()))
-    {'targets': ['/'], 'regions': ['ap-northeast-1', 'us-east-1']}
+    {'targets': ['/'], 'regions': ['ap-east-1', 'ap-northeast-1', 'us-east-1']}
 """
 
 from __future__ import annotations

@@ -220,9 +220,18 @@ def _existing(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
+def _account_rows(group: OutcomeGroup) -> list[tuple[str, str, str, str, str]]:
+    """One table row per account (and marker state) with its regions listed: an organization of hundreds of
+    accounts in several regions stays readable; JSON, CSV and Markdown keep one row per account-region."""
+    rows: dict[tuple[str, str, str, str], list[str]] = {}
+    for o in group.outcomes:
+        rows.setdefault((o.accountId, o.accountName, o.ouPath, str(o.verification)), []).append(o.region)
+    return [(account, name, ou, ", ".join(regions), marker) for (account, name, ou, marker), regions in rows.items()]
+
+
 def _details(group: OutcomeGroup) -> list[tuple[str, str]]:
     """(who, detail) lines of a group: one per distinct detail, naming the account-regions that share it
-    (``all 4 above`` when every row of the group does), so a detail repeated on many rows is printed once."""
+    (``all 4 account-regions`` when every row of the group does), so a detail repeated on many rows is printed once."""
     merged: dict[str, dict[str, list[str]]] = {}
     for o in group.outcomes:
         detail = o.detail or _existing(o)
@@ -231,7 +240,7 @@ def _details(group: OutcomeGroup) -> list[tuple[str, str]]:
     if len(merged) == 1 and len(group.outcomes) > 1:
         ((detail, accounts),) = merged.items()
         if sum(len(regions) for regions in accounts.values()) == len(group.outcomes):
-            return [(f"all {len(group.outcomes)} above", detail)]
+            return [(f"all {len(group.outcomes)} account-regions", detail)]
     return [
         (", ".join(f"{account} {', '.join(regions)}" for account, regions in accounts.items()), detail)
         for detail, accounts in merged.items()
@@ -257,11 +266,11 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
             pad_edge=False,
             expand=False,
         )
-        for column in ("Account", "Name", "OU", "Region", "Marker"):
-            # IDs, regions and markers never wrap; names and OU paths fold rather than lose their ends.
-            table.add_column(column, no_wrap=column in {"Account", "Region", "Marker"}, overflow="fold")
-        for o in group.outcomes:
-            table.add_row(o.accountId, o.accountName, o.ouPath, o.region, str(o.verification))
+        for column in ("Account", "Name", "OU", "Regions", "Marker"):
+            # IDs and markers never wrap; names, OU paths and region lists wrap rather than lose their ends.
+            table.add_column(column, no_wrap=column in {"Account", "Marker"}, overflow="fold")
+        for account, name, ou_path, regions, marker in _account_rows(group):
+            table.add_row(account, name, ou_path, regions, marker)
         parts += [Text(""), table]
         # A detail only helps where someone must act or the status alone does not say why (SKIPPED, NOT_OURS):
         # "Created org-inventory writing to ..." on every CREATED row would bury the rows that matter.
