@@ -14,6 +14,7 @@ MODULES = [
     "workflow.console.history",
     "workflow.console.live",
     "workflow.console.local",
+    "workflow.console.readme_example",
     "workflow.console.remote",
     "workflow.console.report",
     "workflow.console.watch",

@@ -107,4 +107,6 @@ def test_the_example_run_prints_what_the_readme_shows() -> None:
     assert "$ echo $?\n1\n" in block
     shown = "\n".join(line.rstrip() for line in block.splitlines())
     printed = "\n".join(line.rstrip() for line in result.stdout.rstrip("\n").splitlines())
-    assert EXECUTION_NAME.sub("orgsync-<name>", printed) in EXECUTION_NAME.sub("orgsync-<name>", shown)
+    assert EXECUTION_NAME.sub("orgsync-<name>", printed) in EXECUTION_NAME.sub("orgsync-<name>", shown), (
+        "the README's example run is stale: python -m workflow.console.readme_example"
+    )
