@@ -38,7 +38,7 @@ import dataclasses
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -46,6 +46,7 @@ from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from moto.organizations import utils as organizations_utils
 from moto.organizations.models import OrganizationsBackend, organizations_backends
@@ -104,6 +105,34 @@ def _derive(seed: str, length: int) -> str:
     return "".join(chars)
 
 
+class AccessKeyAccounts:
+    """moto's access key -> account lookup, remembering what it found.
+
+    moto scans every account's IAM backend for each request's key, which makes a rollout over N accounts cost
+    O(N^2). An access key never changes account, so a hit is kept; a miss (moto's default account) is not, since
+    the key may be created later.
+
+    Example::
+
+        >>> lookups = []
+        >>> accounts = AccessKeyAccounts(lambda key: lookups.append(key) or "300000000001")
+        >>> accounts("AKIAEXAMPLE"), accounts("AKIAEXAMPLE"), lookups
+        ('300000000001', '300000000001', ['AKIAEXAMPLE'])
+    """
+
+    def __init__(self, lookup: Callable[[str], str]) -> None:
+        self._lookup = lookup
+        self._known: dict[str, str] = {}
+
+    def __call__(self, access_key: str) -> str:
+        account_id = self._known.get(access_key)
+        if account_id is None:
+            account_id = self._lookup(access_key)
+            if account_id != DEFAULT_ACCOUNT_ID:
+                self._known[access_key] = account_id
+        return account_id
+
+
 class LocalAws:
     """moto in-process, seeded from ``scenario``, with the SSM sync emulation, faults and AWS's access rules."""
 
@@ -131,6 +160,7 @@ class LocalAws:
         #: (policy SSM still sees, until this simulated timestamp) after set_bucket_policy with propagation.
         self._stale_policy: tuple[bytes | None, float] | None = None
         self._s3_utcnow: Any = None
+        self._account_lookup: Any = None
         self._entered = False
 
     # --- context manager ---------------------------------------------------------------------------------------
@@ -180,6 +210,8 @@ class LocalAws:
         ssm_sync.install(self.syncs)
         self._boundary = RequestBoundary([self._region_guard, self.faults, self._assume_role_guard])
         self._boundary.install()
+        owner, attribute, self._account_lookup = seams.ACCESS_KEY_ACCOUNT.resolve()
+        setattr(owner, attribute, AccessKeyAccounts(self._account_lookup))
         # Every object (SSM's marker, the Lambdas' records) is stamped on the virtual clock: the marker check
         # compares LastModified with the sync's creation time, which the emulated SSM takes from that clock.
         owner, attribute, self._s3_utcnow = seams.S3_LAST_MODIFIED.resolve()
@@ -187,6 +219,10 @@ class LocalAws:
 
     def _stop(self) -> None:
         try:
+            if self._account_lookup is not None:
+                owner, attribute, _ = seams.ACCESS_KEY_ACCOUNT.resolve()
+                setattr(owner, attribute, self._account_lookup)
+                self._account_lookup = None
             if self._s3_utcnow is not None:
                 owner, attribute, _ = seams.S3_LAST_MODIFIED.resolve()
                 setattr(owner, attribute, self._s3_utcnow)

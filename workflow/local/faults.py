@@ -40,7 +40,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.model import OperationModel, ServiceModel
 from moto.core.serialize import get_serializer_class
 from moto.core.utils import get_service_model
-from moto.iam.models import get_account_id_from
+from moto.iam import models as iam_models
 
 from workflow.local.scenario import Fault
 
@@ -278,5 +278,6 @@ def describe_call(event_name: str, request: AWSPreparedRequest) -> Call | None:
     match = _CREDENTIAL_RE.search(auth_text)
     access_key = match.group("key") if match else None
     region = match.group("region") if match else None
-    account_id = get_account_id_from(access_key) if access_key else None
+    # Looked up through the module at call time: LocalAws wraps moto's lookup with a cache.
+    account_id = iam_models.get_account_id_from(access_key) if access_key else None
     return Call(service, operation, account_id, access_key, region, request)

@@ -196,7 +196,15 @@ SSM_WIRE = _method(
     ("self",),
     "the SSM wire layer the resource data sync actions are added to while the emulation is installed",
 )
-EMULATION_SEAMS: tuple[Seam, ...] = (S3_LAST_MODIFIED, REQUEST_BOUNDARY, SSM_WIRE)
+ACCESS_KEY_ACCOUNT = Seam(
+    "moto.iam.models",
+    "get_account_id_from",
+    "attribute",
+    "moto finds the account of every request's access key by scanning all accounts' IAM backends (O(accounts) "
+    "per request); wrapped with a cache so a rollout over N accounts does not cost O(N^2)",
+    ("access_key",),
+)
+EMULATION_SEAMS: tuple[Seam, ...] = (S3_LAST_MODIFIED, REQUEST_BOUNDARY, SSM_WIRE, ACCESS_KEY_ACCOUNT)
 
 #: The engine's seams, in the order it installs them.
 ENGINE_SEAMS: tuple[Seam, ...] = (
