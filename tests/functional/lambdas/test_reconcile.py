@@ -113,7 +113,7 @@ def test_denied_call_is_access_denied_naming_the_action(local_aws: LocalAws) -> 
 
 
 def test_disabled_region_is_region_disabled(local_aws: LocalAws) -> None:
-    result = sync.reconcile(item("400000000005", "us-east-1"), sync.member_ssm)
+    result = sync.reconcile(item("400000000005", "ap-east-1"), sync.member_ssm)
     assert result.status is Status.REGION_DISABLED and "UnrecognizedClientException" in result.detail
 
 
