@@ -118,6 +118,10 @@ def follow(
         console=console,
         transient=False,
         auto_refresh=False,
+        # Not redirecting: the local engine's Lambdas capture stdout on worker threads, and a restore racing with
+        # rich's would leave sys.stdout a stopped proxy that swallows the report printed afterwards.
+        redirect_stdout=False,
+        redirect_stderr=False,
     )
     task = view.add_task(description, total=None, phase="starting")
     with view:
