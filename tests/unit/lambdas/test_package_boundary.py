@@ -14,14 +14,29 @@ LAMBDAS = Path(__file__).resolve().parents[3] / "lambdas"
 RUNTIME_PROVIDED = {"boto3", "botocore", "lambdas"}
 
 
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
 def imported_top_level_modules(source: Path) -> set[str]:
-    tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    """The top-level modules ``source`` imports at run time (``if TYPE_CHECKING:`` blocks never run)."""
     modules: set[str] = set()
-    for node in ast.walk(tree):
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
         if isinstance(node, ast.Import):
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules.add(node.module.split(".")[0])
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(source.read_text(encoding="utf-8"), filename=str(source)))
     return modules
 
 
@@ -33,5 +48,10 @@ def test_lambda_module_imports_only_what_the_runtime_provides(source: Path) -> N
 
 def test_the_check_sees_a_foreign_import(tmp_path: Path) -> None:
     module = tmp_path / "handler.py"
-    module.write_text("import boto3\nfrom workflow.local import aws\nfrom . import sibling\n", encoding="utf-8")
-    assert imported_top_level_modules(module) == {"boto3", "workflow"}
+    module.write_text(
+        "import boto3\nfrom workflow.local import aws\nfrom . import sibling\n"
+        "if TYPE_CHECKING:\n    from mypy_boto3_s3 import S3Client\n"
+        "def handler():\n    import yaml\n",
+        encoding="utf-8",
+    )
+    assert imported_top_level_modules(module) == {"boto3", "workflow", "yaml"}
