@@ -180,29 +180,49 @@ class Reconciled:
         }
 
 
+def blocked_by(
+    classification: Classification, *, nothing_changed: bool = False
+) -> tuple[Status, str, dict[str, Any] | list[dict[str, Any]]] | None:
+    """(status, detail, existingSync) when another sync is in the way: CONFLICT or QUOTA_EXCEEDED, else None.
+
+    CONFLICT: a foreign organization-based sync holds the region's only slot; QUOTA_EXCEEDED: the quota is full.
+    ``nothing_changed`` adds that nothing was changed, for the mode that would have changed something (rollout).
+
+    >>> two = tuple(ExistingSync(f"team-{i}", "b", "p", "us-east-1", None, False) for i in range(2))
+    >>> status, detail, existing = blocked_by(Classification(Finding.QUOTA_FULL, two))
+    >>> detail
+    '2 resource data syncs exist (team-0, team-1); the quota is 5.'
+    """
+    if classification.finding is Finding.SLOT_TAKEN:
+        holder = classification.holder
+        assert holder is not None
+        return (
+            Status.CONFLICT,
+            f"The organization-based sync {holder.name} ({holder.where}) holds the region's only organization "
+            f"slot{'; nothing was changed.' if nothing_changed else '.'}",
+            holder.describe(),
+        )
+    if classification.finding is Finding.QUOTA_FULL:
+        syncs = classification.syncs
+        names = ", ".join(s.name for s in syncs)
+        return (
+            Status.QUOTA_EXCEEDED,
+            f"{len(syncs)} resource data syncs exist ({names}); the quota is {SYNC_QUOTA}"
+            f"{' per account and region. Nothing was changed.' if nothing_changed else '.'}",
+            [s.describe() for s in syncs],
+        )
+    return None
+
+
 def _found(classification: Classification, item: TargetItem) -> Reconciled | None:
     """The outcome a classification decides by itself (None: create)."""
     run, where = item.run, _where(item.run.destination)
     finding = classification.finding
     if finding is Finding.OURS_SAME:
         return Reconciled(Status.IN_SYNC, f"{run.syncName} already writes to {where}.")
-    if finding is Finding.SLOT_TAKEN:
-        holder = classification.holder
-        assert holder is not None
-        return Reconciled(
-            Status.CONFLICT,
-            f"The organization-based sync {holder.name} ({holder.where}) holds the region's only organization "
-            f"slot; nothing was changed.",
-            holder.describe(),
-        )
-    if finding is Finding.QUOTA_FULL:
-        names = ", ".join(s.name for s in classification.syncs)
-        return Reconciled(
-            Status.QUOTA_EXCEEDED,
-            f"{len(classification.syncs)} resource data syncs exist ({names}); the quota is {SYNC_QUOTA} per "
-            f"account and region. Nothing was changed.",
-            [s.describe() for s in classification.syncs],
-        )
+    in_the_way = blocked_by(classification, nothing_changed=True)
+    if in_the_way is not None:
+        return Reconciled(*in_the_way)
     if finding is Finding.OURS_ELSEWHERE:
         ours = classification.ours
         assert ours is not None

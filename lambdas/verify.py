@@ -31,7 +31,7 @@ from lambdas import clock
 from lambdas.aws import AccessDenied, RegionDisabled
 from lambdas.marker import BUCKET_POLICY_HINT, marker_key, marker_written_at
 from lambdas.models import Destination, Outcome, Status, TargetItem, Verification
-from lambdas.sync import SYNC_QUOTA, ExistingSync, Finding, Reconciled, classify, list_syncs
+from lambdas.sync import ExistingSync, Finding, Reconciled, blocked_by, classify, list_syncs
 
 #: ``LastStatus`` values of a working sync (``InProgress``: its first run has not finished yet; absent: new).
 HEALTHY_LAST_STATUSES = frozenset({"Successful", "InProgress", None})
@@ -94,21 +94,9 @@ def classify_verify(syncs: list[ExistingSync], sync_name: str, destination: Dest
             else ""
         )
         return Verdict(Status.DRIFTED, f"{sync_name} {_how_ours_differs(ours, destination)}.{blocked}", ours.describe())
-    if finding is Finding.SLOT_TAKEN:
-        holder = classification.holder
-        assert holder is not None
-        return Verdict(
-            Status.CONFLICT,
-            f"The organization-based sync {holder.name} ({holder.where}) holds the region's only organization slot.",
-            holder.describe(),
-        )
-    if finding is Finding.QUOTA_FULL:
-        names = ", ".join(s.name for s in classification.syncs)
-        return Verdict(
-            Status.QUOTA_EXCEEDED,
-            f"{len(classification.syncs)} resource data syncs exist ({names}); the quota is {SYNC_QUOTA}.",
-            [s.describe() for s in classification.syncs],
-        )
+    in_the_way = blocked_by(classification)
+    if in_the_way is not None:
+        return Verdict(*in_the_way)
     return Verdict(Status.MISSING, f"No sync named {sync_name}: a rollout would create it.")
 
 

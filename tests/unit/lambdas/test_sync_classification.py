@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lambdas.models import Destination
-from lambdas.sync import ExistingSync, Finding, classify
+from lambdas.models import Destination, Status
+from lambdas.sync import ExistingSync, Finding, blocked_by, classify
 
 DEST = Destination("acme-inventory", "us-east-1", "default")
 
@@ -61,3 +61,21 @@ def test_from_item_reads_a_listing_item() -> None:
         "DestinationDataSharing": {"DestinationDataSharingType": "Organization"}}, "LastStatus": "Successful"}
     parsed = ExistingSync.from_item(raw)
     assert parsed.writes_to(DEST) and parsed.lastStatus == "Successful"
+
+
+def test_blocked_by_words_a_conflict_and_a_full_quota_for_the_rollout_and_for_verify() -> None:
+    inspector = sync("InspectorResourceDataSync-do-not-delete", bucket="inspector-bucket", prefix="")
+    slot = classify([inspector], "org-inventory", DEST)
+    quota = classify([sync(f"s{i}", org=False) for i in range(5)], "org-inventory", DEST)
+    held = (
+        "The organization-based sync InspectorResourceDataSync-do-not-delete (s3://inspector-bucket) holds the "
+        "region's only organization slot"
+    )
+    full = "5 resource data syncs exist (s0, s1, s2, s3, s4); the quota is 5"
+    assert blocked_by(slot) == (Status.CONFLICT, f"{held}.", inspector.describe())
+    assert blocked_by(slot, nothing_changed=True) == (
+        Status.CONFLICT, f"{held}; nothing was changed.", inspector.describe()
+    )
+    assert blocked_by(quota) == (Status.QUOTA_EXCEEDED, f"{full}.", [s.describe() for s in quota.syncs])
+    assert blocked_by(quota, nothing_changed=True)[1] == f"{full} per account and region. Nothing was changed."
+    assert blocked_by(classify([], "org-inventory", DEST)) is None
