@@ -214,6 +214,20 @@ def blocked_by(
     return None
 
 
+def denials_as_outcomes(started: datetime, reconcile: Callable[[], Reconciled]) -> Reconciled:
+    """``reconcile()``, with AccessDenied and RegionDisabled turned into outcomes reconciled at ``started``.
+
+    Every mode answers a member role lacking a permission with ACCESS_DENIED, a region not enabled with
+    REGION_DISABLED.
+    """
+    try:
+        return reconcile()
+    except AccessDenied as exc:
+        return Reconciled(Status.ACCESS_DENIED, f"{exc}. The member role lacks this permission.", reconciledAt=started)
+    except RegionDisabled as exc:
+        return Reconciled(Status.REGION_DISABLED, str(exc), reconciledAt=started)
+
+
 def _found(classification: Classification, item: TargetItem) -> Reconciled | None:
     """The outcome a classification decides by itself (None: create)."""
     run, where = item.run, _where(item.run.destination)
@@ -271,35 +285,34 @@ def reconcile_rollout(ssm: Any, item: TargetItem) -> Reconciled:
 
         reconcile_rollout(session.client("ssm", region_name="us-east-1"), item).status  # Status.CREATED
     """
-    where = f"{item.accountId} {item.region}"
     started = clock.now()
+    return denials_as_outcomes(started, lambda: _rollout(ssm, item, started))
+
+
+def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
+    where = f"{item.accountId} {item.region}"
+    classification = classify(list_syncs(ssm, where), item.run.syncName, item.run.destination)
+    decided = _found(classification, item)
+    if decided is not None:
+        return _stamp(decided, started)
+    status = Status.CREATED
+    detail = f"Created {item.run.syncName} writing to {_where(item.run.destination)} with organization sharing."
+    existing: dict[str, Any] | None = None
+    if classification.finding is Finding.OURS_ELSEWHERE:
+        ours = classification.ours
+        assert ours is not None
+        _delete(ssm, item.run.syncName, where)
+        status = Status.REPLACED
+        existing = ours.describe()
+        detail = (
+            f"{item.run.syncName} wrote to {ours.where}; it was deleted and created anew writing to "
+            f"{_where(item.run.destination)} (onConflict=replace)."
+        )
     try:
-        classification = classify(list_syncs(ssm, where), item.run.syncName, item.run.destination)
-        decided = _found(classification, item)
-        if decided is not None:
-            return _stamp(decided, started)
-        status = Status.CREATED
-        detail = f"Created {item.run.syncName} writing to {_where(item.run.destination)} with organization sharing."
-        existing: dict[str, Any] | None = None
-        if classification.finding is Finding.OURS_ELSEWHERE:
-            ours = classification.ours
-            assert ours is not None
-            _delete(ssm, item.run.syncName, where)
-            status = Status.REPLACED
-            existing = ours.describe()
-            detail = (
-                f"{item.run.syncName} wrote to {ours.where}; it was deleted and created anew writing to "
-                f"{_where(item.run.destination)} (onConflict=replace)."
-            )
-        try:
-            created = _create(ssm, item, where)
-        except AwsCallFailed as exc:
-            return _stamp(_after_failed_create(ssm, item, where, exc), started)
-        return Reconciled(status, detail, existing, syncCreatedTime=created, reconciledAt=started)
-    except AccessDenied as exc:
-        return _stamp(Reconciled(Status.ACCESS_DENIED, f"{exc}. The member role lacks this permission."), started)
-    except RegionDisabled as exc:
-        return _stamp(Reconciled(Status.REGION_DISABLED, str(exc)), started)
+        created = _create(ssm, item, where)
+    except AwsCallFailed as exc:
+        return _stamp(_after_failed_create(ssm, item, where, exc), started)
+    return Reconciled(status, detail, existing, syncCreatedTime=created, reconciledAt=started)
 
 
 def _stamp(reconciled: Reconciled, started: datetime) -> Reconciled:

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas import aws, clock
-from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled
+from lambdas.aws import AwsCallFailed
 from lambdas.errors import InvalidInput
 from lambdas.models import Mode, Outcome, Status, TargetItem
-from lambdas.sync import NOT_FOUND, ExistingSync, Reconciled, list_syncs
+from lambdas.sync import NOT_FOUND, ExistingSync, Reconciled, denials_as_outcomes, list_syncs
 
 #: The input field and the value that make a teardown execution legitimate.
 CONFIRM_FIELD = "confirm"
@@ -104,7 +104,8 @@ def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
     started = clock.now()
     where = f"{item.accountId} {item.region}"
     destination = item.run.destination
-    try:
+
+    def torn_down() -> Reconciled:
         decision = decide_teardown(list_syncs(ssm, where), item.run.syncName, destination.bucket, destination.prefix)
         if decision.delete:
             try:
@@ -115,11 +116,9 @@ def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
                 if exc.code != NOT_FOUND:
                     raise
                 return Reconciled(Status.NOT_FOUND, f"{item.run.syncName} was already gone.", reconciledAt=started)
-    except AccessDenied as exc:
-        return Reconciled(Status.ACCESS_DENIED, f"{exc}. The member role lacks this permission.", reconciledAt=started)
-    except RegionDisabled as exc:
-        return Reconciled(Status.REGION_DISABLED, str(exc), reconciledAt=started)
-    return Reconciled(decision.status, decision.detail, decision.existingSync, reconciledAt=started)
+        return Reconciled(decision.status, decision.detail, decision.existingSync, reconciledAt=started)
+
+    return denials_as_outcomes(started, torn_down)
 
 
 def record_outcome(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:

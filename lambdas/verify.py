@@ -28,10 +28,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from lambdas import clock
-from lambdas.aws import AccessDenied, RegionDisabled
 from lambdas.marker import BUCKET_POLICY_HINT, marker_key, marker_written_at
 from lambdas.models import Destination, Outcome, Status, TargetItem, Verification
-from lambdas.sync import ExistingSync, Finding, Reconciled, blocked_by, classify, list_syncs
+from lambdas.sync import ExistingSync, Finding, Reconciled, blocked_by, classify, denials_as_outcomes, list_syncs
 
 #: ``LastStatus`` values of a working sync (``InProgress``: its first run has not finished yet; absent: new).
 HEALTHY_LAST_STATUSES = frozenset({"Successful", "InProgress", None})
@@ -126,13 +125,12 @@ def reconcile_verify(ssm: Any, item: TargetItem) -> Reconciled:
     """
     started = clock.now()
     where = f"{item.accountId} {item.region}"
-    try:
+
+    def classified() -> Reconciled:
         verdict = classify_verify(list_syncs(ssm, where), item.run.syncName, item.run.destination)
-    except AccessDenied as exc:
-        return Reconciled(Status.ACCESS_DENIED, f"{exc}. The member role lacks this permission.", reconciledAt=started)
-    except RegionDisabled as exc:
-        return Reconciled(Status.REGION_DISABLED, str(exc), reconciledAt=started)
-    return Reconciled(verdict.status, verdict.detail, verdict.existingSync, reconciledAt=started)
+        return Reconciled(verdict.status, verdict.detail, verdict.existingSync, reconciledAt=started)
+
+    return denials_as_outcomes(started, classified)
 
 
 def check_marker_once(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
