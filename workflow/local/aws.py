@@ -332,27 +332,17 @@ class LocalAws:
             fake.parent_id = self._ou_ids[account.ou_path]
             fake.status = fake.state = account.state
         if account.member_role:
-            trust = {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"AWS": f"arn:aws:iam::{self.aggregator_account_id}:root"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-            iam_backends[account.id]["global"].create_role(
-                role_name=MEMBER_ROLE_NAME,
-                assume_role_policy_document=json.dumps(trust),
-                path="/",
-                permissions_boundary=None,
-                description="orgsync member role (local)",
-                tags=[],
-                max_session_duration="3600",
-            )
+            self._create_role(account.id, MEMBER_ROLE_NAME, "orgsync member role (local)")
 
     def _seed_reader_role(self) -> None:
+        self._create_role(
+            self.scenario.organization.management_account_id,
+            ORGANIZATION_READER_ROLE_NAME,
+            "orgsync organization reader (local)",
+        )
+
+    def _create_role(self, account_id: str, name: str, description: str) -> None:
+        """Create role ``name`` in ``account_id``, trusting the aggregator account to assume it."""
         trust = {
             "Version": "2012-10-17",
             "Statement": [
@@ -363,12 +353,12 @@ class LocalAws:
                 }
             ],
         }
-        iam_backends[self.scenario.organization.management_account_id]["global"].create_role(
-            role_name=ORGANIZATION_READER_ROLE_NAME,
+        iam_backends[account_id]["global"].create_role(
+            role_name=name,
             assume_role_policy_document=json.dumps(trust),
             path="/",
             permissions_boundary=None,
-            description="orgsync organization reader (local)",
+            description=description,
             tags=[],
             max_session_duration="3600",
         )
