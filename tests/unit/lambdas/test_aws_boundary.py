@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from lambdas import aws, clock
+from lambdas import aws
 from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled, translate, with_backoff
 from lambdas.errors import S3WriteFailed, Throttled
 from workflow.local.clock import VirtualClock
@@ -16,14 +15,6 @@ from workflow.local.clock import VirtualClock
 
 def error(code: str, message: str = "m") -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message}}, "Operation")
-
-
-@pytest.fixture
-def virtual_clock() -> Iterator[VirtualClock]:
-    virtual = VirtualClock()
-    previous = clock.use(virtual)
-    yield virtual
-    clock.use(previous)
 
 
 @pytest.mark.parametrize(

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import boto3
-import pytest
-from moto import mock_aws
 
 from lambdas.coverage import CoverageReport, accounts_in_bucket, build_coverage
 
 BUCKET = "acme-inventory"
 PREFIX = "default"
 PROD, DEV, GONE, NEW = "200000000001", "200000000002", "200000000003", "200000000004"
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def put_marker(s3: Any, account: str, prefix: str = PREFIX) -> None:

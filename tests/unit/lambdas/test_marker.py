@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from lambdas import clock
 from lambdas.errors import MarkerNotYetWritten
@@ -22,14 +20,6 @@ RUN = RunParameters("exec-1", Mode.ROLLOUT, "org-inventory", Destination(BUCKET,
                     OnConflict.REPORT, 900, "OrgSyncMemberRole")
 ITEM = TargetItem("200000000001", "prod-a", "/Workloads/Prod", "us-east-1", RUN)
 KEY = "default/AWS:InstanceInformation/accountid=200000000001/test.json"
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 @pytest.fixture

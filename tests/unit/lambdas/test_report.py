@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import boto3
-import pytest
-from moto import mock_aws
 
 from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status, TargetItem, Verification
 from lambdas.report import build_report, read_outcomes, returned_results, summarize, write_items, write_outcome
@@ -20,14 +15,6 @@ RUN = RunParameters("exec-1", Mode.ROLLOUT, "org-inventory", Destination(BUCKET,
 
 def item(n: int, region: str = "us-east-1") -> TargetItem:
     return TargetItem(f"2000000{n:05d}", f"acct-{n}", "/Workloads", region, RUN)
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def test_reads_more_than_one_page_of_outcome_records(s3: Any) -> None:

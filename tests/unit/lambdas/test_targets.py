@@ -11,7 +11,6 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from lambdas import clock
 from lambdas.errors import InvalidInput, Throttled
 from lambdas.input import validate_input
 from lambdas.models import Status
@@ -61,14 +60,6 @@ class Org:
 def org() -> Iterator[Org]:
     with mock_aws():
         yield Org()
-
-
-@pytest.fixture
-def virtual_clock() -> Iterator[VirtualClock]:
-    virtual = VirtualClock()
-    previous = clock.use(virtual)
-    yield virtual
-    clock.use(previous)
 
 
 def resolve(org: Org, **raw: Any) -> tuple[list[Any], list[Any]]:

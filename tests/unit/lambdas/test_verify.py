@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from lambdas.models import (
     ATTENTION_STATUSES,
@@ -179,14 +177,6 @@ def test_reconcile_verify_turns_denials_into_statuses(code: str, status: Status)
     stubber.add_client_error("list_resource_data_sync", code, "no")
     with stubber:
         assert reconcile_verify(ssm, ITEM).status is status
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
 
 
 def test_marker_check_is_one_read_and_records_pending_at_once(s3: Any) -> None:
