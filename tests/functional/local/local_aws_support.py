@@ -1,12 +1,16 @@
-"""Shared data of the local AWS tests: a small scenario, its ids, orgsync's destination (imported by tests)."""
+"""Shared by the local AWS tests (imported): a small scenario, its ids, orgsync's destination, member clients."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from workflow.local.aws import LocalAws
 from workflow.local.scenario import parse_scenario
 
 MANAGEMENT = "100000000001"
@@ -75,3 +79,24 @@ def destination(organization: bool = True, **changes: Any) -> dict[str, Any]:
         dest["DestinationDataSharing"] = {"DestinationDataSharingType": "Organization"}
     dest.update(changes)
     return dest
+
+
+def member_client(aws: LocalAws, service: str, account_id: str, region: str = REGION) -> Any:
+    """A client with the member role's credentials in ``account_id``, as ReconcileSync gets them (no SDK retries)."""
+    credentials = aws.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/OrgSyncMemberRole", RoleSessionName="orgsync"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        config=NO_RETRIES,
+    )
+
+
+def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    """The AWS error code and message of the ClientError ``pytest.raises`` caught."""
+    error = excinfo.value.response["Error"]
+    return error["Code"], error["Message"]

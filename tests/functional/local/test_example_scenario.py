@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from local_aws_support import NO_RETRIES
+from local_aws_support import NO_RETRIES, error_of, member_client
 
 from workflow.local.aws import LocalAws
 from workflow.local.clock import VirtualClock
@@ -37,37 +36,18 @@ def org_destination(prefix: str = "default") -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(start=datetime(2026, 1, 1, tzinfo=UTC))
-
-
-@pytest.fixture
 def aws(clock: VirtualClock) -> Iterator[LocalAws]:
     with LocalAws(SCENARIO, clock=clock) as local:
         yield local
 
 
 def member(aws: LocalAws, service: str, name: str, region: str) -> Any:
-    """A client with the member role's credentials, as orgsync's ReconcileSync gets them (no SDK retries)."""
-    credentials = aws.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id(name)}:role/OrgSyncMemberRole", RoleSessionName="orgsync"
-    )["Credentials"]
-    return boto3.client(
-        service,
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        config=NO_RETRIES,
-    )
+    """A client with the member role's credentials in the account named ``name`` (no SDK retries)."""
+    return member_client(aws, service, account_id(name), region)
 
 
 def create(aws: LocalAws, name: str, region: str, sync_name: str = "org-inventory") -> None:
     member(aws, "ssm", name, region).create_resource_data_sync(SyncName=sync_name, S3Destination=org_destination())
-
-
-def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    return excinfo.value.response["Error"]["Code"], excinfo.value.response["Error"]["Message"]
 
 
 def marker_exists(aws: LocalAws, name: str) -> bool:

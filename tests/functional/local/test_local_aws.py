@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import boto3
 import pytest
@@ -18,6 +17,7 @@ from local_aws_support import (
     PROD,
     REGION,
     destination,
+    member_client,
     small_scenario,
 )
 from moto.core.botocore_stubber import BotocoreStubber
@@ -31,20 +31,6 @@ from workflow.local.faults import RequestBoundary
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
     response = excinfo.value.response
     return response["Error"]["Code"], response["Error"]["Message"], response["ResponseMetadata"]["HTTPStatusCode"]
-
-
-def assumed_client(aws: LocalAws, service: str, account_id: str, region: str = REGION) -> Any:
-    credentials = aws.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account_id}:role/OrgSyncMemberRole", RoleSessionName="orgsync"
-    )["Credentials"]
-    return boto3.client(
-        service,
-        region_name=region,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        config=NO_RETRIES,
-    )
 
 
 # --- organization ---------------------------------------------------------------------------------------------
@@ -124,7 +110,7 @@ def test_add_account_and_move_account(aws: LocalAws) -> None:
     with pytest.raises(ClientError) as excinfo:
         aws.client("sts").assume_role(RoleArn=f"arn:aws:iam::{new_id}:role/OrgSyncMemberRole", RoleSessionName="x1")
     assert error_of(excinfo)[0] == "AccessDenied"
-    assumed_client(aws, "ssm", generated).create_resource_data_sync(SyncName="s", S3Destination=destination())
+    member_client(aws, "ssm", generated).create_resource_data_sync(SyncName="s", S3Destination=destination())
     assert aws.sync_names(generated, REGION) == ["s"]
     with pytest.raises(ValueError, match="no OU at path '/Nowhere'"):
         aws.add_account("/Nowhere", "lost")
@@ -149,7 +135,7 @@ def test_sessions_and_clients_land_in_the_account_asked_for(aws: LocalAws) -> No
 
 
 def test_assumed_member_role_lands_in_the_member_account(aws: LocalAws) -> None:
-    sts = assumed_client(aws, "sts", PROD)
+    sts = member_client(aws, "sts", PROD)
 
     identity = sts.get_caller_identity()
 
@@ -172,7 +158,7 @@ def test_assume_role_into_a_missing_role_is_access_denied(aws: LocalAws) -> None
 
 
 def test_access_denied_names_the_assumed_role_that_called(aws: LocalAws) -> None:
-    member_sts = assumed_client(aws, "sts", PROD)
+    member_sts = member_client(aws, "sts", PROD)
     role = f"arn:aws:iam::{NO_ROLE}:role/OrgSyncMemberRole"
 
     with pytest.raises(ClientError) as excinfo:
@@ -186,8 +172,8 @@ def test_access_denied_names_the_assumed_role_that_called(aws: LocalAws) -> None
 
 def test_disabled_region_fails_like_an_opt_in_region_not_enabled(aws: LocalAws) -> None:
     opt_out = "200000000006"
-    ssm = assumed_client(aws, "ssm", opt_out, "eu-south-1")
-    sts = assumed_client(aws, "sts", opt_out, "eu-south-1")
+    ssm = member_client(aws, "ssm", opt_out, "eu-south-1")
+    sts = member_client(aws, "sts", opt_out, "eu-south-1")
 
     with pytest.raises(ClientError) as ssm_error:
         ssm.list_resource_data_sync()
@@ -205,7 +191,7 @@ def test_disabled_region_fails_like_an_opt_in_region_not_enabled(aws: LocalAws) 
         "in this region using the IAM Console.",
         403,
     )
-    assert assumed_client(aws, "ssm", opt_out, REGION).list_resource_data_sync()["ResourceDataSyncItems"] == []
+    assert member_client(aws, "ssm", opt_out, REGION).list_resource_data_sync()["ResourceDataSyncItems"] == []
 
 
 # --- faults on the wire ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from local_aws_support import AGGREGATOR, BUCKET, FULL, PROD, REGION, SLOW, destination, small_scenario
+from local_aws_support import AGGREGATOR, BUCKET, FULL, PROD, REGION, SLOW, destination, error_of, small_scenario
 
 from workflow.local.aws import LocalAws
 from workflow.local.clock import VirtualClock
@@ -16,11 +16,6 @@ from workflow.local.inventory import instance_ids
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 MARKER = f"default/AWS:InstanceInformation/accountid={PROD}/test.json"
-
-
-def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
-    error = excinfo.value.response["Error"]
-    return error["Code"], error["Message"]
 
 
 def keys(aws: LocalAws) -> list[str]:
