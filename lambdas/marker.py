@@ -41,11 +41,10 @@ BUCKET_POLICY_HINT = (
 )
 
 
-def marker_key(prefix: str, account_id: str) -> str:
-    """The key of the marker SSM writes for ``account_id`` under ``prefix``."""
-    return f"{prefix}/AWS:InstanceInformation/accountid={account_id}/test.json" if prefix else (
-        f"AWS:InstanceInformation/accountid={account_id}/test.json"
-    )
+def marker_key(prefix: str | None, account_id: str) -> str:
+    """The key of the marker SSM writes for ``account_id`` under ``prefix`` (none: at the bucket's top)."""
+    path = f"AWS:InstanceInformation/accountid={account_id}/test.json"
+    return f"{prefix}/{path}" if prefix else path
 
 
 def _parse_time(value: str | None) -> datetime | None:

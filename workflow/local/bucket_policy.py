@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambdas.marker import marker_key
 from lambdas.regions import OPT_IN_REGIONS, ssm_service_principal
 
 POLICY_KINDS = ("source-org-id", "request-object-tag", "none")
@@ -45,12 +46,6 @@ class Request:
     action: str
     resource: str
     context: Mapping[str, str] = field(default_factory=dict)
-
-
-def marker_key(prefix: str | None, account_id: str) -> str:
-    """Where SSM writes its marker: ``PREFIX/AWS:InstanceInformation/accountid=ID/test.json``."""
-    path = f"AWS:InstanceInformation/accountid={account_id}/test.json"
-    return f"{prefix}/{path}" if prefix else path
 
 
 def policy_document(

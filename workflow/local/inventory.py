@@ -23,7 +23,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from workflow.local.bucket_policy import marker_key
+from lambdas.marker import marker_key
 
 INVENTORY_TYPES = ("AWS:InstanceInformation", "AWS:Application", "AWS:Network", "AWS:Tag")
 

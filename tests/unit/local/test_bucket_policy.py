@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from lambdas.marker import marker_key
 from lambdas.regions import ssm_service_principal
 from workflow.local.bucket_policy import (
     Request,
     evaluate,
-    marker_key,
     policy_document,
     ssm_write_denial,
 )
