@@ -191,6 +191,15 @@ class OnConflict(StrEnum):
     REPLACE = "replace"
 
 
+def s3_url(bucket: str, prefix: str | None) -> str:
+    """``s3://bucket/prefix`` for messages (``s3://bucket`` without a prefix).
+
+    >>> s3_url("acme-inventory", "default"), s3_url("acme-inventory", "")
+    ('s3://acme-inventory/default', 's3://acme-inventory')
+    """
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
 @dataclass(frozen=True)
 class Destination:
     """Where the syncs write: the aggregator bucket, its region, the key prefix and an optional KMS key."""
@@ -199,6 +208,11 @@ class Destination:
     region: str
     prefix: str
     kmsKeyArn: str | None = None
+
+    @property
+    def where(self) -> str:
+        """``s3://bucket/prefix`` for messages."""
+        return s3_url(self.bucket, self.prefix)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``kmsKeyArn`` only when set)."""

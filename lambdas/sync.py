@@ -22,7 +22,7 @@ from typing import Any
 
 from lambdas import aws, clock
 from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled
-from lambdas.models import Destination, Mode, OnConflict, Status, TargetItem
+from lambdas.models import Destination, Mode, OnConflict, Status, TargetItem, s3_url
 
 #: SSM's documented limit of resource data syncs per account and region.
 SYNC_QUOTA = 5
@@ -87,7 +87,7 @@ class ExistingSync:
     @property
     def where(self) -> str:
         """``s3://bucket/prefix`` for messages."""
-        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        return s3_url(self.bucket, self.prefix)
 
 
 class Finding(StrEnum):
@@ -230,7 +230,7 @@ def denials_as_outcomes(started: datetime, reconcile: Callable[[], Reconciled]) 
 
 def _found(classification: Classification, item: TargetItem) -> Reconciled | None:
     """The outcome a classification decides by itself (None: create)."""
-    run, where = item.run, _where(item.run.destination)
+    run, where = item.run, item.run.destination.where
     finding = classification.finding
     if finding is Finding.OURS_SAME:
         return Reconciled(Status.IN_SYNC, f"{run.syncName} already writes to {where}.")
@@ -258,10 +258,6 @@ def _found(classification: Classification, item: TargetItem) -> Reconciled | Non
                 holder.describe(),
             )
     return None
-
-
-def _where(destination: Destination) -> str:
-    return f"s3://{destination.bucket}/{destination.prefix}"
 
 
 def _create(ssm: Any, item: TargetItem, where: str) -> datetime:
@@ -296,7 +292,7 @@ def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
     if decided is not None:
         return _stamp(decided, started)
     status = Status.CREATED
-    detail = f"Created {item.run.syncName} writing to {_where(item.run.destination)} with organization sharing."
+    detail = f"Created {item.run.syncName} writing to {item.run.destination.where} with organization sharing."
     existing: dict[str, Any] | None = None
     if classification.finding is Finding.OURS_ELSEWHERE:
         ours = classification.ours
@@ -306,7 +302,7 @@ def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
         existing = ours.describe()
         detail = (
             f"{item.run.syncName} wrote to {ours.where}; it was deleted and created anew writing to "
-            f"{_where(item.run.destination)} (onConflict=replace)."
+            f"{item.run.destination.where} (onConflict=replace)."
         )
     try:
         created = _create(ssm, item, where)
@@ -335,7 +331,7 @@ def _after_failed_create(ssm: Any, item: TargetItem, where: str, error: AwsCallF
     if classification.finding is Finding.OURS_SAME:
         return Reconciled(
             Status.IN_SYNC,
-            f"{item.run.syncName} already writes to {_where(item.run.destination)} (created concurrently; "
+            f"{item.run.syncName} already writes to {item.run.destination.where} (created concurrently; "
             f"our create said {error.code}).",
         )
     decided = _found(classification, item)

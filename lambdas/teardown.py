@@ -25,7 +25,7 @@ from typing import Any
 from lambdas import aws, clock
 from lambdas.aws import AwsCallFailed
 from lambdas.errors import InvalidInput
-from lambdas.models import Mode, Outcome, Status, TargetItem
+from lambdas.models import Mode, Outcome, Status, TargetItem, s3_url
 from lambdas.sync import NOT_FOUND, ExistingSync, Reconciled, denials_as_outcomes, list_syncs
 
 #: The input field and the value that make a teardown execution legitimate.
@@ -63,10 +63,6 @@ class TeardownDecision:
     existingSync: dict[str, Any] | None = None
 
 
-def _where(bucket: str, prefix: str) -> str:
-    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
-
-
 def decide_teardown(syncs: list[ExistingSync], sync_name: str, bucket: str, prefix: str) -> TeardownDecision:
     """Decide from the listed syncs: delete only the sync named ``sync_name`` writing to ``bucket``/``prefix``.
 
@@ -79,7 +75,7 @@ def decide_teardown(syncs: list[ExistingSync], sync_name: str, bucket: str, pref
     if (ours.bucket, ours.prefix.strip("/")) != (bucket, prefix.strip("/")):
         return TeardownDecision(
             Status.NOT_OURS,
-            f"{sync_name} writes to {ours.where}, not {_where(bucket, prefix)}: it is not orgsync's and was kept.",
+            f"{sync_name} writes to {ours.where}, not {s3_url(bucket, prefix)}: it is not orgsync's and was kept.",
             delete=False,
             existingSync=ours.describe(),
         )

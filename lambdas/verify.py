@@ -46,14 +46,10 @@ class Verdict:
     verification: Verification = Verification.NOT_CHECKED
 
 
-def _where(destination: Destination) -> str:
-    return f"s3://{destination.bucket}/{destination.prefix}" if destination.prefix else f"s3://{destination.bucket}"
-
-
 def _how_ours_differs(ours: ExistingSync, destination: Destination) -> str:
     differences = []
     if (ours.bucket, ours.prefix) != (destination.bucket, destination.prefix):
-        differences.append(f"writes to {ours.where}, not {_where(destination)}")
+        differences.append(f"writes to {ours.where}, not {destination.where}")
     if ours.region != destination.region:
         differences.append(f"names bucket region {ours.region or '?'}, not {destination.region}")
     if (ours.kmsKeyArn or None) != (destination.kmsKeyArn or None):
@@ -77,11 +73,11 @@ def classify_verify(syncs: list[ExistingSync], sync_name: str, destination: Dest
             message = ours.lastStatusMessage or "no LastSyncStatusMessage"
             return Verdict(
                 Status.UNHEALTHY,
-                f"{sync_name} writes to {_where(destination)} but its LastStatus is {ours.lastStatus}: {message}",
+                f"{sync_name} writes to {destination.where} but its LastStatus is {ours.lastStatus}: {message}",
                 ours.describe(),
             )
         return Verdict(
-            Status.IN_SYNC, f"{sync_name} writes to {_where(destination)}; LastStatus {ours.lastStatus or 'not yet'}."
+            Status.IN_SYNC, f"{sync_name} writes to {destination.where}; LastStatus {ours.lastStatus or 'not yet'}."
         )
     if finding is Finding.OURS_ELSEWHERE:
         ours = classification.ours
