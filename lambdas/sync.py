@@ -297,7 +297,7 @@ def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
     if classification.finding is Finding.OURS_ELSEWHERE:
         ours = classification.ours
         assert ours is not None
-        _delete(ssm, item.run.syncName, where)
+        delete_sync(ssm, item.run.syncName, where)  # gone already (a concurrent run): what we wanted
         status = Status.REPLACED
         existing = ours.describe()
         detail = (
@@ -317,12 +317,15 @@ def _stamp(reconciled: Reconciled, started: datetime) -> Reconciled:
     )
 
 
-def _delete(ssm: Any, sync_name: str, where: str) -> None:
+def delete_sync(ssm: Any, sync_name: str, where: str) -> bool:
+    """Delete the sync ``sync_name`` (throttling retried); False when it was already gone (a concurrent run)."""
     try:
         aws.with_backoff(f"ssm:DeleteResourceDataSync in {where}", ssm.delete_resource_data_sync, SyncName=sync_name)
     except AwsCallFailed as exc:
-        if exc.code != NOT_FOUND:  # gone already (a concurrent run): what we wanted
+        if exc.code != NOT_FOUND:
             raise
+        return False
+    return True
 
 
 def _after_failed_create(ssm: Any, item: TargetItem, where: str, error: AwsCallFailed) -> Reconciled:

@@ -22,11 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas import aws, clock
-from lambdas.aws import AwsCallFailed
+from lambdas import clock
 from lambdas.errors import InvalidInput
 from lambdas.models import Mode, Outcome, Status, TargetItem, s3_url
-from lambdas.sync import NOT_FOUND, ExistingSync, Reconciled, denials_as_outcomes, list_syncs
+from lambdas.sync import ExistingSync, Reconciled, delete_sync, denials_as_outcomes, list_syncs
 
 #: The input field and the value that make a teardown execution legitimate.
 CONFIRM_FIELD = "confirm"
@@ -103,15 +102,8 @@ def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
 
     def torn_down() -> Reconciled:
         decision = decide_teardown(list_syncs(ssm, where), item.run.syncName, destination.bucket, destination.prefix)
-        if decision.delete:
-            try:
-                aws.with_backoff(
-                    f"ssm:DeleteResourceDataSync in {where}", ssm.delete_resource_data_sync, SyncName=item.run.syncName
-                )
-            except AwsCallFailed as exc:
-                if exc.code != NOT_FOUND:
-                    raise
-                return Reconciled(Status.NOT_FOUND, f"{item.run.syncName} was already gone.", reconciledAt=started)
+        if decision.delete and not delete_sync(ssm, item.run.syncName, where):
+            return Reconciled(Status.NOT_FOUND, f"{item.run.syncName} was already gone.", reconciledAt=started)
         return Reconciled(decision.status, decision.detail, decision.existingSync, reconciledAt=started)
 
     return denials_as_outcomes(started, torn_down)
