@@ -59,12 +59,14 @@ from workflow.local.clock import VirtualClock
 from workflow.local.faults import Call, FaultInjector, RequestBoundary, ServiceError
 from workflow.local.inventory import inventory_objects, marker_object
 from workflow.local.scenario import (
+    LOWER_ALPHANUMERIC,
     Account,
     ExistingSync,
     Fault,
     Scenario,
     _Parser,
     _RawAccount,
+    derive_id,
     parse_fault,
 )
 from workflow.local.ssm_sync.exceptions import ResourceDataSyncInvalidConfigurationException
@@ -90,20 +92,6 @@ _ENV_KEYS = (
 )
 #: Existing syncs were created this long before the scenario starts (the value is not part of any contract).
 _EXISTING_SYNC_AGE = timedelta(days=30)
-
-_ALPHANUM = "abcdefghijklmnopqrstuvwxyz0123456789"
-
-
-def _derive(seed: str, length: int) -> str:
-    import hashlib
-
-    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
-    chars = []
-    for _ in range(length):
-        digest, index = divmod(digest, len(_ALPHANUM))
-        chars.append(_ALPHANUM[index])
-    return "".join(chars)
-
 
 class AccessKeyAccounts:
     """moto's access key -> account lookup, remembering what it found.
@@ -301,7 +289,7 @@ class LocalAws:
 
     def _seed_organization(self) -> None:
         org = self.scenario.organization
-        self._root_id = "r-" + _derive(f"root:{org.id}", 4)
+        self._root_id = "r-" + derive_id(f"root:{org.id}", LOWER_ALPHANUMERIC, 4)
         backend = self._organizations
         with (
             patch.object(organizations_utils, "make_random_org_id", return_value=org.id),
@@ -316,7 +304,7 @@ class LocalAws:
         self._ou_ids = {"/": self._root_id}
         for ou in org.walk():
             parent_path = ou.path.rsplit("/", 1)[0] or "/"
-            ou_id = f"ou-{self._root_id[2:]}-{_derive(f'ou:{org.id}:{ou.path}', 8)}"
+            ou_id = f"ou-{self._root_id[2:]}-{derive_id(f'ou:{org.id}:{ou.path}', LOWER_ALPHANUMERIC, 8)}"
             with patch.object(organizations_utils, "make_random_ou_id", return_value=ou_id):
                 backend.create_organizational_unit(Name=ou.name, ParentId=self._ou_ids[parent_path])
             self._ou_ids[ou.path] = ou_id

@@ -228,7 +228,11 @@ def parse_scenario(data: Any, source: str = "<scenario>") -> Scenario:
 # --- parsing -------------------------------------------------------------------------------------------------
 
 
-def _derive(seed: str, alphabet: str, length: int) -> str:
+#: The characters of organization, root and OU ids.
+LOWER_ALPHANUMERIC = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def derive_id(seed: str, alphabet: str, length: int) -> str:
     """A deterministic identifier from ``seed``: same file, same ids, run after run."""
     digest = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
     chars = []
@@ -240,7 +244,7 @@ def _derive(seed: str, alphabet: str, length: int) -> str:
 
 def derive_organization_id(management_account_id: str) -> str:
     """The organization id used when the file gives none."""
-    return "o-" + _derive(f"org:{management_account_id}", "abcdefghijklmnopqrstuvwxyz0123456789", 10)
+    return "o-" + derive_id(f"org:{management_account_id}", LOWER_ALPHANUMERIC, 10)
 
 
 @dataclass
@@ -417,7 +421,7 @@ class _Parser:
     def generated_id(self, name: str, taken: Mapping[str, str]) -> str:
         attempt = 0
         while True:
-            candidate = "2" + _derive(f"account:{name}:{attempt}", "0123456789", 11)
+            candidate = "2" + derive_id(f"account:{name}:{attempt}", "0123456789", 11)
             if candidate not in taken:
                 return candidate
             attempt += 1
