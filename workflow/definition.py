@@ -28,7 +28,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lambdas.errors import TRANSIENT_LAMBDA_ERRORS as TRANSIENT
@@ -243,8 +242,3 @@ def build_definition() -> dict[str, Any]:
         "StartAt": RESOLVE,
         "States": states,
     }
-
-
-def definition_json(indent: int | None = 2) -> str:
-    """The definition as JSON text (what CDK and ``orgsync graph`` print)."""
-    return json.dumps(build_definition(), indent=indent)
