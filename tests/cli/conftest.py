@@ -1,12 +1,15 @@
-"""Shared fixtures of the CLI tests: a report covering every kind of group, written to a file."""
+"""Shared fixtures of the CLI tests: a report covering every kind of group, written to a file; a moto bucket."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from lambdas.models import Outcome, Status, Summary, Verification
 
@@ -56,3 +59,15 @@ def report_file(tmp_path: Path) -> Path:
     path = tmp_path / "report.json"
     path.write_text(json.dumps(sample_report()))
     return path
+
+
+@pytest.fixture
+def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto S3 client with the empty bucket acme-inventory; credentials in the environment for the CLI's session."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="acme-inventory")
+        yield s3

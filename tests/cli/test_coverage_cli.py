@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
 from workflow.cli_coverage import EXIT_NOT_COVERED, EXIT_OK, EXIT_REJECTED, coverage
 
@@ -19,24 +16,16 @@ PROD, DEV, OLD = "200000000001", "200000000002", "200000000003"
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        for account in (PROD, OLD):
-            client.put_object(
-                Bucket=BUCKET, Key=f"default/AWS:InstanceInformation/accountid={account}/test.json", Body=b""
-            )
-        tail = f"accountid={OLD}/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0dead.json"
-        client.put_object(
-            Bucket=BUCKET,
-            Key=f"default/AWS:InstanceInformation/{tail}",
-            Body=json.dumps({"InstanceId": "i-0dead", "InstanceStatus": "Terminated"}),
-        )
-        yield client
+def s3(bucket: Any) -> Any:
+    for account in (PROD, OLD):
+        bucket.put_object(Bucket=BUCKET, Key=f"default/AWS:InstanceInformation/accountid={account}/test.json", Body=b"")
+    tail = f"accountid={OLD}/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0dead.json"
+    bucket.put_object(
+        Bucket=BUCKET,
+        Key=f"default/AWS:InstanceInformation/{tail}",
+        Body=json.dumps({"InstanceId": "i-0dead", "InstanceStatus": "Terminated"}),
+    )
+    return bucket
 
 
 def test_json_output_is_one_document_and_exit_1_when_a_target_has_no_data(s3: Any) -> None:

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
 from lambdas.models import ACTIONS, PENDING_ACTION, Status
 from tests.cli.conftest import sample_report
@@ -108,17 +105,6 @@ def test_a_bad_report_file_is_one_line_and_exit_2(tmp_path: Path, content: str |
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("orgsync: error: " + message.format(path=path))
-
-
-@pytest.fixture
-def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="acme-inventory")
-        yield s3
 
 
 def test_report_from_s3_uri_and_from_a_report_folder(bucket: Any) -> None:
