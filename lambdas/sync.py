@@ -14,7 +14,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +29,8 @@ SYNC_QUOTA = 5
 ORGANIZATION_SHARING = "Organization"
 SYNC_FORMAT = "JsonSerDe"
 LIST_PAGE_SIZE = 50
+#: The SyncType filters orgsync lists with: AWS's default (None) and SyncFromSource (see list_syncs).
+LIST_SYNC_TYPES: tuple[str | None, ...] = (None, "SyncFromSource")
 ALREADY_EXISTS = "ResourceDataSyncAlreadyExistsException"
 NOT_FOUND = "ResourceDataSyncNotFoundException"
 
@@ -131,16 +133,32 @@ def classify(syncs: list[ExistingSync], sync_name: str, destination: Destination
 
 
 def list_syncs(ssm: Any, where: str) -> list[ExistingSync]:
-    """Every resource data sync of the account-region behind ``ssm`` (all pages; throttling retried)."""
-    syncs: list[ExistingSync] = []
+    """Every resource data sync of the account-region behind ``ssm`` (all pages, every type; throttling retried).
+
+    Whether ListResourceDataSync without ``SyncType`` lists every type or only SyncToDestination syncs is not
+    documented, and a SyncFromSource sync takes one of the five slots too: listing both ways and merging by name
+    sees every sync either way.
+    """
+    found: dict[str, ExistingSync] = {}
+    for sync_type in LIST_SYNC_TYPES:
+        for sync in _list_pages(ssm, where, sync_type):
+            found.setdefault(sync.name, sync)
+    return list(found.values())
+
+
+def _list_pages(ssm: Any, where: str, sync_type: str | None) -> Iterator[ExistingSync]:
     token: str | None = None
     while True:
-        kwargs: dict[str, Any] = {"MaxResults": LIST_PAGE_SIZE, **({"NextToken": token} if token else {})}
+        kwargs: dict[str, Any] = {"MaxResults": LIST_PAGE_SIZE}
+        if sync_type:
+            kwargs["SyncType"] = sync_type
+        if token:
+            kwargs["NextToken"] = token
         page = aws.with_backoff(f"ssm:ListResourceDataSync in {where}", ssm.list_resource_data_sync, **kwargs)
-        syncs.extend(ExistingSync.from_item(raw) for raw in page.get("ResourceDataSyncItems", []))
+        yield from (ExistingSync.from_item(raw) for raw in page.get("ResourceDataSyncItems", []))
         token = page.get("NextToken")
         if not token:
-            return syncs
+            return
 
 
 def s3_destination(destination: Destination) -> dict[str, Any]:

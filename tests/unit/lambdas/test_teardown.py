@@ -34,6 +34,9 @@ def ssm_with(*items: dict[str, Any]) -> tuple[Any, Stubber]:
     ssm = boto3.client("ssm", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     stubber = Stubber(ssm)
     stubber.add_response("list_resource_data_sync", {"ResourceDataSyncItems": list(items)}, LIST_PARAMS)
+    stubber.add_response(
+        "list_resource_data_sync", {"ResourceDataSyncItems": []}, {**LIST_PARAMS, "SyncType": "SyncFromSource"}
+    )
     return ssm, stubber
 
 

@@ -158,6 +158,9 @@ def test_reconcile_verify_only_lists_every_page() -> None:
     stubber.add_response(
         "list_resource_data_sync", {"ResourceDataSyncItems": []}, {"MaxResults": 50, "NextToken": "t1"}
     )
+    stubber.add_response(
+        "list_resource_data_sync", {"ResourceDataSyncItems": []}, {"MaxResults": 50, "SyncType": "SyncFromSource"}
+    )
     # WHEN verifying (the stubber raises on any call not queued: no create, no delete)
     with stubber:
         reconciled = reconcile_verify(ssm, ITEM)
