@@ -45,9 +45,13 @@ class TeardownIncomplete(OrgSyncError):
     """A teardown ended with account-regions that need attention (the Fail state's error name)."""
 
 
-#: Errors worth retrying at the state level, with backoff: AWS throttling and Lambda's own transient faults.
+#: Errors worth retrying at the state level, with backoff: AWS throttling and Lambda's own transient faults. The
+#: Lambda names are those AWS's "Handle Lambda service exceptions" page (Step Functions Developer Guide,
+#: bp-lambda-serviceexception) lists for the Retry of a Lambda task, plus the invocation limit's
+#: ``Lambda.TooManyRequestsException`` that the same page names.
 TRANSIENT_LAMBDA_ERRORS: tuple[str, ...] = (
     Throttled.__name__,
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",

@@ -55,6 +55,26 @@ def test_every_named_error_is_one_of_ours_or_a_states_or_lambda_error() -> None:
             assert state["Error"] in ours
 
 
+#: The Retry AWS documents for a Lambda task ("Handle Lambda service exceptions", Step Functions Developer Guide:
+#: https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html), plus the invocation
+#: limit's error named on the same page.
+DOCUMENTED_TRANSIENT_LAMBDA_ERRORS = {
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def test_every_lambda_task_retries_the_documented_transient_lambda_errors() -> None:
+    for name, state in all_states().items():
+        if state["Type"] != "Task":
+            continue
+        retried = {error for rule in state.get("Retry", []) for error in rule["ErrorEquals"]}
+        assert retried >= DOCUMENTED_TRANSIENT_LAMBDA_ERRORS, (name, DOCUMENTED_TRANSIENT_LAMBDA_ERRORS - retried)
+
+
 def test_every_retry_is_bounded_with_backoff_and_full_jitter() -> None:
     for name, state in all_states().items():
         for rule in state.get("Retry", []):
