@@ -39,6 +39,21 @@ class RolloutStateMachineProps:
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
 
 
+def distributed_map_labels(definition: Mapping[str, Any]) -> list[str]:
+    """The ``Label`` of every Distributed Map state of ``definition`` (nested ones included), in document order."""
+    labels: list[str] = []
+    for state in definition.get("States", {}).values():
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        if processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+            if "Label" not in state:
+                raise ValueError("every Distributed Map state needs a Label: the role names its Map Runs by it")
+            labels.append(str(state["Label"]))
+        labels.extend(distributed_map_labels(processor))
+        for branch in state.get("Branches", []):
+            labels.extend(distributed_map_labels(branch))
+    return labels
+
+
 class RolloutStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: RolloutStateMachineProps) -> None:
         super().__init__(scope, construct_id)
@@ -49,13 +64,15 @@ class RolloutStateMachine(Construct):
             resource_name=props.state_machine_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        # Child executions of a Distributed Map are named <stateMachineName>/<mapRunLabel>:<id>.
-        self.child_execution_arns = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{props.state_machine_name}/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        # AWS's "IAM policies for using Distributed Map states" page grants DescribeExecution on
+        # execution:<stateMachineName>:* (this state machine's executions); child executions of a Distributed Map
+        # are named <stateMachineName>/<mapRunLabel>:<id>, and redriving a Map Run needs RedriveExecution on those.
+        self.execution_arns = self._execution_arn(stack, f"{props.state_machine_name}:*")
+        self.child_execution_arns = self._execution_arn(stack, f"{props.state_machine_name}/*")
+        self.labelled_child_execution_arns = [
+            self._execution_arn(stack, f"{props.state_machine_name}/{label}:*")
+            for label in distributed_map_labels(props.definition)
+        ]
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -94,17 +111,31 @@ class RolloutStateMachine(Construct):
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"], resources=[self.child_execution_arns]
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[self.execution_arns, self.child_execution_arns],
             )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["states:RedriveExecution"], resources=self.labelled_child_execution_arns)
         )
         acknowledge_wildcards(
             self.role,
-            [self.child_execution_arns],
-            "Distributed Map child executions are named <stateMachine>/<mapRunLabel>:<id>, created at run time.",
+            [self.execution_arns, self.child_execution_arns, *self.labelled_child_execution_arns],
+            "Executions of this state machine and its Distributed Map children (<stateMachine>/<mapRunLabel>:<id>) "
+            "are named at run time.",
         )
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
             "CloudWatch Logs delivery (logs:CreateLogDelivery and friends) and X-Ray (PutTraceSegments, "
             "GetSamplingRules...) support no resource-level permissions; AWS documents Resource '*' for both.",
+        )
+
+    @staticmethod
+    def _execution_arn(stack: Stack, resource_name: str) -> str:
+        return stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=resource_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )

@@ -20,6 +20,8 @@ from conftest import (
 )
 
 from infra.app import AGGREGATOR_STACK
+from infra.constructs.rollout_state_machine import distributed_map_labels
+from workflow.definition import PROCESS, build_definition
 from workflow.functions import ALL_FUNCTIONS, LambdaFunction
 from workflow.local.bucket_policy import ssm_write_denial
 
@@ -392,13 +394,25 @@ def test_state_machine_role_invokes_only_the_five_functions_and_runs_only_its_ow
                 "Resource": [f"<{i[spec.name + '.function']}.Arn>" for spec in ALL_FUNCTIONS],
             },
             {"Action": ["s3:GetObject"], "Resource": [f"<{i['bucket']}.Arn>/orgsync/runs/*"]},
+            # AWS, "IAM policies for using Distributed Map states"
+            # (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html): StartExecution on
+            # the state machine, DescribeExecution on execution:<name>:*, RedriveExecution on
+            # execution:<name>/<mapRunLabel>:*; the children (<name>/<label>:<id>) are described and stopped too.
             {"Action": ["states:StartExecution"], "Resource": [f"{sm_arn}:stateMachine:orgsync"]},
             {
                 "Action": ["states:DescribeExecution", "states:StopExecution"],
-                "Resource": [f"{sm_arn}:execution:orgsync/*"],
+                "Resource": [f"{sm_arn}:execution:orgsync:*", f"{sm_arn}:execution:orgsync/*"],
             },
+            {"Action": ["states:RedriveExecution"], "Resource": [f"{sm_arn}:execution:orgsync/AccountRegions:*"]},
         ]
     )
+
+
+def test_distributed_map_labels_are_read_from_the_definition() -> None:
+    assert distributed_map_labels(build_definition()) == [build_definition()["States"][PROCESS]["Label"]]
+    unlabelled = {"States": {"M": {"Type": "Map", "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"}}}}}
+    with pytest.raises(ValueError, match="Label"):
+        distributed_map_labels(unlabelled)
 
 
 # --- schedule, alerts, enrolment ---------------------------------------------------------------------------
