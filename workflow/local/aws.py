@@ -46,7 +46,6 @@ from unittest.mock import patch
 
 import boto3
 from moto import mock_aws
-from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.iam.models import iam_backends
 from moto.organizations import utils as organizations_utils
 from moto.organizations.models import OrganizationsBackend, organizations_backends
@@ -97,8 +96,9 @@ class AccessKeyAccounts:
     """moto's access key -> account lookup, remembering what it found.
 
     moto scans every account's IAM backend for each request's key, which makes a rollout over N accounts cost
-    O(N^2). An access key never changes account, so a hit is kept; a miss (moto's default account) is not, since
-    the key may be created later.
+    O(N^2). An access key never changes account, so every answer is kept, misses (moto's default account, e.g.
+    for the interpreter's fixed key) included: a key is issued before anyone signs with it, so a key that was
+    unknown when first used stays unknown.
 
     Example::
 
@@ -115,9 +115,7 @@ class AccessKeyAccounts:
     def __call__(self, access_key: str) -> str:
         account_id = self._known.get(access_key)
         if account_id is None:
-            account_id = self._lookup(access_key)
-            if account_id != DEFAULT_ACCOUNT_ID:
-                self._known[access_key] = account_id
+            account_id = self._known[access_key] = self._lookup(access_key)
         return account_id
 
 
