@@ -28,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from lambdas.errors import TRANSIENT_LAMBDA_ERRORS as TRANSIENT
@@ -40,6 +41,7 @@ from lambdas.errors import (
     VerificationFailed,
 )
 from lambdas.models import Mode
+from lambdas.report import RUNS_PREFIX
 from workflow.functions import CHECK_MARKER, RECONCILE_SYNC, RECORD_FAILURE, RESOLVE_TARGETS, SUMMARIZE, LambdaFunction
 
 State = dict[str, Any]
@@ -55,6 +57,14 @@ DONE = "Done"
 ROLLOUT_FAILED = "Rollout needs attention"
 VERIFY_FAILED = "Verification failed"
 TEARDOWN_FAILED = "Teardown incomplete"
+
+#: The destination bucket of the deployment, substituted like the function ARNs (CDK: the inventory bucket; the
+#: local engine: the scenario's aggregator bucket). Only the ResultWriter uses it: every other state reads the
+#: bucket from the resolved input.
+DESTINATION_BUCKET_SUBSTITUTION_KEY = "DestinationBucketName"
+DESTINATION_BUCKET_PLACEHOLDER = "${" + DESTINATION_BUCKET_SUBSTITUTION_KEY + "}"
+#: Where the Distributed Map's ResultWriter writes (outside the SSM prefix, beside the runs' items files).
+MAP_RESULTS_PREFIX = f"{RUNS_PREFIX}/map-results"
 
 #: Children running at once. Organizations and SSM throttle per account: 40 keeps bursts moderate.
 MAX_CONCURRENCY = 40
@@ -173,6 +183,14 @@ def process_state() -> State:
             "Parameters": {"Bucket.$": "$.itemsLocation.bucket", "Key.$": "$.itemsLocation.key"},
         },
         "ItemProcessor": item_processor(),
+        # Without a ResultWriter AWS makes the children's results the state's result, which passes the 256 KiB
+        # quota near 5,800 account-regions (ResultPath: null applies after). Step Functions writes them under
+        # <Prefix>/<Map Run id>/. Static parameters: which input a JsonPath here reads is not documented (moto
+        # reads the results), and the state machine's role may write only to its own bucket anyway.
+        "ResultWriter": {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": DESTINATION_BUCKET_PLACEHOLDER, "Prefix": MAP_RESULTS_PREFIX},
+        },
         "MaxConcurrency": MAX_CONCURRENCY,
         "ToleratedFailurePercentage": 100.0,
         "ResultPath": None,
@@ -220,6 +238,15 @@ def fail_state(error: str) -> State:
         "Error": error,
         "CausePath": "$.cause",
     }
+
+
+def substitutions(function_arns: Mapping[str, str], destination_bucket: str) -> dict[str, str]:
+    """Every placeholder's value (DefinitionSubstitutions): the function ARNs by substitution key, and the bucket.
+
+    >>> sorted(substitutions({"SummarizeFunctionArn": "arn:aws:lambda:..."}, "acme-inventory").items())
+    [('DestinationBucketName', 'acme-inventory'), ('SummarizeFunctionArn', 'arn:aws:lambda:...')]
+    """
+    return {**function_arns, DESTINATION_BUCKET_SUBSTITUTION_KEY: destination_bucket}
 
 
 def build_definition() -> dict[str, Any]:

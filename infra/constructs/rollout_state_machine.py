@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra.constructs.inventory_bucket import RUNS_PREFIX, InventoryBucket
 from infra.nag import acknowledge, acknowledge_wildcards
+from workflow.definition import substitutions
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class RolloutStateMachine(Construct):
             "StateMachine",
             state_machine_name=props.state_machine_name,
             definition_body=sfn.DefinitionBody.from_string(json.dumps(props.definition)),
-            definition_substitutions={key: fn.function_arn for key, fn in props.functions.items()},
+            definition_substitutions=substitutions(
+                {key: fn.function_arn for key, fn in props.functions.items()}, props.inventory.bucket.bucket_name
+            ),
             role=self.role,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,
@@ -102,9 +105,20 @@ class RolloutStateMachine(Construct):
                 actions=["lambda:InvokeFunction"], resources=[fn.function_arn for fn in props.functions.values()]
             )
         )
-        # The Distributed Map's ItemReader reads orgsync/runs/<execution>/targets.json.
+        # The Distributed Map's ItemReader reads orgsync/runs/<execution>/targets.json, and its ResultWriter writes
+        # under orgsync/runs/map-results/<Map Run id>/ (AWS documents PutObject, GetObject and the multipart
+        # upload actions for ResultWriter).
         granted = props.inventory.grant_get(self.role, f"{RUNS_PREFIX}*")
-        acknowledge_wildcards(self.role, granted, "The items file is per execution: orgsync/runs/<execution>/.")
+        granted += props.inventory.grant_put(self.role, f"{RUNS_PREFIX}*")
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+                resources=[props.inventory.bucket.arn_for_objects(f"{RUNS_PREFIX}*")],
+            )
+        )
+        acknowledge_wildcards(
+            self.role, granted, "The items file and Map results are per execution: orgsync/runs/<execution>/."
+        )
         # A Distributed Map starts, describes and stops child executions of this very state machine.
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn])

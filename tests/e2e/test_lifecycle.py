@@ -9,6 +9,7 @@ orgsync's own records under ``orgsync/``), and the complete SSM and S3 state is 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -17,6 +18,7 @@ import pytest
 
 from lambdas.enrolment import enrolment_input
 from lambdas.settings import Settings
+from workflow.definition import MAP_RESULTS_PREFIX
 from workflow.local.faults import Call, RequestBoundary, ServiceError
 from workflow.local.runner import LocalRun, RunResult
 from workflow.local.scenario import Scenario, parse_scenario
@@ -299,7 +301,12 @@ def test_verify_classifies_every_status_and_writes_nothing(local: LocalRun) -> N
     assert sync_state(local) == syncs_before
     assert data_objects(local) == data_before
     new_records = set(objects(local, "orgsync/")) - set(own_records_before)
-    assert new_records and all(key.startswith("orgsync/") and result.execution_name in key for key in new_records)
+    # orgsync's own records of this run, and the Distributed Map's ResultWriter output (per Map Run)
+    map_results = {key for key in new_records if key.startswith(f"{MAP_RESULTS_PREFIX}/")}
+    run_records = new_records - map_results
+    assert run_records and all(key.startswith("orgsync/") and result.execution_name in key for key in run_records)
+    assert all(re.fullmatch(r"manifest\.json|(SUCCEEDED|FAILED|PENDING)_\d+\.json", key.rsplit("/", 1)[1])
+               for key in map_results)
 
 
 def test_verify_report_carries_the_coverage(local: LocalRun) -> None:

@@ -21,7 +21,7 @@ from conftest import (
 
 from infra.app import AGGREGATOR_STACK
 from infra.constructs.rollout_state_machine import distributed_map_labels
-from workflow.definition import PROCESS, build_definition
+from workflow.definition import DESTINATION_BUCKET_SUBSTITUTION_KEY, PROCESS, build_definition
 from workflow.functions import ALL_FUNCTIONS, LambdaFunction
 from workflow.local.bucket_policy import ssm_write_denial
 
@@ -356,7 +356,12 @@ def test_state_machine_is_named_logged_without_data_and_traced(base_json: dict[s
     assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
     log_group = props["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
     assert render(log_group).startswith("<")
-    assert set(props["DefinitionSubstitutions"]) == {spec.substitution_key for spec in ALL_FUNCTIONS}
+    substitutions = props["DefinitionSubstitutions"]
+    assert set(substitutions) == {spec.substitution_key for spec in ALL_FUNCTIONS} | {
+        DESTINATION_BUCKET_SUBSTITUTION_KEY
+    }
+    # The ResultWriter's bucket is the inventory bucket itself
+    assert substitutions[DESTINATION_BUCKET_SUBSTITUTION_KEY] == {"Ref": ids(base_json)["bucket"]}
 
 
 def test_state_machine_role_invokes_only_the_five_functions_and_runs_only_its_own_children(
@@ -394,6 +399,12 @@ def test_state_machine_role_invokes_only_the_five_functions_and_runs_only_its_ow
                 "Resource": [f"<{i[spec.name + '.function']}.Arn>" for spec in ALL_FUNCTIONS],
             },
             {"Action": ["s3:GetObject"], "Resource": [f"<{i['bucket']}.Arn>/orgsync/runs/*"]},
+            # The ResultWriter (AWS documents PutObject, GetObject and the multipart upload actions for it)
+            {"Action": ["s3:PutObject"], "Resource": [f"<{i['bucket']}.Arn>/orgsync/runs/*"]},
+            {
+                "Action": ["s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+                "Resource": [f"<{i['bucket']}.Arn>/orgsync/runs/*"],
+            },
             # AWS, "IAM policies for using Distributed Map states"
             # (https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html): StartExecution on
             # the state machine, DescribeExecution on execution:<name>:*, RedriveExecution on

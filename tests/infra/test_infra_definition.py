@@ -17,7 +17,7 @@ import pytest
 from conftest import AGGREGATOR, REGION, Synthesized, resources_of
 
 from infra.app import AGGREGATOR_STACK
-from workflow.definition import build_definition
+from workflow.definition import build_definition, substitutions
 from workflow.functions import ALL_FUNCTIONS
 from workflow.local.engine import substitute_placeholders
 
@@ -27,6 +27,9 @@ PSEUDO = {
     "AWS::AccountId": AGGREGATOR,
     "AWS::URLSuffix": "amazonaws.com",
 }
+
+
+FAKE_BUCKET = "fake-inventory-bucket"
 
 
 def fake_arn(name: str) -> str:
@@ -40,7 +43,7 @@ def resolve(value: Any, attributes: dict[tuple[str, str], str]) -> Any:
     if not isinstance(value, dict):
         return value
     if set(value) == {"Ref"}:
-        return PSEUDO[value["Ref"]]
+        return attributes.get((value["Ref"], "Ref")) or PSEUDO[value["Ref"]]
     if set(value) == {"Fn::GetAtt"}:
         logical, attribute = value["Fn::GetAtt"]
         return attributes[(logical, attribute)]
@@ -63,6 +66,9 @@ def deployed_definition(template: dict[str, Any]) -> str:
         for logical, r in functions.items()
         if r["Properties"]["Handler"] in by_handler
     }
+    # A bucket's Ref is its name: every bucket of the stack gets the fake one (only the inventory bucket is
+    # substituted into the definition; the equality below fails if another one were).
+    attributes.update({(logical, "Ref"): FAKE_BUCKET for logical in resources_of(template, "AWS::S3::Bucket")})
     (state_machine,) = resources_of(template, "AWS::StepFunctions::StateMachine").values()
     props = state_machine["Properties"]
     assert "Definition" not in props and "DefinitionS3Location" not in props
@@ -76,7 +82,8 @@ def deployed_definition(template: dict[str, Any]) -> str:
 
 
 def local_definition() -> str:
-    return substitute_placeholders(build_definition(), {s.substitution_key: fake_arn(s.name) for s in ALL_FUNCTIONS})
+    function_arns = {s.substitution_key: fake_arn(s.name) for s in ALL_FUNCTIONS}
+    return substitute_placeholders(build_definition(), substitutions(function_arns, FAKE_BUCKET))
 
 
 @pytest.fixture(scope="module")

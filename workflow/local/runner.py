@@ -37,7 +37,7 @@ from lambdas import aws as lambda_aws
 from lambdas.models import Outcome
 from lambdas.report import items_key, report_key, results_prefix
 from lambdas.settings import Settings
-from workflow.definition import build_definition
+from workflow.definition import build_definition, substitutions
 from workflow.functions import ALL_FUNCTIONS
 from workflow.local.aws import LocalAws
 from workflow.local.clock import VirtualClock
@@ -153,7 +153,9 @@ class LocalRun:
             for function in ALL_FUNCTIONS
         }
         self.state_machine_arn = self.engine.create_state_machine(
-            STATE_MACHINE_NAME, build_definition(), substitutions=self.function_arns
+            STATE_MACHINE_NAME,
+            build_definition(),
+            substitutions=substitutions(self.function_arns, self.scenario.aggregator.bucket),
         )
 
     # -- running -----------------------------------------------------------------------------------------------

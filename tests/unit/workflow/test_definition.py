@@ -22,6 +22,7 @@ from workflow.definition import (
     RECONCILE,
     RECORD,
     build_definition,
+    substitutions,
 )
 from workflow.functions import ALL_FUNCTIONS
 from workflow.local.engine import LocalEngine
@@ -90,6 +91,16 @@ def test_the_map_is_distributed_over_the_items_file() -> None:
     assert process["MaxConcurrency"] == MAX_CONCURRENCY
     assert isinstance(process["ToleratedFailurePercentage"], float)
     assert process["ResultPath"] is None
+
+
+def test_the_map_writes_its_results_to_s3_with_static_parameters() -> None:
+    # The children's results must not become the state's result (256 KiB quota near 5,800 account-regions), and
+    # which input a JsonPath in ResultWriter.Parameters reads is undocumented: no ".$" key there.
+    writer = build_definition()["States"][PROCESS]["ResultWriter"]
+    assert writer == {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "${DestinationBucketName}", "Prefix": "orgsync/runs/map-results"},
+    }
 
 
 def test_reconcile_retries_throttling_and_s3_write_failed_and_catches_the_rest() -> None:
@@ -161,7 +172,8 @@ def run_wiring(needs_attention: int) -> tuple[StandIns, Any, LocalEngine]:
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="targets.json", Body=json.dumps(items).encode())
         arns = {f.substitution_key: engine.create_function(f.name, handlers[f.name]) for f in ALL_FUNCTIONS}
-        machine = engine.create_state_machine("orgsync-wiring", build_definition(), substitutions=arns)
+        definition, values = build_definition(), substitutions(arns, BUCKET)
+        machine = engine.create_state_machine("orgsync-wiring", definition, substitutions=values)
         result = engine.run(machine, {"targets": ["r-ab12"]}, name="wiring-1")
         history = engine.driver().history(result.execution_arn)
     return stand_ins, (result, history), engine
