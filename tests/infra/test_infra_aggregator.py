@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from conftest import (
+from infra_support import (
     AGGREGATOR,
     MANAGEMENT,
     ORG_ID,

@@ -14,7 +14,7 @@ from typing import Any
 
 import cfnlint.api
 import pytest
-from conftest import AGGREGATOR, REGION, Synthesized, resources_of
+from infra_support import AGGREGATOR, REGION, Synthesized, resources_of
 
 from infra.app import AGGREGATOR_STACK
 from workflow.definition import build_definition, substitutions

@@ -7,7 +7,7 @@ from typing import Any
 
 import cfnlint.api
 import pytest
-from conftest import AGGREGATOR, MANAGEMENT, ORG_ID, OU, Synthesized, resources_of
+from infra_support import AGGREGATOR, MANAGEMENT, ORG_ID, OU, Synthesized, resources_of
 
 from infra.app import MEMBER_ROLE_STACK
 

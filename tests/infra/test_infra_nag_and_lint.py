@@ -9,7 +9,7 @@ import cfnlint.api
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
-from conftest import BASE_CONTEXT, REGION, Synthesized
+from infra_support import BASE_CONTEXT, REGION, Synthesized
 
 from infra.app import build
 from infra.nag import acknowledge, render_for_nag

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import (
+from infra_support import (
     AGGREGATOR,
     MANAGEMENT,
     ORG_ID,
