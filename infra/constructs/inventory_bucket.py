@@ -17,11 +17,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge
+from lambdas import report
 from lambdas.regions import OPT_IN_REGIONS, ssm_service_principal
 
-#: Where orgsync keeps its own objects: the items file of each execution and the outcome records/reports.
-RUNS_PREFIX = "orgsync/runs/"
-REPORTS_PREFIX = "orgsync/reports/"
+#: Where orgsync keeps its own objects (the Lambdas' own prefixes, as key patterns): the items file and Map
+#: results of each execution, and the outcome records and reports.
+RUNS_PREFIX = f"{report.RUNS_PREFIX}/"
+REPORTS_PREFIX = f"{report.REPORTS_PREFIX}/"
 SSM_PRINCIPAL = "ssm.amazonaws.com"
 
 
