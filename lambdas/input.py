@@ -160,10 +160,19 @@ def _destination(raw: Mapping[str, Any], settings: Settings, regions: frozenset[
     if bucket is None:
         raise _fail("destination.bucket", None, "is required (no deployed default)")
     _check_bucket(bucket)
+    if settings.destination_bucket is not None and bucket != settings.destination_bucket:
+        # The deployment's roles may read and write only its own bucket: another one would fail midway.
+        raise _fail(
+            "destination.bucket", bucket, f"is not this deployment's bucket {settings.destination_bucket!r}"
+        )
     if region is None:
         raise _fail("destination.region", None, "is required (no deployed default)")
     if region not in regions:
         raise _fail("destination.region", region, "is not a known AWS region")
+    if bucket == settings.destination_bucket and settings.destination_region not in (None, region):
+        raise _fail(
+            "destination.region", region, f"is not the region of bucket {bucket!r} ({settings.destination_region})"
+        )
     assert prefix is not None  # Settings always carries a default prefix
     _check_prefix(prefix)
     if kms_key_arn is not None:

@@ -43,10 +43,37 @@ def test_full_input_overrides_every_default_and_round_trips() -> None:
         "markerTimeoutSeconds": 60,
         "memberRoleName": "Custom.Role@x",
     }
-    run = validate_input(raw, SETTINGS)
+    # (settings without a deployed bucket: a deployment's own bucket cannot be overridden, see below)
+    run = validate_input(raw, Settings())
     assert run.onConflict is OnConflict.REPLACE
     assert run.destination.prefix == "inv/v1"
     assert validate_input(run.to_dict(), Settings()) == run
+
+
+@pytest.mark.parametrize(
+    ("destination", "field", "message"),
+    [
+        (
+            {"bucket": "other-bucket"},
+            "destination.bucket",
+            "'other-bucket' is not this deployment's bucket 'acme-inventory'",
+        ),
+        (
+            {"bucket": "acme-inventory", "region": "us-east-1"},
+            "destination.region",
+            "'us-east-1' is not the region of bucket 'acme-inventory' (ap-northeast-1)",
+        ),
+    ],
+)
+def test_a_deployment_refuses_another_bucket_or_region(destination: dict[str, str], field: str, message: str) -> None:
+    # GIVEN a deployment (its roles may only use its own bucket) WHEN the input names another bucket or region
+    with pytest.raises(InvalidInput) as refused:
+        validate_input({**GOOD, "destination": destination}, SETTINGS)
+    # THEN it is refused before anything is touched, naming the field and the value
+    assert str(refused.value) == f"{field}: {message}"
+    assert validate_input({**GOOD, "destination": {"bucket": "acme-inventory"}}, SETTINGS).destination.bucket == (
+        "acme-inventory"
+    )
 
 
 def test_duplicate_targets_and_regions_are_collapsed_in_order() -> None:
