@@ -22,16 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.task_functions import RUNTIME, lambda_code_directory
-from infra.nag import acknowledge
+from infra.constructs.task_functions import add_python_function
 from lambdas.enrolment import ENV_STATE_MACHINE_ARN, EVENT_PATTERN, SOURCE
 from lambdas.settings import Settings
 
@@ -81,41 +79,19 @@ class Enrolment(Construct):
                 "Condition": {"StringEquals": {"events:source": SOURCE}},
             },
         )
-        self.log_group = logs.LogGroup(self, "Logs", retention=props.log_retention, removal_policy=RemovalPolicy.RETAIN)
-        self.role = iam.Role(
+        made = add_python_function(
             self,
-            "Role",
+            handler=ENROLMENT_HANDLER,
+            description="Starts an orgsync rollout for an account created in or moved into the targets.",
             role_name=ENROLMENT_ROLE_NAME,
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="orgsync enrolment: starts a rollout for an account new to the targets",
+            role_description="orgsync enrolment: starts a rollout for an account new to the targets",
+            environment={**props.settings.to_env(), ENV_STATE_MACHINE_ARN: props.state_machine_arn},
+            timeout=Duration.seconds(30),
+            log_retention=props.log_retention,
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn]
-            )
-        )
+        self.function, self.role, self.log_group = made.function, made.role, made.log_group
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[props.state_machine_arn])
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description="Starts an orgsync rollout for an account created in or moved into the targets.",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=ENROLMENT_HANDLER,
-            code=lambda_.Code.from_asset(str(lambda_code_directory())),
-            environment={**props.settings.to_env(), ENV_STATE_MACHINE_ARN: props.state_machine_arn},
-            role=self.role,
-            log_group=self.log_group,
-            timeout=Duration.seconds(30),
-            memory_size=256,
-            tracing=lambda_.Tracing.ACTIVE,
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is on).",
         )
         self.rule = events.Rule(
             self,

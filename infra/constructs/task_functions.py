@@ -72,6 +72,62 @@ class TaskFunctionsProps:
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
 
 
+@dataclass(frozen=True)
+class PythonFunction:
+    """What :func:`add_python_function` made: the function, its role and its log group."""
+
+    function: lambda_.Function
+    role: iam.Role
+    log_group: logs.LogGroup
+
+
+def add_python_function(
+    scope: Construct,
+    *,
+    handler: str,
+    description: str,
+    role_name: str,
+    role_description: str,
+    environment: dict[str, str],
+    timeout: Duration,
+    log_retention: logs.RetentionDays,
+) -> PythonFunction:
+    """Add one of orgsync's Lambdas to ``scope`` (children ``Logs``, ``Role``, ``Function``): the ``lambdas`` asset
+    on the shared runtime, traced, with a fixed-name role that starts with nothing but writing its own logs."""
+    log_group = logs.LogGroup(scope, "Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
+    role = iam.Role(
+        scope,
+        "Role",
+        role_name=role_name,
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=role_description[:1000],
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn])
+    )
+    function = lambda_.Function(
+        scope,
+        "Function",
+        description=description,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=handler,
+        code=lambda_.Code.from_asset(str(lambda_code_directory())),
+        environment=environment,
+        role=role,
+        log_group=log_group,
+        timeout=timeout,
+        memory_size=256,
+        tracing=lambda_.Tracing.ACTIVE,
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is on).",
+    )
+    return PythonFunction(function, role, log_group)
+
+
 class TaskFunction(Construct):
     """One task Lambda with its log group and a role that starts with nothing but writing its own logs."""
 
@@ -80,39 +136,17 @@ class TaskFunction(Construct):
     ) -> None:
         super().__init__(scope, function.name)
         self.spec = function
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
-        self.role = iam.Role(
+        made = add_python_function(
             self,
-            "Role",
-            role_name=role_name(function),
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"orgsync {function.name}: {function.description}"[:1000],
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[self.log_group.log_group_arn]
-            )
-        )
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            description=function.description,
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
             handler=function.handler,
-            code=lambda_.Code.from_asset(str(lambda_code_directory())),
+            description=function.description,
+            role_name=role_name(function),
+            role_description=f"orgsync {function.name}: {function.description}",
             environment=settings.to_env(),
-            role=self.role,
-            log_group=self.log_group,
             timeout=TIMEOUTS[function.name],
-            memory_size=256,
-            tracing=lambda_.Tracing.ACTIVE,
+            log_retention=log_retention,
         )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions (tracing is on).",
-        )
+        self.function, self.role, self.log_group = made.function, made.role, made.log_group
 
 
 class TaskFunctions(Construct):
