@@ -118,8 +118,8 @@ def follow(
         console=console,
         transient=False,
         auto_refresh=False,
-        # Not redirecting: the local engine's Lambdas capture stdout on worker threads, and a restore racing with
-        # rich's would leave sys.stdout a stopped proxy that swallows the report printed afterwards.
+        # Not redirecting: nothing prints during the view (the report follows it), and the local engine's Lambdas
+        # capture their own output on worker threads (workflow.local.lambda_runtime.captured_stdout).
         redirect_stdout=False,
         redirect_stderr=False,
     )

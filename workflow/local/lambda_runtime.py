@@ -36,11 +36,12 @@ import importlib
 import io
 import json
 import os
+import sys
 import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -53,6 +54,48 @@ Handler = Callable[[Any, Any], Any]
 
 #: One lock for every in-process invocation (re-entrant: a handler may invoke another function synchronously).
 INVOCATION_LOCK = threading.RLock()
+
+
+class _InvocationStdout(io.TextIOBase):
+    """``sys.stdout`` during an invocation: the invoking thread's writes go to the function's log, every other
+    thread's to the stream that was there before.
+
+    A plain ``redirect_stdout`` swaps the process-wide stream from an engine worker thread: interleaved with the
+    main thread's own swap (rich's live view does one) a restore could leave a stale stream that swallowed
+    everything printed afterwards. This one, left behind by such an interleaving, only forwards.
+    """
+
+    def __init__(self, previous: Any, log: io.StringIO) -> None:
+        super().__init__()
+        self.previous = previous
+        self._log: io.StringIO | None = log
+        self._owner = threading.get_ident()
+
+    def write(self, text: str) -> int:
+        log = self._log
+        if log is not None and threading.get_ident() == self._owner:
+            return log.write(text)
+        written: int = self.previous.write(text)
+        return written
+
+    def flush(self) -> None:
+        self.previous.flush()
+
+    def detach_log(self) -> None:
+        self._log = None
+
+
+@contextmanager
+def captured_stdout(log: io.StringIO) -> Iterator[None]:
+    """Capture what the current thread prints into ``log``; other threads print where they did before."""
+    stream = _InvocationStdout(sys.stdout, log)
+    sys.stdout = stream
+    try:
+        yield
+    finally:
+        stream.detach_log()
+        if sys.stdout is stream:
+            sys.stdout = stream.previous
 
 
 class MotoLambdaFunction(Protocol):
@@ -191,7 +234,7 @@ class InProcessLambdaRuntime:
             output = io.StringIO()
             error_type: str | None = None
             payload: dict[str, Any] | None
-            with self._function_environment(function), redirect_stdout(output):
+            with self._function_environment(function), captured_stdout(output):
                 try:
                     handler = self._handler_for(function)
                     result = handler(event, context)

@@ -1,0 +1,59 @@
+"""What an in-process Lambda prints goes to its log; nothing anyone else prints is captured or lost."""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+
+import pytest
+
+from workflow.local.lambda_runtime import captured_stdout
+
+
+def fake_terminal(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
+    # Installed in the test body: pytest's own capture replaces sys.stdout between fixture setup and the call.
+    screen = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", screen)
+    return screen
+
+
+def test_only_the_invoking_threads_prints_reach_the_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = fake_terminal(monkeypatch)
+    log = io.StringIO()
+    entered, printed = threading.Event(), threading.Event()
+
+    def handler() -> None:
+        with captured_stdout(log):
+            print("from the handler")
+            entered.set()
+            printed.wait(5)
+
+    worker = threading.Thread(target=handler)
+    worker.start()
+    entered.wait(5)
+    print("from the main thread")  # while the handler's capture is on
+    printed.set()
+    worker.join(5)
+
+    assert log.getvalue() == "from the handler\n"
+    assert terminal.getvalue() == "from the main thread\n"
+    assert sys.stdout is terminal
+
+
+def test_a_restore_interleaved_with_another_redirection_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = fake_terminal(monkeypatch)
+    # GIVEN a handler's capture, then the main thread's own redirection (as rich's live view does), then the
+    # handler finishing first and the main thread restoring what it saw: the handler's stream is back in place
+    log = io.StringIO()
+    capture = captured_stdout(log)
+    capture.__enter__()
+    seen_by_main = sys.stdout
+    sys.stdout = io.StringIO()
+    capture.__exit__(None, None, None)
+    sys.stdout = seen_by_main
+
+    # WHEN anyone prints afterwards THEN it reaches the terminal, not the finished handler's log
+    print("the report")
+    assert terminal.getvalue() == "the report\n"
+    assert log.getvalue() == ""
