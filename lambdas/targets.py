@@ -21,7 +21,8 @@ from typing import Any
 
 from lambdas import aws, report
 from lambdas.errors import InvalidInput
-from lambdas.input import ACCOUNT_ID, OU_ID, ROOT_ID, validate_input
+from lambdas.identifiers import ACCOUNT_ID, OU_ID, ROOT_ID
+from lambdas.input import validate_input
 from lambdas.models import Outcome, RolloutInput, RunParameters, Status, TargetItem
 from lambdas.settings import Settings
 
@@ -118,15 +119,15 @@ def walk_organization(organizations: Any) -> Organization:
 
 
 def _accounts_of_target(org: Organization, target: str) -> list[Account]:
-    if ROOT_ID.match(target):
+    if ROOT_ID.matches(target):
         if target != org.root_id:
             raise InvalidInput(f"targets: {target!r} is not this organization's root (its root is {org.root_id})")
         return list(org.accounts_under(target))
-    if OU_ID.match(target):
+    if OU_ID.matches(target):
         if target not in org.ou_paths:
             raise InvalidInput(f"targets: {target!r} is not an OU of this organization")
         return list(org.accounts_under(target))
-    if ACCOUNT_ID.match(target):
+    if ACCOUNT_ID.matches(target):
         account = org.account(target)
         if account is None:
             raise InvalidInput(f"targets: {target!r} is not an account of this organization")
