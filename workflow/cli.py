@@ -216,7 +216,10 @@ def _run_local(
     name: str | None = None,
 ) -> int:
     from workflow.console import local
+    from workflow.local import local_extra_missing
 
+    if (missing := local_extra_missing()) is not None:
+        raise CliError(missing)
     result = local.run(scenario, execution_input, console=_stderr() if progress else None, name=name)
     return _finish(
         result.report,

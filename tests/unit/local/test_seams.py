@@ -17,7 +17,7 @@ PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
 
 
 def test_moto_is_pinned_to_the_version_the_seams_were_read_from() -> None:
-    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["local"]
     pins = [d for d in dependencies if re.match(r"moto\b", d)]
     assert pins == [f"moto[server]=={seams.MOTO_VERSION}"], (
         f"pyproject.toml must pin moto exactly to {seams.MOTO_VERSION}: the local engine hooks private moto API"
