@@ -1,9 +1,10 @@
 """One account-region's resource data syncs: list (paged), classify, and create or replace orgsync's sync.
 
-Decisions come from the listing, never from an error code (aws-facts: the error of a second organization-based
-sync is unknown). If a create fails anyway (a race, an unknown code), the account-region is listed again and
-classified once more; only what is still unexplained becomes FAILED with the AWS error. A sync with another
-name than ``syncName`` is never touched; ours is deleted only to replace it, only with ``onConflict=replace``.
+Decisions come from the listing, never from an error code (docs/aws-behaviour.md: the error of a second
+organization-based sync is unknown). If a create fails anyway (a race, an unknown code), the account-region is
+listed again and classified once more; only what is still unexplained becomes FAILED with the AWS error. A sync
+with another name than ``syncName`` is never touched; ours is deleted only to replace it, only with
+``onConflict=replace``.
 
 Example::
 
