@@ -50,6 +50,16 @@ def test_local_command_without_moto_says_what_to_install(args: list[str]) -> Non
     assert "Traceback" not in result.stderr
 
 
+def test_coverage_on_a_scenario_without_moto_says_what_to_install() -> None:
+    args = ["coverage", "--scenario", "workflow/scenarios/example.json"]
+    result = run_python(f"from workflow.cli import main\nmain({args!r})\n")
+
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "orgsync: error: coverage: the local engine needs moto, which is not installed: pip install 'orgsync[local]'"
+    ]
+
+
 def test_cli_lambdas_and_infra_import_without_moto() -> None:
     # GIVEN an installation without the local extra
     # WHEN the CLI starts (its help and validate) and every module of lambdas/ and infra/ is imported
