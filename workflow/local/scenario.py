@@ -293,11 +293,11 @@ class _Parser:
         return value
 
     def identifier(self, value: Any, place: str, rule: identifiers.Rule) -> str:
-        value = self.string(value, place)
-        why = rule.problem(value)
+        text = self.string(value, place)
+        why = rule.problem(text)
         if why is not None:
-            raise self.fail(place, f"{value!r} {why}")
-        return value
+            raise self.fail(place, f"{text!r} {why}")
+        return text
 
     def boolean(self, value: Any, place: str) -> bool:
         if not isinstance(value, bool):
