@@ -15,16 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas import coverage, marker, report, sync, targets, teardown, verify
-from lambdas.models import Mode, TargetItem
+from lambdas import marker, report, sync, targets
+from lambdas.models import TargetItem
 from lambdas.settings import Settings
-
-# The lifecycle modes (issue 6) plug into the per-mode hooks of the rollout's modules. They are registered here,
-# where the handlers load every module: verify and teardown build on sync and marker, so registering them from
-# inside those modules would be an import cycle.
-sync.RECONCILERS.update({Mode.VERIFY: verify.reconcile_verify, Mode.TEARDOWN: teardown.reconcile_teardown})
-marker.MARKER_CHECKS.update({Mode.VERIFY: verify.check_marker_once, Mode.TEARDOWN: teardown.record_outcome})
-report.REPORT_EXTRAS.update({Mode.VERIFY: coverage.report_section})
 
 
 def resolve_targets(event: dict[str, Any], context: Any) -> dict[str, Any]:

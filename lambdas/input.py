@@ -27,6 +27,7 @@ from lambdas import identifiers
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, BUCKET_NAME, KMS_KEY_ARN, PREFIX, REGION, ROLE_NAME, SYNC_NAME, TARGET
 from lambdas.models import Destination, Mode, OnConflict, RolloutInput
+from lambdas.modes import MODES
 from lambdas.settings import DEFAULT_MARKER_TIMEOUT_SECONDS, Settings
 from lambdas.teardown import require_confirmation
 
@@ -51,8 +52,8 @@ KNOWN_KEYS = frozenset(
 )
 KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
 
-#: Modes this version can run. A mode is added here when its reconciler exists (issue 6 adds verify/teardown).
-SUPPORTED_MODES: frozenset[Mode] = frozenset({Mode.ROLLOUT, Mode.VERIFY, Mode.TEARDOWN})
+#: Modes this version can run: the registry's (lambdas.modes).
+SUPPORTED_MODES: frozenset[Mode] = frozenset(MODES)
 
 
 def _fail(field: str, value: Any, why: str) -> InvalidInput:
@@ -137,7 +138,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     try:
         mode = Mode(mode_value or "")
     except ValueError:
-        raise _fail("mode", mode_value, "must be one of rollout, verify, teardown") from None
+        raise _fail("mode", mode_value, f"must be one of {', '.join(Mode)}") from None
     if mode not in SUPPORTED_MODES:
         supported = ", ".join(sorted(SUPPORTED_MODES))
         raise _fail("mode", mode_value, f"is not available in this version (supported: {supported})")

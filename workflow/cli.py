@@ -29,7 +29,8 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from lambdas.errors import InvalidInput, RolloutIncomplete, TeardownIncomplete, VerificationFailed
+from lambdas.errors import InvalidInput
+from lambdas.modes import failure_errors
 from workflow.console.errors import CliError
 from workflow.console.history import readable_cause
 
@@ -39,7 +40,7 @@ EXIT_NEEDS_ATTENTION = 1
 EXIT_REJECTED = 2
 
 #: Fail-state errors that mean "the run finished and the report says what needs attention".
-INCOMPLETE_ERRORS = frozenset({RolloutIncomplete.__name__, VerificationFailed.__name__, TeardownIncomplete.__name__})
+INCOMPLETE_ERRORS = failure_errors()
 
 
 def exit_code_for(status: str, error: str | None) -> int:
