@@ -26,7 +26,7 @@ import functools
 import io
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any, cast
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -59,7 +59,8 @@ class _CurrentStdout(io.TextIOBase):
         sys.stdout.flush()
 
 
-logger = Logger(service=SERVICE, stream=_CurrentStdout())
+# A text stream in all but its static type (TextIOBase is not typing.IO), which Logger only writes to.
+logger = Logger(service=SERVICE, stream=cast("IO[str]", _CurrentStdout()))
 tracer = Tracer(service=SERVICE)
 
 
@@ -69,8 +70,8 @@ def keys_of(event: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
     An event is an item (``accountId``, ``region``, ``run``), a run's (``run``) or ResolveTargets'
     (``executionName``, ``input``); ResolveTargets' sync name is the input's, else the deployed default.
     """
-    run = event.get("run") if isinstance(event.get("run"), Mapping) else {}
-    raw_input = event.get("input") if isinstance(event.get("input"), Mapping) else {}
+    run: Mapping[str, Any] = event["run"] if isinstance(event.get("run"), Mapping) else {}
+    raw_input: Mapping[str, Any] = event["input"] if isinstance(event.get("input"), Mapping) else {}
     environ = invocation.environment() if environ is None else environ
     found = {
         "executionName": run.get("executionName") or event.get("executionName"),
