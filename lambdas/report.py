@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas import clock
-from lambdas.aws import call
-from lambdas.aws import client as aws_client
+from lambdas.aws import ClientProvider, call
 from lambdas.models import Outcome, RunParameters, Status, Summary, TargetItem
 
 REPORTS_PREFIX = "orgsync/reports"
@@ -234,12 +233,12 @@ def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None
     }
 
 
-def summarize_event(event: dict[str, Any]) -> dict[str, Any]:
+def summarize_event(event: dict[str, Any], clients: ClientProvider) -> dict[str, Any]:
     """``Summarize`` with real clients: ``event`` is ``{"run": ..., "itemsLocation": ...}``."""
     run = RunParameters.from_dict(event["run"])
-    return summarize(s3_client(run), run, event.get("itemsLocation"))
+    return summarize(s3_client(clients, run), run, event.get("itemsLocation"))
 
 
-def s3_client(run: RunParameters) -> Any:
+def s3_client(clients: ClientProvider, run: RunParameters) -> Any:
     """An S3 client in the destination bucket's region, with the function's own credentials."""
-    return aws_client("s3", run.destination.region)
+    return clients.client("s3", run.destination.region)

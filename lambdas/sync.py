@@ -192,7 +192,7 @@ def reconcile(item: TargetItem, ssm_factory: Callable[[TargetItem], Any]) -> Rec
 
     Example::
 
-        reconcile(item, lambda item: member_ssm(item)).to_dict()
+        reconcile(item, lambda item: member_ssm(clients, item)).to_dict()
     """
     started = clock.now()
     try:
@@ -210,7 +210,6 @@ def reconcile(item: TargetItem, ssm_factory: Callable[[TargetItem], Any]) -> Rec
     return spec_of(item.run.mode).reconcile(ssm, item)
 
 
-def member_ssm(item: TargetItem) -> Any:
+def member_ssm(clients: aws.ClientProvider, item: TargetItem) -> Any:
     """An SSM client in ``item``'s account-region, with the member role's cached credentials."""
-    credentials = aws.cached_role_credentials(member_role_arn(item), item.run.executionName)
-    return aws.client("ssm", item.region, credentials)
+    return clients.assuming(member_role_arn(item), item.run.executionName).client("ssm", item.region)

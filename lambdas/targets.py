@@ -191,12 +191,11 @@ def resolve_targets(
     return items, skipped
 
 
-def organizations_client(settings: Settings, execution_name: str) -> Any:
+def organizations_client(clients: aws.ClientProvider, settings: Settings, execution_name: str) -> Any:
     """An Organizations client, through the organization reader role when one is configured."""
     if settings.organization_reader_role_arn:
-        credentials = aws.cached_role_credentials(settings.organization_reader_role_arn, execution_name)
-        return aws.client("organizations", ORGANIZATIONS_REGION, credentials)
-    return aws.client("organizations", ORGANIZATIONS_REGION)
+        clients = clients.assuming(settings.organization_reader_role_arn, execution_name)
+    return clients.client("organizations", ORGANIZATIONS_REGION)
 
 
 def resolve_run(
@@ -236,13 +235,13 @@ def resolve_run(
     }
 
 
-def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def resolve_event(event: dict[str, Any], settings: Settings, clients: aws.ClientProvider) -> dict[str, Any]:
     """``Resolve targets`` with real clients: ``event`` is ``{"input": ..., "executionName": ...}``."""
     execution_name = str(event["executionName"])
     return resolve_run(
         event.get("input"),
         execution_name,
         settings,
-        lambda: organizations_client(settings, execution_name),
-        lambda region: aws.client("s3", region),
+        lambda: organizations_client(clients, settings, execution_name),
+        lambda region: clients.client("s3", region),
     )
