@@ -428,16 +428,12 @@ class LocalEngine:
     # -- moto and accounts -------------------------------------------------------------------------------------
 
     def _join_or_start_moto(self) -> None:
-        from moto import mock_aws
-        from moto.core.config import default_user_config
-        from moto.core.models import botocore_stubber
-
-        if not botocore_stubber.enabled:
-            self._mock = mock_aws(config=_EXECUTE_CONFIG)  # type: ignore[call-overload]
+        if not seams.botocore_stubber.enabled:
+            self._mock = seams.mock_aws(config=_EXECUTE_CONFIG)  # type: ignore[call-overload]
             self._mock.start()
             return
-        if not default_user_config.get("stepfunctions", {}).get("execute_state_machine", False):
-            self._config_patch = mock.patch.dict(default_user_config, _EXECUTE_CONFIG)
+        if not seams.default_user_config.get("stepfunctions", {}).get("execute_state_machine", False):
+            self._config_patch = mock.patch.dict(seams.default_user_config, _EXECUTE_CONFIG)
             self._config_patch.start()
 
     def _engine_session(self) -> tuple[boto3.Session, str]:
@@ -449,13 +445,10 @@ class LocalEngine:
         role = f"arn:aws:iam::{requested}:role/{ENGINE_ROLE_NAME}"
         # Created behind moto's back: nobody has credentials in that account yet, and an AssumeRole into a
         # missing role is refused under LocalAws (as on AWS).
-        from moto.iam.exceptions import NotFoundException
-        from moto.iam.models import iam_backends
-
-        iam = iam_backends[requested]["aws"]
+        iam = seams.iam_backends[requested]["aws"]
         try:
             iam.get_role_by_arn(role)
-        except NotFoundException:
+        except seams.IamNotFoundException:
             trust = {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
@@ -583,10 +576,6 @@ class LocalEngine:
 
     def _client_for(self, region: str, service: str, state_credentials: Any = None) -> BaseClient:
         """Stands in for moto's ``boto_client_for``: the same client settings, landing in the right account."""
-        from moto.core.models import botocore_stubber
-        from moto.settings import moto_server_port
-        from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
-
         role_arn = getattr(state_credentials, "role_arn", None)
         account = _account_of(role_arn) if role_arn else None
         account = account or self.account_id
@@ -597,16 +586,16 @@ class LocalEngine:
                 return client
             assert self._interpreter_session is not None
             kwargs: dict[str, Any] = {}
-            if not botocore_stubber.enabled:
-                kwargs["endpoint_url"] = f"http://localhost:{moto_server_port()}"
+            if not seams.botocore_stubber.enabled:
+                kwargs["endpoint_url"] = f"http://localhost:{seams.moto_server_port()}"
             client = self._interpreter_session.client(
                 service,  # type: ignore[call-overload]
                 region_name=region,
                 config=Config(
                     parameter_validation=False,
                     retries={"max_attempts": 0, "total_max_attempts": 1},
-                    connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                    read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    connect_timeout=seams.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    read_timeout=seams.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
                 ),
                 **kwargs,
             )

@@ -572,6 +572,32 @@ def parse_fault(data: Mapping[str, Any], account_names: set[str], source: str = 
     return _Parser(source).fault(dict(data), "fault", account_names)
 
 
+def parse_account(
+    data: Mapping[str, Any], ou_path: str, existing: tuple[Account, ...] = (), source: str = "<account>"
+) -> Account:
+    """Validate one account spec (the keys of the scenario's ACCOUNT) placed in the OU at ``ou_path``.
+
+    Its id is generated from its name when ``data`` gives none; a name or id one of ``existing`` has is refused.
+
+    Example::
+
+        >>> account = parse_account({"name": "prod-new", "memberRole": False}, "/Workloads")
+        >>> account.ou_path, account.member_role, len(account.id)
+        ('/Workloads', False, 12)
+    """
+    parser = _Parser(source)
+    raw = _RawAccount("account", dict(data), ou_path)
+    parser.accounts([raw])  # keys, name and id
+    taken = {a.id: a.name for a in existing}
+    name = raw.data["name"]
+    if name in taken.values():
+        raise parser.fail("account.name", f"an account named {name!r} exists already")
+    account_id = raw.data.get("id")
+    if account_id in taken:
+        raise parser.fail("account.id", f"account {account_id} exists already")
+    return parser.account(raw, account_id or parser.generated_id(name, taken))
+
+
 __all__: list[str] = [
     "Account",
     "Aggregator",
@@ -584,6 +610,7 @@ __all__: list[str] = [
     "derive_organization_id",
     "example_scenario_path",
     "load_scenario",
+    "parse_account",
     "parse_fault",
     "parse_scenario",
 ]
