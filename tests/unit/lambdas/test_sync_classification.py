@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lambdas.models import Destination, Status
 from lambdas.classification import Decision, ExistingSync, Finding, blocked_by, classify
+from lambdas.models import Destination, Status
 
 DEST = Destination("acme-inventory", "us-east-1", "default")
 
