@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -91,7 +92,8 @@ def known_regions() -> frozenset[str]:
 
 
 def _fail(field: str, value: Any, why: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {value!r} {why}")
+    """The error naming ``field`` and its value as JSON (``null``, ``true``, ``"x"``), as the user wrote it."""
+    return InvalidInput(f"{field}: {json.dumps(value, default=str)} {why}")
 
 
 def _string(raw: Mapping[str, Any], field: str, default: str | None, label: str | None = None) -> str | None:
@@ -163,7 +165,7 @@ def _destination(raw: Mapping[str, Any], settings: Settings, regions: frozenset[
     if settings.destination_bucket is not None and bucket != settings.destination_bucket:
         # The deployment's roles may read and write only its own bucket: another one would fail midway.
         raise _fail(
-            "destination.bucket", bucket, f"is not this deployment's bucket {settings.destination_bucket!r}"
+            "destination.bucket", bucket, f"is not this deployment's bucket {json.dumps(settings.destination_bucket)}"
         )
     if region is None:
         raise _fail("destination.region", None, "is required (no deployed default)")
@@ -171,7 +173,9 @@ def _destination(raw: Mapping[str, Any], settings: Settings, regions: frozenset[
         raise _fail("destination.region", region, "is not a known AWS region")
     if bucket == settings.destination_bucket and settings.destination_region not in (None, region):
         raise _fail(
-            "destination.region", region, f"is not the region of bucket {bucket!r} ({settings.destination_region})"
+            "destination.region",
+            region,
+            f"is not the region of bucket {json.dumps(bucket)} ({settings.destination_region})",
         )
     assert prefix is not None  # Settings always carries a default prefix
     _check_prefix(prefix)

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,8 @@ def require_confirmation(execution_input: Mapping[str, Any]) -> None:
     value = execution_input.get(CONFIRM_FIELD)
     if value != CONFIRM_VALUE:
         raise InvalidInput(
-            f'{CONFIRM_FIELD}: {value!r} must be "{CONFIRM_VALUE}" to run a teardown (it deletes orgsync\'s syncs)'
+            f"{CONFIRM_FIELD}: {json.dumps(value, default=str)} must be {json.dumps(CONFIRM_VALUE)} "
+            "to run a teardown (it deletes orgsync's syncs)"
         )
 
 

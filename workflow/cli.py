@@ -440,7 +440,10 @@ def report(source: str, fmt: str, endpoint_url: str | None, region: str | None) 
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "json", "dot"]), default="svg", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of stdout (required for png on a terminal).")
 def graph(fmt: str, output: str | None) -> int:
-    """Draw the state machine (SVG, PNG, DOT) or print its definition (ASL JSON, with ARN placeholders)."""
+    """Draw the state machine (SVG, PNG, DOT) or print its definition (ASL JSON, with ARN placeholders).
+
+    SVG, PNG and DOT need the graph extra (pip install 'orgsync[graph]'); SVG and PNG also graphviz's dot program.
+    """
     from workflow.graph import render
 
     data = render(_definition(), fmt)
@@ -473,17 +476,22 @@ def _definition() -> dict[str, Any]:
 
 @cli.command(
     epilog=_examples(
-        "orgsync validate --input input.json",
-        "ORGSYNC_DESTINATION_BUCKET=acme-inventory orgsync validate --input minimal-input.json",
+        "orgsync validate --input docs/examples/rollout-input.json",
+        "ORGSYNC_DESTINATION_BUCKET=acme-inventory ORGSYNC_DESTINATION_REGION=ap-northeast-1 \\",
+        "    orgsync validate --input docs/examples/minimal-input.json",
     )
 )
 @click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON).")
 def validate(input_path: str) -> int:
     """Check an execution input offline, with the messages the workflow's InvalidInput would give.
 
-    Defaults a deployed state machine supplies (destination, syncName, memberRoleName) are read from the
-    same ORGSYNC_* environment variables the Lambda functions use. OU paths and account IDs are checked for
-    shape only: whether they exist in the organization is known only when the workflow runs.
+    \b
+    Defaults a deployed state machine supplies are read from the same variables the Lambda functions use:
+      ORGSYNC_DESTINATION_BUCKET, ORGSYNC_DESTINATION_REGION (required unless the input has destination.bucket
+      and destination.region), ORGSYNC_DESTINATION_PREFIX, ORGSYNC_KMS_KEY_ARN, ORGSYNC_SYNC_NAME,
+      ORGSYNC_MEMBER_ROLE_NAME, ORGSYNC_DEFAULT_TARGETS, ORGSYNC_DEFAULT_REGIONS.
+    OU paths and account IDs are checked for shape only: whether they exist in the organization is known only
+    when the workflow runs.
     """
     from lambdas.settings import Settings
 
