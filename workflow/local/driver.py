@@ -8,6 +8,12 @@ Setting the environment variable ``ORGSYNC_SFN_ENDPOINT_URL`` (e.g. ``http://loc
 default); tests that need in-process features of the local engine (Python handlers, the virtual clock) skip
 with a reason when it is set (see :func:`remote_endpoint_url`).
 
+A moto server (``moto_server -p 5000``) answers as such an endpoint once two things are true: boto3 finds
+credentials (any value: ``AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing``), and the server has been told to
+run executions, which it does not by default (its executions would stay RUNNING): POST
+``{"stepfunctions": {"execute_state_machine": true}}`` to ``/moto-api/config`` before creating a state machine
+(:func:`enable_moto_server_executions`). ``moto_server`` sets ``MOTO_PORT`` to its own port itself.
+
 Example::
 
     >>> import boto3
@@ -22,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 import uuid
 from typing import Any
 
@@ -29,7 +36,15 @@ import boto3
 
 from workflow.runs import TERMINAL_STATUSES, ExecutionResult, fetch_history, result_from_description
 
-__all__ = ["ENDPOINT_ENV", "ExecutionDidNotFinish", "ExecutionResult", "StepFunctionsDriver", "remote_driver"]
+__all__ = [
+    "ENDPOINT_ENV",
+    "ExecutionDidNotFinish",
+    "ExecutionResult",
+    "NoEndpointCredentials",
+    "StepFunctionsDriver",
+    "enable_moto_server_executions",
+    "remote_driver",
+]
 
 #: The environment variable that points the driver (and the tests) at another Step Functions endpoint.
 ENDPOINT_ENV = "ORGSYNC_SFN_ENDPOINT_URL"
@@ -126,4 +141,32 @@ def remote_driver(endpoint_url: str | None = None, *, region: str | None = None)
     if url is None:
         raise ValueError(f"no endpoint URL given and {ENDPOINT_ENV} is not set")
     region_name = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return StepFunctionsDriver(boto3.client("stepfunctions", endpoint_url=url, region_name=region_name))
+    session = boto3.session.Session(region_name=region_name)
+    if session.get_credentials() is None:
+        # botocore signs every request, a local server's too: without credentials the first call fails, deep inside.
+        raise NoEndpointCredentials(
+            f"{url}: boto3 finds no AWS credentials; a local endpoint accepts any: "
+            "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        )
+    return StepFunctionsDriver(session.client("stepfunctions", endpoint_url=url))
+
+
+class NoEndpointCredentials(ValueError):
+    """No credentials to sign requests to another endpoint with (a local one accepts any)."""
+
+
+def enable_moto_server_executions(endpoint_url: str) -> None:
+    """Tell a moto server to run executions (it only records them by default); call before creating machines.
+
+    Example::
+
+        enable_moto_server_executions("http://127.0.0.1:5000")
+    """
+    request = urllib.request.Request(
+        f"{endpoint_url.rstrip('/')}/moto-api/config",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
