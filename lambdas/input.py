@@ -196,7 +196,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     >>> validate_input({"targets": ["r-ab12"], "regions": ["mars-1"]}, settings)
     Traceback (most recent call last):
     ...
-    lambdas.errors.InvalidInput: regions: 'mars-1' is not a known AWS region with SSM
+    lambdas.errors.InvalidInput: regions: "mars-1" is not a known AWS region with SSM
     """
     if not isinstance(raw, dict):
         raise _fail("input", raw, "must be a JSON object")

@@ -42,7 +42,7 @@ def require_confirmation(execution_input: Mapping[str, Any]) -> None:
     >>> require_confirmation({"mode": "teardown"})
     Traceback (most recent call last):
     ...
-    lambdas.errors.InvalidInput: confirm: None must be "teardown" to run a teardown (it deletes orgsync's syncs)
+    lambdas.errors.InvalidInput: confirm: null must be "teardown" to run a teardown (it deletes orgsync's syncs)
     """
     if str(execution_input.get("mode", Mode.ROLLOUT)) != Mode.TEARDOWN:
         return

@@ -33,13 +33,13 @@ def orgsync_objects(local: LocalRun) -> list[str]:
 @pytest.mark.parametrize(
     ("request_input", "cause_starts_with"),
     [
-        ({"targets": ["/Workloads/Nowhere"], "regions": REGIONS}, "targets: OU path '/Workloads/Nowhere'"),
+        ({"targets": ["/Workloads/Nowhere"], "regions": REGIONS}, 'targets: OU path "/Workloads/Nowhere"'),
         ({"targets": ["ou-zzzz-zzzzzzzz"], "regions": REGIONS}, 'targets: "ou-zzzz-zzzzzzzz"'),
         ({"targets": ["ou-12"], "regions": REGIONS}, 'targets: "ou-12"'),
         ({"targets": ["999999999999"], "regions": REGIONS}, 'targets: "999999999999"'),
         ({"targets": ["r-zzzz"], "regions": REGIONS}, 'targets: "r-zzzz"'),
         ({"targets": [], "regions": REGIONS}, "targets: must be a non-empty list"),
-        ({"targets": ["/"], "regions": ["moon-base-1"]}, "regions: 'moon-base-1'"),
+        ({"targets": ["/"], "regions": ["moon-base-1"]}, 'regions: "moon-base-1"'),
         ({"targets": ["/"], "regions": REGIONS, "destination": {"bucket": "Not_A_Bucket"}},
          "destination.bucket: 'Not_A_Bucket'"),
         ({"targets": ["/"], "regions": REGIONS, "mode": "destroy"}, "mode: 'destroy'"),

@@ -124,5 +124,6 @@ class LocalBackend:
 
         result = self.local.wait(execution_arn, execution_arn.rsplit(":", 1)[-1], timeout=self.timeout)
         description = self.local.engine.session.client("stepfunctions").describe_execution(executionArn=execution_arn)
-        saved.save_execution(description, self.local.history(execution_arn), result.report, state_dir=self.state_dir)
+        history = self.local.history(execution_arn)
+        saved.save_execution(dict(description), history, result.report, state_dir=self.state_dir)
         return result
