@@ -111,3 +111,4 @@ class AggregatorStack(Stack):
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         CfnOutput(self, "InventoryBucketName", value=self.inventory.bucket.bucket_name)
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn)
+        CfnOutput(self, "StateMachineLogGroupName", value=self.workflow.log_group.log_group_name)
