@@ -82,3 +82,22 @@ class RunNotifications(Construct):
                 ),
             )
         )
+        narrow_key_policy(self.key)
+
+
+def narrow_key_policy(key: kms.Key) -> None:
+    """Grant EventBridge ``kms:GenerateDataKey``, not the ``kms:GenerateDataKey*`` the SnsTopic target adds.
+
+    A service publishing to an encrypted topic needs ``kms:GenerateDataKey`` and ``kms:Decrypt`` on its key (the
+    key policy AWS's guides give service publishers); the ``*`` would also allow the key-pair and
+    without-plaintext variants, which nothing here uses. The key policy is replaced by the same document with
+    that one action narrowed (CDK builds the statement inside the target, out of reach otherwise).
+    """
+    cfn_key = key.node.default_child
+    assert isinstance(cfn_key, kms.CfnKey)
+    # Resolved now, after the target's grant: nothing else grants on this key (the security test would see it).
+    document = Stack.of(key).resolve(cfn_key.key_policy)
+    for statement in document["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = ["kms:GenerateDataKey" if a == "kms:GenerateDataKey*" else a for a in actions]
+    cfn_key.add_property_override("KeyPolicy", document)
