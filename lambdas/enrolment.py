@@ -35,6 +35,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from lambdas.defaults import with_deployed_defaults
 from lambdas.models import Mode
 from lambdas.settings import Settings
 
@@ -140,5 +141,6 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """The enrolment function's entry point (the EventBridge rule's target)."""
     import boto3  # imported here so the pure functions above load without boto3's start-up cost
 
-    arn = start_enrolment(event, Settings.from_env(), boto3.client("stepfunctions"), os.environ[ENV_STATE_MACHINE_ARN])
+    settings = with_deployed_defaults(Settings.from_env())
+    arn = start_enrolment(event, settings, boto3.client("stepfunctions"), os.environ[ENV_STATE_MACHINE_ARN])
     return {"executionArn": arn}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas import coverage, marker, report, sync, targets, teardown, verify
+from lambdas.defaults import with_deployed_defaults
 from lambdas.models import Mode, TargetItem
 from lambdas.settings import Settings
 
@@ -32,7 +33,7 @@ def resolve_targets(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     ``event``: ``{"input": <execution input>, "executionName": "..."}``.
     """
-    return targets.resolve_event(event, Settings.from_env())
+    return targets.resolve_event(event, with_deployed_defaults(Settings.from_env()))
 
 
 def reconcile_sync(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -56,7 +56,8 @@ class EnrolmentProps:
     state_machine_arn: str
     management_account_id: str
     settings: Settings
-    """The deployed defaults; ``default_targets`` is the ``within`` of every enrolment."""
+    """The deployed settings of the functions' environment; the default targets (the ``within`` of every
+    enrolment) and regions come from the ``DeployedDefaults`` layer the aggregator stack gives the function."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
 
 

@@ -9,6 +9,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.config import OrgSyncConfig
+from infra.constructs.deployed_defaults import DeployedDefaults, DeployedDefaultsProps
 from infra.constructs.enrolment import Enrolment, EnrolmentProps
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, InventoryBucket, InventoryBucketProps
 from infra.constructs.notifications import RunNotifications, RunNotificationsProps
@@ -16,7 +17,7 @@ from infra.constructs.rollout_state_machine import RolloutStateMachine, RolloutS
 from infra.constructs.schedule import RolloutSchedule, RolloutScheduleProps
 from infra.constructs.task_functions import TaskFunctions, TaskFunctionsProps
 from lambdas.settings import Settings
-from workflow.functions import ALL_FUNCTIONS
+from workflow.functions import ALL_FUNCTIONS, RESOLVE_TARGETS
 
 
 class AggregatorStack(Stack):
@@ -50,8 +51,10 @@ class AggregatorStack(Stack):
             sync_name=config.sync_name,
             member_role_name=config.member_role_name,
             organization_reader_role_arn=config.organization_reader_role_arn,
-            default_targets=config.targets,
-            default_regions=config.regions,
+        )
+        # The default targets and regions are not in the environment (4 KB at most): a layer for the two readers.
+        self.defaults = DeployedDefaults(
+            self, "DeployedDefaults", DeployedDefaultsProps(targets=config.targets, regions=config.regions)
         )
         self.functions = TaskFunctions(
             self,
@@ -64,6 +67,7 @@ class AggregatorStack(Stack):
                 member_role_name=config.member_role_name,
             ),
         )
+        self.defaults.give_to(self.functions.functions[RESOLVE_TARGETS.name])
         self.workflow = RolloutStateMachine(
             self,
             "Rollout",
@@ -108,6 +112,7 @@ class AggregatorStack(Stack):
                     settings=self.settings,
                 ),
             )
+            self.defaults.give_to(self.enrolment.function)
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         CfnOutput(self, "InventoryBucketName", value=self.inventory.bucket.bucket_name)
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn)

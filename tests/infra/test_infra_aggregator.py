@@ -329,8 +329,8 @@ def test_each_function_runs_its_catalogue_handler_with_the_deployed_settings(
         "ORGSYNC_SYNC_NAME": "org-inventory",
         "ORGSYNC_MEMBER_ROLE_NAME": "OrgSyncMemberRole",
         "ORGSYNC_ORGANIZATION_READER_ROLE_ARN": f"arn:aws:iam::{MANAGEMENT}:role/OrgSyncOrganizationReader",
-        "ORGSYNC_DEFAULT_TARGETS": '["ou-ab12-abcdefgh", "/Workloads/Prod"]',
-        "ORGSYNC_DEFAULT_REGIONS": '["eu-west-1", "us-east-1"]',
+        # the default targets and regions are in a layer, for ResolveTargets alone (test_infra_deployed_defaults)
+        **({"ORGSYNC_DEFAULTS_FILE": "/opt/orgsync/defaults.json"} if spec.name == "ResolveTargets" else {}),
     }
 
 
