@@ -108,6 +108,7 @@ class AggregatorStack(Stack):
                 "Enrolment",
                 EnrolmentProps(
                     state_machine_arn=self.workflow.state_machine_arn,
+                    state_machine_name=config.state_machine_name,
                     management_account_id=config.management_account_id,
                     settings=self.settings,
                 ),

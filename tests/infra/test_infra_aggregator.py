@@ -534,7 +534,8 @@ def test_enrolment_accepts_the_management_accounts_events_and_starts_rollouts(fu
     function_id = logical_id(full_json, "AWS::Lambda::Function", "/Enrolment/Function/")
     function = full_json["Resources"][function_id]["Properties"]
     assert function["Handler"] == "lambdas.enrolment.handler"
-    sm_arn = f"arn:<AWS::Partition>:states:{REGION}:{AGGREGATOR}:stateMachine:orgsync"
+    # it starts the enrolment waiter (test_infra_enrolment_waiter), which runs orgsync once the member role is there
+    sm_arn = f"arn:<AWS::Partition>:states:{REGION}:{AGGREGATOR}:stateMachine:orgsync-enrolment"
     assert render(function["Environment"]["Variables"]["ORGSYNC_STATE_MACHINE_ARN"]) == sm_arn
     role = logical_id(full_json, "AWS::IAM::Role", "/Enrolment/Role/")
     logs = logical_id(full_json, "AWS::Logs::LogGroup", "/Enrolment/Logs/")

@@ -59,9 +59,9 @@ def test_four_hundred_ous_keep_every_environment_far_under_four_kilobytes(many: 
     sizes = {name: environment_size(props["Environment"]["Variables"]) for name, props in found.items()}
     assert max(sizes.values()) < LAMBDA_ENVIRONMENT_LIMIT // 4, sizes
     for props in found.values():
-        assert not any(
-            MANY_OUS[0] in json.dumps(value) for value in props["Environment"]["Variables"].values()
-        ), "a default target is in an environment variable"
+        assert not any(MANY_OUS[0] in json.dumps(value) for value in props["Environment"]["Variables"].values()), (
+            "a default target is in an environment variable"
+        )
 
 
 def layer_file(synthesized: Synthesized, template: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -58,7 +58,8 @@ def test_no_retained_resource_has_a_fixed_name(variant: str, request: pytest.Fix
 
 def test_retained_resources_are_there_to_be_checked(base: Synthesized, full: Synthesized) -> None:
     # The check above would pass vacuously if nothing were retained: the bucket, its log bucket, the state
-    # machine's and each function's log group are (and the KMS key with kms=true).
+    # machine's and each function's log group are (and the KMS key with kms=true, the enrolment function's and
+    # the enrolment waiter's log groups with enrolment=true).
     def retained(synthesized: Synthesized) -> dict[str, int]:
         counts: dict[str, int] = {}
         for name in synthesized.stack_names:
@@ -68,7 +69,7 @@ def test_retained_resources_are_there_to_be_checked(base: Synthesized, full: Syn
         return counts
 
     assert retained(base) == {"AWS::S3::Bucket": 2, "AWS::Logs::LogGroup": 6}
-    assert retained(full) == {"AWS::S3::Bucket": 2, "AWS::Logs::LogGroup": 7, "AWS::KMS::Key": 1}
+    assert retained(full) == {"AWS::S3::Bucket": 2, "AWS::Logs::LogGroup": 8, "AWS::KMS::Key": 1}
 
 
 def test_the_state_machine_log_group_keeps_its_vended_logs_prefix_and_is_unique_per_stack(base: Synthesized) -> None:
