@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lambdas.errors import OrgSyncError
@@ -42,7 +42,7 @@ class DeployedDefaultsUnreadable(OrgSyncError):
     """The deployment's defaults file is missing or malformed: the deployment is broken, not the input."""
 
 
-def defaults_document(targets: tuple[str, ...] | list[str], regions: tuple[str, ...] | list[str]) -> str:
+def defaults_document(targets: Sequence[str], regions: Sequence[str]) -> str:
     """The file's content, as the CDK app writes it.
 
     >>> defaults_document(["r-ab12"], ["us-east-1"])
