@@ -32,9 +32,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.notifications import ALERT_STATUSES
 from infra.constructs.rollout_state_machine import stack_id_suffix
 from infra.constructs.task_functions import add_python_function
 from infra.nag import acknowledge, acknowledge_wildcards
@@ -74,6 +76,8 @@ class EnrolmentProps:
     """The deployed settings of the functions' environment; the default targets (the ``within`` of every
     enrolment) and regions come from the ``DeployedDefaults`` layer the aggregator stack gives the function."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
+    alerts_topic: sns.ITopic | None = None
+    """Where an enrolment that ends badly is reported (its attempts do not alert: the waiter decides)."""
 
 
 class Enrolment(Construct):
@@ -194,6 +198,29 @@ class EnrolmentWaiter(Construct):
             "CloudWatch Logs delivery (logs:CreateLogDelivery and friends) and X-Ray (PutTraceSegments, "
             "GetSamplingRules...) support no resource-level permissions; AWS documents Resource '*' for both.",
         )
+        self.alert_rule: events.Rule | None = None
+        if props.alerts_topic is not None:
+            # The attempts are quiet (an attempt that finds no member role yet is expected to fail): the waiter's
+            # own end is what needs a human. Its cause is the last run's, with that run's report location.
+            self.alert_rule = events.Rule(
+                self,
+                "EnrolmentEndedBadly",
+                description="orgsync: an enrolment ended FAILED, TIMED_OUT or ABORTED",
+                event_pattern=events.EventPattern(
+                    source=["aws.states"],
+                    detail_type=["Step Functions Execution Status Change"],
+                    detail={"status": list(ALERT_STATUSES), "stateMachineArn": [self.state_machine_arn]},
+                ),
+            )
+            name = events.EventField.from_path("$.detail.name")
+            status = events.EventField.from_path("$.detail.status")
+            cause = events.EventField.from_path("$.detail.cause")
+            self.alert_rule.add_target(
+                events_targets.SnsTopic(
+                    props.alerts_topic,
+                    message=events.RuleTargetInput.from_text(f"orgsync enrolment {name} ended {status}: {cause}"),
+                )
+            )
 
 
 @dataclass(frozen=True)

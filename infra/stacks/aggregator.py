@@ -10,7 +10,7 @@ from constructs import Construct
 
 from infra.config import OrgSyncConfig
 from infra.constructs.deployed_defaults import DeployedDefaults, DeployedDefaultsProps
-from infra.constructs.enrolment import Enrolment, EnrolmentProps
+from infra.constructs.enrolment import ENROLMENT_EXECUTION_PREFIX, Enrolment, EnrolmentProps
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, InventoryBucket, InventoryBucketProps
 from infra.constructs.notifications import RunNotifications, RunNotificationsProps
 from infra.constructs.rollout_state_machine import RolloutStateMachine, RolloutStateMachineProps
@@ -99,6 +99,8 @@ class AggregatorStack(Stack):
                 state_machine_name=config.state_machine_name,
                 reports_location=f"s3://{self.inventory.bucket.bucket_name}/{REPORTS_PREFIX}",
                 email=config.notification_email,
+                # the enrolment waiter reports how its attempts ended (infra/constructs/enrolment.py)
+                quiet_name_prefix=ENROLMENT_EXECUTION_PREFIX if config.enrolment else None,
             ),
         )
         self.enrolment: Enrolment | None = None
@@ -111,6 +113,7 @@ class AggregatorStack(Stack):
                     state_machine_name=config.state_machine_name,
                     management_account_id=config.management_account_id,
                     settings=self.settings,
+                    alerts_topic=self.notifications.topic,
                 ),
             )
             self.defaults.give_to(self.enrolment.function)

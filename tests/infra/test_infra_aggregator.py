@@ -523,7 +523,7 @@ def test_enrolment_accepts_the_management_accounts_events_and_starts_rollouts(fu
     rule = next(
         r
         for r in resources_of(full_json, "AWS::Events::Rule").values()
-        if "/Enrolment/" in r["Metadata"]["aws:cdk:path"]
+        if "/Enrolment/AccountJoined/" in r["Metadata"]["aws:cdk:path"]
     )
     assert rule["Properties"]["EventPattern"] == {
         "account": [MANAGEMENT],

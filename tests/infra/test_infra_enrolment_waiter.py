@@ -82,3 +82,35 @@ def test_the_waiter_definition_passes_cfn_lint(full: Synthesized) -> None:
     }
     matches = cfnlint.api.lint(json.dumps(template), regions=[REGION])
     assert [f"{m.rule.id}: {m.message}" for m in matches] == []
+
+
+def alert_rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        r["Metadata"]["aws:cdk:path"].split("/")[-2]: r["Properties"]
+        for r in resources_of(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.states"]
+    }
+
+
+def test_attempts_do_not_alert_the_enrolment_does(full: Synthesized) -> None:
+    template = full.template_json(AGGREGATOR_STACK)
+    rules = alert_rules(template)
+    assert set(rules) == {"RunEndedBadly", "EnrolmentEndedBadly"}
+    # An attempt that finds no member role yet is expected to fail: runs named enrol-... are left to the waiter
+    assert rules["RunEndedBadly"]["EventPattern"]["detail"]["name"] == [{"anything-but": {"prefix": "enrol-"}}]
+    # The waiter's end alerts, with the last run's cause (its report location)
+    pattern = render(rules["EnrolmentEndedBadly"]["EventPattern"])
+    assert pattern["detail"] == {
+        "status": ["FAILED", "TIMED_OUT", "ABORTED"],
+        "stateMachineArn": [f"{STATES}:stateMachine:orgsync-enrolment"],
+    }
+    (target,) = rules["EnrolmentEndedBadly"]["Targets"]
+    (topic,) = resources_of(template, "AWS::SNS::Topic")
+    assert target["Arn"] == {"Ref": topic}
+    assert render(target["InputTransformer"]["InputPathsMap"])["detail-cause"] == "$.detail.cause"
+
+
+def test_without_enrolment_every_run_alerts(base: Synthesized) -> None:
+    rules = alert_rules(base.template_json(AGGREGATOR_STACK))
+    assert set(rules) == {"RunEndedBadly"}
+    assert "name" not in rules["RunEndedBadly"]["EventPattern"]["detail"]
