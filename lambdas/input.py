@@ -27,6 +27,7 @@ from lambdas import identifiers
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, BUCKET_NAME, KMS_KEY_ARN, PREFIX, REGION, ROLE_NAME, SYNC_NAME, TARGET
 from lambdas.models import Destination, Mode, OnConflict, RolloutInput
+from lambdas.regions import OPT_IN_REGIONS, ssm_service_principal
 from lambdas.settings import DEFAULT_MARKER_TIMEOUT_SECONDS, Settings
 from lambdas.teardown import require_confirmation
 
@@ -116,6 +117,51 @@ def _destination(raw: Mapping[str, Any], settings: Settings) -> Destination:
     return Destination(bucket=bucket, region=region, prefix=prefix, kmsKeyArn=kms_key_arn)
 
 
+def _check_deployment(
+    settings: Settings, regions: list[str], sync_name: str, role_name: str, destination: Destination
+) -> None:
+    """Refuse what the deployment's IAM and policies cannot honour (only when ``settings.deployed``).
+
+    Each such value would pass every structural check and then fail in every account-region (ACCESS_DENIED or a
+    marker that never comes, with the wrong advice), so it is refused before any account is touched.
+
+    >>> deployed = Settings(destination_bucket="acme-inventory", destination_region="us-east-1", deployed=True)
+    >>> validate_input({"targets": ["r-ab12"], "regions": ["us-east-1"], "syncName": "other"}, deployed)
+    Traceback (most recent call last):
+    ...
+    lambdas.errors.InvalidInput: syncName: 'other' is not this deployment's 'org-inventory': its member role may ...
+    """
+    fixed: tuple[tuple[str, str | None, str | None, str], ...] = (
+        ("syncName", sync_name, settings.sync_name, "its member role may create and delete only that sync"),
+        ("memberRoleName", role_name, settings.member_role_name, "its task roles may assume only that role"),
+        (
+            "destination.prefix",
+            destination.prefix,
+            settings.destination_prefix,
+            "its bucket policy and marker permissions name only that prefix",
+        ),
+        (
+            "destination.kmsKeyArn",
+            destination.kmsKeyArn,
+            settings.kms_key_arn,
+            "its key policy lets SSM encrypt only with that key" if settings.kms_key_arn else "its bucket has no key",
+        ),
+    )
+    for field, value, deployed, why in fixed:
+        if value != deployed:
+            raise _fail(field, value, f"is not this deployment's {deployed!r}: {why}")
+    named = sorted(settings.bucket_policy_opt_in_regions)
+    for region in regions:
+        if region in OPT_IN_REGIONS and region not in named:
+            raise _fail(
+                "regions",
+                region,
+                f"is an opt-in region the deployment's bucket policy does not name (it names {named}): SSM writes "
+                f"from there as {ssm_service_principal(region)}; add the region to the deployment's regions and "
+                "redeploy",
+            )
+
+
 def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     """Validate an execution input and apply ``settings``' defaults; raises ``InvalidInput`` naming field and value.
 
@@ -191,6 +237,8 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     for target in within:
         _check(TARGET, target, "within")
     destination = _destination(raw, settings)
+    if settings.deployed:
+        _check_deployment(settings, regions, sync_name, role_name, destination)
 
     return RolloutInput(
         mode=mode,

@@ -52,6 +52,9 @@ class AggregatorStack(Stack):
             organization_reader_role_arn=config.organization_reader_role_arn,
             default_targets=config.targets,
             default_regions=config.regions,
+            # The execution input is checked against what this stack's IAM and policies name (lambdas.input).
+            deployed=True,
+            bucket_policy_opt_in_regions=self.inventory.opt_in_regions,
         )
         self.functions = TaskFunctions(
             self,
