@@ -20,6 +20,8 @@ Example::
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,15 +56,31 @@ KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
 
 #: Modes this version can run. A mode is added here when its reconciler exists (issue 6 adds verify/teardown).
 SUPPORTED_MODES: frozenset[Mode] = frozenset({Mode.ROLLOUT, Mode.VERIFY, Mode.TEARDOWN})
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _fail(field: str, value: Any, why: str) -> InvalidInput:
     return InvalidInput(f"{field}: {value!r} {why}")
 
 
-def _string(raw: Mapping[str, Any], field: str, default: str | None, label: str | None = None) -> str | None:
+def key_label(key: str) -> str:
+    """An input key as a message names it: as is when plain, else JSON-quoted (a key with ':' or a newline in it
+    would make the message ambiguous).
+
+    >>> key_label("regionz"), key_label("a: b")
+    ('regionz', '"a: b"')
+    """
+    return key if _PLAIN_KEY.fullmatch(key) else json.dumps(key)
+
+
+def _string(
+    raw: Mapping[str, Any], field: str, default: str | None, label: str | None = None, nullable: bool = False
+) -> str | None:
+    """The string at ``field``, ``default`` when absent; an explicit null only where ``nullable`` (no key)."""
     value = raw.get(field, default)
     if value is None:
+        if field in raw and not nullable:
+            raise _fail(label or field, value, "must be a string")
         return None
     if not isinstance(value, str):
         raise _fail(label or field, value, "must be a string")
@@ -88,11 +106,11 @@ def _destination(raw: Mapping[str, Any], settings: Settings) -> Destination:
         raise _fail("destination", value, "must be an object with bucket, region, prefix and optional kmsKeyArn")
     unknown = sorted(set(value) - KNOWN_DESTINATION_KEYS)
     if unknown:
-        raise _fail(f"destination.{unknown[0]}", value[unknown[0]], "is not a known key")
+        raise _fail(f"destination.{key_label(unknown[0])}", value[unknown[0]], "is not a known key")
     bucket = _string(value, "bucket", settings.destination_bucket, "destination.bucket")
     region = _string(value, "region", settings.destination_region, "destination.region")
     prefix = _string(value, "prefix", settings.destination_prefix, "destination.prefix")
-    kms_key_arn = _string(value, "kmsKeyArn", settings.kms_key_arn, "destination.kmsKeyArn")
+    kms_key_arn = _string(value, "kmsKeyArn", settings.kms_key_arn, "destination.kmsKeyArn", nullable=True)
     if bucket is None:
         raise _fail("destination.bucket", None, "is required (no deployed default)")
     _check(BUCKET_NAME, bucket, "destination.bucket")
@@ -177,7 +195,9 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         raise _fail("input", raw, "must be a JSON object")
     unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
-        raise _fail(unknown[0], raw[unknown[0]], f"is not a known key (known: {', '.join(sorted(KNOWN_KEYS))})")
+        raise _fail(
+            key_label(unknown[0]), raw[unknown[0]], f"is not a known key (known: {', '.join(sorted(KNOWN_KEYS))})"
+        )
 
     mode_value = _string(raw, "mode", str(Mode.ROLLOUT))
     try:
@@ -230,7 +250,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     assert role_name is not None
     _check(ROLE_NAME, role_name, "memberRoleName")
 
-    confirm = _string(raw, "confirm", None)
+    confirm = _string(raw, "confirm", None, nullable=True)
     within = _string_list(raw, "within", ())
     if "within" in raw and not within:
         raise InvalidInput("within: must be a non-empty list of OU IDs, OU paths, account IDs or root IDs when given")
