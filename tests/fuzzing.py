@@ -17,6 +17,10 @@ from lambdas.input import KNOWN_DESTINATION_KEYS, KNOWN_KEYS, MAX_MARKER_TIMEOUT
 
 #: Modest example counts (CI time); derandomized so a failure reproduces.
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+#: Fewer through the whole CLI (each example starts a command).
+FUZZ_CLI = settings(FUZZ, max_examples=20)
+#: Fewer still through a run on the local engine (each example is an execution).
+FUZZ_RUN = settings(FUZZ, max_examples=8)
 
 JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
 JSON_VALUES = st.recursive(

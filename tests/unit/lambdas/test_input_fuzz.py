@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from fuzzing import FUZZ, JSON_VALUES, malformed_inputs
+from fuzzing import FUZZ, FUZZ_CLI, JSON_VALUES, malformed_inputs
 from hypothesis import given
 
 from lambdas.errors import InvalidInput
@@ -51,7 +51,7 @@ def test_any_json_value_is_valid_or_refused_naming_a_field(value: Any) -> None:
         assert any(message.startswith((f"{label}: ", f"{label}.")) for label in labels), message
 
 
-@FUZZ
+@FUZZ_CLI
 @given(malformed_inputs(VALID))
 def test_validate_cli_refuses_a_malformed_input_in_one_line_with_exit_2(
     tmp_path_factory: pytest.TempPathFactory, case: tuple[dict[str, Any], str]
