@@ -22,7 +22,9 @@ FUZZ_CLI = settings(FUZZ, max_examples=20)
 #: Fewer still through a run on the local engine (each example is an execution).
 FUZZ_RUN = settings(FUZZ, max_examples=8)
 
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
+JSON_SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20)
+)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
     lambda children: st.one_of(
@@ -64,7 +66,7 @@ BAD_FIELDS: dict[str, st.SearchStrategy[Any]] = {
         st.integers(max_value=-1),
         st.integers(min_value=MAX_MARKER_TIMEOUT_SECONDS + 1),
         st.booleans(),
-        st.floats(allow_nan=False),
+        st.floats(allow_nan=False, allow_infinity=False),
         st.text(max_size=5),
         st.none(),
     ),
