@@ -189,7 +189,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     >>> validate_input({"targets": ["r-ab12"], "regions": ["mars-1"]}, settings)
     Traceback (most recent call last):
     ...
-    lambdas.errors.InvalidInput: regions: 'mars-1' is not a region name such as us-east-1
+    lambdas.errors.InvalidInput: regions: 'mars-1' is not a known AWS region with SSM (such as us-east-1)
     """
     if not isinstance(raw, dict):
         raise _fail("input", raw, "must be a JSON object")
