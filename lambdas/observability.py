@@ -104,7 +104,8 @@ def instrumented(handler: Handler) -> Handler:
         )
         try:
             logger.info(f"{function_name} started")
-            result = handler(event, context)
+            with invocation.timed_by(context):
+                result = handler(event, context)
             status = result.get("status") if isinstance(result, Mapping) else None
             logger.info(f"{function_name} finished", extra={"status": status} if status else None)
             return result

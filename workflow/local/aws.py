@@ -10,14 +10,16 @@ needs), then:
   environment then points default boto3 calls at the aggregator account and region;
 - creates the aggregator bucket with the scenario's bucket policy, and the ``existingSyncs``;
 - installs the resource data sync emulation (``workflow.local.ssm_sync``) and a request boundary
-  (``workflow.local.faults``) with three guards, in this order:
+  (``workflow.local.faults``) with four guards, in this order:
 
   1. **disabled regions**: a call signed by an account for a region in its ``disabledRegions`` fails as on AWS
      for a region the account has not opted in to: STS answers ``RegionDisabledException`` (403, "STS is not
      activated in this region for account:ID. ..."), every other service ``UnrecognizedClientException``
      (400, "The security token included in the request is invalid.");
   2. **faults** from the scenario and :meth:`LocalAws.add_fault`;
-  3. **missing roles**: ``sts:AssumeRole`` into a role that does not exist is ``AccessDenied`` (403,
+  3. **session names**: ``sts:AssumeRole`` with a ``RoleSessionName`` STS refuses (2 to 64 of ``[\\w+=,.@-]``) is
+     ``ValidationError`` (400) with AWS's message (``workflow.local.faults.role_session_name_guard``);
+  4. **missing roles**: ``sts:AssumeRole`` into a role that does not exist is ``AccessDenied`` (403,
      "User: <caller arn> is not authorized to perform: sts:AssumeRole on resource: <role arn>"), as on AWS
      (moto alone hands out credentials for any ARN).
 
@@ -55,7 +57,7 @@ from moto.sts.models import sts_backends
 from workflow.local import seams, ssm_sync
 from workflow.local.bucket_policy import policy_document, ssm_write_denial
 from workflow.local.clock import VirtualClock
-from workflow.local.faults import Call, FaultInjector, RequestBoundary, ServiceError
+from workflow.local.faults import Call, FaultInjector, RequestBoundary, ServiceError, role_session_name_guard
 from workflow.local.inventory import inventory_objects, marker_object
 from workflow.local.scenario import (
     LOWER_ALPHANUMERIC,
@@ -194,7 +196,9 @@ class LocalAws:
         for account in self.scenario.accounts:
             self._seed_existing_syncs(account)
         ssm_sync.install(self.syncs)
-        self._boundary = RequestBoundary([self._region_guard, self.faults, self._assume_role_guard])
+        self._boundary = RequestBoundary(
+            [self._region_guard, self.faults, role_session_name_guard, self._assume_role_guard]
+        )
         self._boundary.install()
         owner, attribute, self._account_lookup = seams.ACCESS_KEY_ACCOUNT.resolve()
         setattr(owner, attribute, AccessKeyAccounts(self._account_lookup))

@@ -105,6 +105,44 @@ class Call:
 
 Guard = Callable[[Call], ServiceError | None]
 
+#: STS's constraints on ``RoleSessionName`` (its API reference): 2 to 64 characters of ``[\w+=,.@-]*``.
+ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
+ROLE_SESSION_NAME_LENGTH = (2, 64)
+
+
+def role_session_name_guard(call: Call) -> ServiceError | None:
+    """``sts:AssumeRole`` with a session name STS refuses: ``ValidationError`` (400) with AWS's message.
+
+    moto checks only the maximum length; AWS reports every violated constraint, as its input validation does.
+
+    >>> from botocore.awsrequest import AWSPreparedRequest
+    >>> body = "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A200000000001%3Arole%2Fr&RoleSessionName=a%23b"
+    >>> request = AWSPreparedRequest("POST", "https://sts.amazonaws.com/", {}, body, False)
+    >>> error = role_session_name_guard(Call("sts", "AssumeRole", None, None, "us-east-1", request))
+    >>> error.code, error.message.split(": Member ")[0]
+    ('ValidationError', "1 validation error detected: Value 'a#b' at 'roleSessionName' failed to satisfy constraint")
+    """
+    if call.service != "sts" or call.operation != "AssumeRole":
+        return None
+    name = call.form().get("RoleSessionName")
+    if name is None:
+        return None  # a missing parameter is moto's to refuse
+    shortest, longest = ROLE_SESSION_NAME_LENGTH
+    problems = []
+    if len(name) > longest:
+        problems.append(f"Member must have length less than or equal to {longest}")
+    if len(name) < shortest:
+        problems.append(f"Member must have length greater than or equal to {shortest}")
+    if not ROLE_SESSION_NAME.fullmatch(name):
+        problems.append(f"Member must satisfy regular expression pattern: {ROLE_SESSION_NAME.pattern}")
+    if not problems:
+        return None
+    count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+    details = "; ".join(
+        f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: {problem}" for problem in problems
+    )
+    return ServiceError("ValidationError", f"{count}: {details}", 400)
+
 
 class FaultInjector:
     """The scenario's faults as a guard; ``add`` appends one at run time. Thread-safe."""
