@@ -74,8 +74,9 @@ TRANSIENT_CODES = frozenset(
 #: connection errors and timeouts, with its truncated exponential backoff and full jitter. What is still failing
 #: after MAX_ATTEMPTS surfaces as a named error (Throttled, AwsUnavailable) that the state machine retries.
 MAX_ATTEMPTS = 3
-CONNECT_TIMEOUT_SECONDS = 3
-READ_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 2
+#: SSM, STS, Organizations and S3 answer these calls in well under a second; a stalled answer is retried.
+READ_TIMEOUT_SECONDS = 5
 #: Standard mode's backoff before attempt i+1 is at most min(2**(i-1), 20) s, plus up to 5 s more when AWS
 #: sends x-amz-retry-after; every attempt may wait out both timeouts.
 WORST_CASE_CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + sum(

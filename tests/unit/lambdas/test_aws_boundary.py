@@ -133,10 +133,10 @@ class Context:
 
 def test_no_call_starts_without_time_for_its_worst_case(sts: Any) -> None:
     # The worst case of one call: every attempt waits out both timeouts, with the longest backoffs between.
-    assert aws.WORST_CASE_CALL_SECONDS == 3 * (3 + 10) + (1 + 5) + (2 + 5)
+    assert aws.WORST_CASE_CALL_SECONDS == 3 * (2 + 5) + (1 + 5) + (2 + 5)
     with invocation.timed_by(Context(aws.WORST_CASE_CALL_SECONDS + 1)):
         assert aws.call("sts:GetCallerIdentity", sts.get_caller_identity)["Account"]
-    with invocation.timed_by(Context(aws.WORST_CASE_CALL_SECONDS - 1)), pytest.raises(aws.OutOfTime, match="51 s left"):
+    with invocation.timed_by(Context(aws.WORST_CASE_CALL_SECONDS - 1)), pytest.raises(aws.OutOfTime, match="33 s left"):
         aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
 
 
@@ -202,3 +202,9 @@ def test_session_names_are_what_sts_accepts_and_traceable_to_the_execution(execu
     assert name.startswith("orgsync-" + re.sub(r"[^\w+=,.@-]", "-", execution_name, flags=re.ASCII)[:20])
     # Two names that clean alike still differ
     assert aws.session_name(execution_name + "!") != aws.session_name(execution_name + "?")
+
+
+def test_credentials_never_show_their_secret_or_token() -> None:
+    credentials = aws.Credentials("ASIAKEYID", "the-secret", "the-token")
+    shown = f"{credentials!r} {credentials} {aws.ClientProvider('us-east-1', credentials)!r}"
+    assert "ASIAKEYID" in shown and "the-secret" not in shown and "the-token" not in shown
