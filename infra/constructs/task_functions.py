@@ -54,12 +54,17 @@ def powertools_layer_arn(region: str) -> str:
     layer = f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
     return f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
 
-#: Timeouts: listing a large organization with backoff is the slowest; one account-region is seconds.
+#: Timeouts. An AWS call takes at most lambdas.aws.WORST_CASE_CALL_SECONDS (34 s: three attempts that each wait out
+#: both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime, retried by the state
+#: machine). Each function can make its usual calls at their worst within its timeout: ReconcileSync up to five
+#: (AssumeRole, ListResourceDataSync, DeleteResourceDataSync, CreateResourceDataSync, the listing again after an
+#: unexplained error), CheckMarker two (the marker listing, the outcome record), RecordFailure one; ResolveTargets and
+#: Summarize make calls in proportion to the organization (pages, outcome records), bounded by OutOfTime.
 TIMEOUTS: dict[str, Duration] = {
     RESOLVE_TARGETS.name: Duration.minutes(10),
-    RECONCILE_SYNC.name: Duration.minutes(2),
-    CHECK_MARKER.name: Duration.minutes(1),
-    RECORD_FAILURE.name: Duration.seconds(30),
+    RECONCILE_SYNC.name: Duration.minutes(3),
+    CHECK_MARKER.name: Duration.minutes(2),
+    RECORD_FAILURE.name: Duration.minutes(1),
     SUMMARIZE.name: Duration.minutes(10),
 }
 

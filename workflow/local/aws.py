@@ -11,7 +11,8 @@ local engine needs), then:
   (:mod:`workflow.local.ssm_environment`: the clock, the destination check, the marker and inventory writes);
 - installs a request boundary (:mod:`workflow.local.faults`) with three guards, in this order: **disabled
   regions** (:mod:`workflow.local.guards`), the **faults** of the scenario and :meth:`LocalAws.add_fault`, and
-  **missing roles** for ``sts:AssumeRole`` (:mod:`workflow.local.guards`).
+  **session names** STS refuses (``ValidationError``, as AWS answers) and **missing roles** for ``sts:AssumeRole``
+  (:mod:`workflow.local.guards`).
 
 The **test-control API** (``add_fault``, ``add_account``, ``move_account``, ``set_bucket_policy``,
 ``sync_names``, ``ou_id``, ``root_id``) comes from :mod:`workflow.local.control`.
@@ -41,7 +42,12 @@ from workflow.local import seams, ssm_sync
 from workflow.local.clock import VirtualClock
 from workflow.local.control import ControlApi
 from workflow.local.faults import FaultInjector, RequestBoundary
-from workflow.local.guards import AccessKeyAccounts, disabled_region_guard, missing_role_guard
+from workflow.local.guards import (
+    AccessKeyAccounts,
+    disabled_region_guard,
+    missing_role_guard,
+    role_session_name_guard,
+)
 from workflow.local.scenario import Account, Scenario
 from workflow.local.seeding import (
     LOCAL_USER_NAME,
@@ -144,7 +150,9 @@ class LocalAws(ControlApi):
         for account in self.scenario.accounts:
             self._seeder.seed_existing_syncs(account)
         ssm_sync.install(self.syncs)
-        self._boundary = RequestBoundary([disabled_region_guard(self._account), self.faults, missing_role_guard])
+        self._boundary = RequestBoundary(
+            [disabled_region_guard(self._account), self.faults, role_session_name_guard, missing_role_guard]
+        )
         self._boundary.install()
         owner, attribute, self._account_lookup = seams.ACCESS_KEY_ACCOUNT.resolve()
         setattr(owner, attribute, AccessKeyAccounts(self._account_lookup))
