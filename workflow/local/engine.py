@@ -533,9 +533,7 @@ class LocalEngine:
             patch = _Patch(owner, attribute, replacement)
             patch.install()
             self._patches.append(patch)
-        from moto.core.models import botocore_stubber
-
-        patch = _Patch(botocore_stubber, "process_request", _serialised(botocore_stubber.process_request))
+        patch = _Patch(seams.botocore_stubber, "process_request", _serialised(seams.botocore_stubber.process_request))
         patch.install()
         self._patches.append(patch)
 
