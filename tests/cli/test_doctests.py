@@ -14,10 +14,15 @@ MODULES = [
     "workflow.console.history",
     "workflow.console.live",
     "workflow.console.local",
+    "workflow.console.poller",
     "workflow.console.readme_example",
     "workflow.console.remote",
     "workflow.console.report",
+    "workflow.console.saved",
+    "workflow.console.state",
     "workflow.console.watch",
+    "workflow.runs",
+    "lambdas.causes",
 ]
 
 

@@ -155,3 +155,16 @@ def test_the_clock_and_world_changes_last(tmp_path: Path) -> None:
     assert state.parse(loaded).account_named("new-team").ou_path == "/Infrastructure"
     bad = invoke("local", "move-account", "new-team", "/Nowhere", "--state", str(directory))
     assert bad.exit_code == 2 and 'no OU at path "/Nowhere"' in bad.stderr
+
+
+def test_coverage_runs_its_verify_on_the_lasting_world(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert invoke("local", "init", "--scenario", EXAMPLE, "--state", str(state)).exit_code == 0
+    run(state, tmp_path)  # /Infrastructure rolled out
+    path = tmp_path / "verify.json"
+    path.write_text(json.dumps(TARGETS))
+    result = invoke("coverage", "--state", str(state), "--input", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    # the markers the earlier rollout's syncs wrote are still in the bucket
+    assert sorted(report["covered"]) == ["500000000001", "500000000002"] and report["notCovered"] == []
