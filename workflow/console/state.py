@@ -304,7 +304,8 @@ def _reschedule_marker(local: LocalRun, account_id: str, region: str, sync: Any)
     destination = sync.s3_destination
 
     def write() -> None:
-        if backend.syncs.get(sync.name) is not sync:
+        current = backend.syncs.get(sync.name)
+        if current is None or current is not sync:
             return  # deleted since
         at = local.clock.now()
         s3 = local.aws.client("s3")
@@ -315,7 +316,7 @@ def _reschedule_marker(local: LocalRun, account_id: str, region: str, sync: Any)
             *inventory_objects(prefix, account_id, region, count, at),
         ]:
             s3.put_object(Bucket=destination["BucketName"], Key=key, Body=body)
-        sync.mark_successful(at)
+        current.mark_successful(at)
 
     local.clock.call_at(due.timestamp(), write)
 
