@@ -135,11 +135,37 @@ def coverage_on_local_engine(scenario_path: Path, input_file: Path | None, after
             result = local.run({**execution_input, "mode": "verify"})
     finally:
         moto_logger.setLevel(level)
+    return _coverage_of(result, "--scenario")
+
+
+def coverage_on_local_state(state_dir: str, input_file: Path | None) -> CoverageReport:
+    """Run a verify on the lasting local world (``orgsync local``) and return its coverage; the world keeps the run."""
+    from workflow.console import state
+    from workflow.console.errors import CliError
+    from workflow.console.local import LocalBackend
+
+    try:
+        loaded = state.load_state(state.resolve(state_dir or None))
+        scenario = state.parse(loaded)
+    except CliError as exc:
+        raise Rejected(f"--state: {exc}") from exc
+    execution_input: Any = (
+        _load_json(input_file, "--input") if input_file else {"targets": ["/"], "regions": list(scenario.regions)}
+    )
+    if not isinstance(execution_input, dict):
+        raise Rejected("--input: the file must hold one JSON object")
+    with LocalBackend(state=loaded) as backend:
+        result = backend.finish(backend.start({**execution_input, "mode": "verify"}))
+    return _coverage_of(result, "--state")
+
+
+def _coverage_of(result: Any, source: str) -> CoverageReport:
+    """The coverage report of a finished local verify run (its input rejected: one line naming the field)."""
     if result.error == "InvalidInput":
         raise Rejected(f"--input: {result.cause_message()}")
     data = (result.report or {}).get("coverage")
     if not isinstance(data, dict):
-        raise Rejected(f"--scenario: the verify run ended {result.status} ({result.error}) without a coverage report")
+        raise Rejected(f"{source}: the verify run ended {result.status} ({result.error}) without a coverage report")
     return CoverageReport.from_dict(data)
 
 
@@ -188,6 +214,12 @@ def render(report: CoverageReport) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Execution input for --scenario (default: the whole organization, every region of the scenario).",
 )
+@click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    help="Run a verify on the lasting local world (orgsync local) in DIR ('' for the default one).",
+)
 @click.option("--after-rollout", is_flag=True, help="With --scenario: run a rollout first, then the verify.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document, the coverage report.")
 @click.pass_context
@@ -200,12 +232,17 @@ def coverage(
     profile: str | None,
     scenario: Path | None,
     input_file: Path | None,
+    state_dir: str | None,
     after_rollout: bool,
     as_json: bool,
 ) -> None:
     """Show which target accounts deliver inventory to the bucket, which are no longer targeted, what is stale."""
     try:
-        if scenario is not None:
+        if state_dir is not None:
+            if scenario is not None or bucket or accounts or from_report or after_rollout:
+                raise Rejected("--state: use it alone (with --input): the verify runs on the lasting local world")
+            report = coverage_on_local_state(state_dir, input_file)
+        elif scenario is not None:
             if bucket or accounts or from_report:
                 raise Rejected("--scenario: use it alone (with --input), not with --bucket/--account/--from-report")
             report = coverage_on_local_engine(scenario, input_file, after_rollout)
