@@ -171,16 +171,16 @@ def _check_deployment(
     )
     for field, value, deployed, why in fixed:
         if value != deployed:
-            raise _fail(field, value, f"is not this deployment's {deployed!r}: {why}")
+            raise _fail(field, value, f"is not this deployment's {json.dumps(deployed)}: {why}")
     named = sorted(settings.bucket_policy_opt_in_regions)
     for region in regions:
         if region in OPT_IN_REGIONS and region not in named:
             raise _fail(
                 "regions",
                 region,
-                f"is an opt-in region the deployment's bucket policy does not name (it names {named}): SSM writes "
-                f"from there as {ssm_service_principal(region)}; add the region to the deployment's regions and "
-                "redeploy",
+                f"is an opt-in region the deployment's bucket policy does not name (it names {json.dumps(named)}): "
+                f"SSM writes from there as {ssm_service_principal(region)}; add the region to the deployment's "
+                "regions and redeploy",
             )
 
 
