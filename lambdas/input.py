@@ -69,6 +69,7 @@ KNOWN_KEYS = frozenset(
         "memberRoleName",
         "confirm",
         "within",
+        "adopt",
     }
 )
 KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
@@ -257,6 +258,12 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     if not ROLE_NAME.match(role_name):
         raise _fail("memberRoleName", role_name, "is not an IAM role name (1-64 letters, digits or +=,.@_-)")
 
+    adopt = raw.get("adopt", False)
+    if not isinstance(adopt, bool):
+        raise _fail("adopt", adopt, "must be true or false")
+    if adopt and not MODES[mode].adopts:
+        raise _fail("adopt", adopt, "is for a rollout (or its plan): verify and teardown adopt nothing")
+
     confirm = _string(raw, "confirm", None)
     within = _string_list(raw, "within", ())
     if "within" in raw and not within:
@@ -277,4 +284,5 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         memberRoleName=role_name,
         confirm=confirm,
         within=tuple(dict.fromkeys(within)),
+        adopt=adopt,
     )

@@ -26,6 +26,10 @@ class Status(StrEnum):
 
     CREATED = "CREATED"
     IN_SYNC = "IN_SYNC"
+    #: An organization-based sync under another name writes to exactly the destination (left as is).
+    EQUIVALENT = "EQUIVALENT"
+    #: Such a sync, taken over by ``"adopt": true``: orgsync's from now on.
+    ADOPTED = "ADOPTED"
     CONFLICT = "CONFLICT"
     REPLACED = "REPLACED"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
@@ -82,13 +86,14 @@ _TABLE: tuple[StatusInfo, ...] = (
                "red"),
     StatusInfo(
         Status.QUOTA_EXCEEDED,
-        "Five syncs already exist: delete one that is no longer needed (never an AWS service's own), then rerun.",
+        "Five syncs already exist: delete one the detail lists as yours to remove (never an AWS-managed one), "
+        "then rerun.",
         "red",
     ),
     StatusInfo(
         Status.CONFLICT,
-        "Another sync holds the region's only organization slot, or ours points elsewhere: remove or repoint it, "
-        "or rerun with onConflict=replace if it is orgsync's own sync name.",
+        "Another sync holds the region's only organization slot, or ours points elsewhere: remove or repoint it "
+        "unless the detail names it AWS-managed, or rerun with onConflict=replace if it is orgsync's own sync name.",
         "red",
     ),
     StatusInfo(Status.REGION_DISABLED, "Enable the region for the account, or remove it from regions.", "red"),
@@ -107,6 +112,19 @@ _TABLE: tuple[StatusInfo, ...] = (
         Status.REPLACED, "Nothing: the sync pointed elsewhere and was recreated.", "green", MarkerRule.FRESH, quiet=True
     ),
     StatusInfo(Status.IN_SYNC, "Nothing: the sync is in place.", "green", MarkerRule.ANY, quiet=True),
+    StatusInfo(
+        Status.EQUIVALENT,
+        "Nothing: the sync named in the detail already delivers to the destination; orgsync never changes or deletes "
+        'it. Rerun with "adopt": true to make it orgsync\'s.',
+        "green",
+        MarkerRule.ANY,
+    ),
+    StatusInfo(
+        Status.ADOPTED,
+        "Nothing: the sync named in the detail is orgsync's from now on (verify checks it, teardown removes it).",
+        "green",
+        MarkerRule.ANY,
+    ),
     StatusInfo(
         Status.DELETED, "Nothing: orgsync's sync was deleted; inventory data stays in the bucket.", "green", quiet=True
     ),

@@ -30,6 +30,7 @@ import click
 from rich.console import Console
 
 from lambdas.errors import InvalidInput
+from lambdas.models import Summary
 from lambdas.modes import failure_errors
 from workflow.console.errors import CliError
 from workflow.console.history import readable_cause
@@ -194,9 +195,16 @@ def _finish(report: Any, status: str, error: str | None, cause: str | None, *, a
         click.echo(render_json(report), nl=False)
         return code
     out = _stdout()
+    planned = report.summary.to_dict().get("byPlannedAction") or Summary.of(list(report.outcomes)).byPlannedAction
+    if planned:
+        out.print("Plan: " + "  ".join(f"{action} {count}" for action, count in sorted(planned.items())))
     out.print(render_table(report, title=title))
     out.print()
-    if code == EXIT_SUCCEEDED:
+    attention = report.summary.needsAttention
+    if code == EXIT_SUCCEEDED and attention and planned:
+        out.print(f"[green]{status}[/]: the plan is above; {attention} account-region{'s' if attention != 1 else ''} "
+                  "would need attention after a rollout. Nothing was changed.")
+    elif code == EXIT_SUCCEEDED:
         out.print(f"[green]{status}[/]: nothing needs attention.")
     else:
         attention = report.summary.needsAttention
@@ -272,12 +280,30 @@ def run(
     Exit 0 when the execution SUCCEEDED, 1 when it ended RolloutIncomplete, VerificationFailed or
     TeardownIncomplete (the report is printed all the same), 2 when the input or a file was rejected.
     """
+    return _run_input(
+        read_input(input_path), scenario, state_machine_arn, name, endpoint_url, as_json, no_progress, interval,
+        title="orgsync run",
+    )
+
+
+def _run_input(
+    execution_input: dict[str, Any],
+    scenario: str | None,
+    state_machine_arn: str | None,
+    name: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    no_progress: bool,
+    interval: float,
+    *,
+    title: str,
+) -> int:
+    """``run``'s work once the input is read (``plan`` runs the same with ``mode`` set to plan)."""
     if bool(scenario) == bool(state_machine_arn):
         raise CliError("give exactly one of --scenario FILE (local engine) or --state-machine-arn ARN (AWS)")
-    execution_input = read_input(input_path)
     progress = not no_progress and not as_json
     if scenario:
-        return _run_local(scenario, execution_input, as_json=as_json, progress=progress, title="orgsync run", name=name)
+        return _run_local(scenario, execution_input, as_json=as_json, progress=progress, title=title, name=name)
     assert state_machine_arn is not None
     from workflow.console import remote
     from workflow.console.live import follow
@@ -300,7 +326,45 @@ def run(
     if view.status == "SUCCEEDED" or view.error in INCOMPLETE_ERRORS:
         report = remote.load_report_for_execution(sfn, s3, arn)
     cause = readable_cause(view.cause)
-    return _finish(report, view.status, view.error, cause, as_json=as_json, title=f"orgsync run: {arn}")
+    return _finish(report, view.status, view.error, cause, as_json=as_json, title=f"{title}: {arn}")
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync plan --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
+        "orgsync plan --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
+        "             --input input.json --json > plan.json",
+    )
+)
+@click.option("--input", "input_path", required=True, metavar="FILE", help="The rollout's input (JSON).")
+@click.option("--scenario", metavar="FILE", help="Plan on the local engine against this simulated organization.")
+@click.option("--state-machine-arn", metavar="ARN", help="Start a plan execution of this deployed state machine.")
+@click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
+@click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
+@click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls of a deployed execution.")
+def plan(
+    input_path: str,
+    scenario: str | None,
+    state_machine_arn: str | None,
+    name: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    no_progress: bool,
+    interval: float,
+) -> int:
+    """Show what a rollout with this input would do and report, account-region by account-region, without
+    writing anything (the input's mode is replaced by plan).
+
+    Each account-region shows the action the rollout would take (CREATE, REPLACE, NONE) and the status it would
+    report. Exit 0 when the plan was computed, whatever it found; 2 when the input or a file was rejected.
+    """
+    execution_input = {**read_input(input_path), "mode": "plan"}
+    return _run_input(
+        execution_input, scenario, state_machine_arn, name, endpoint_url, as_json, no_progress, interval,
+        title="orgsync plan",
+    )
 
 
 def _wait(poller: Any, interval: float) -> Any:

@@ -8,9 +8,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from lambdas.classification import Action, ExistingSync, decide_teardown
 from lambdas.errors import InvalidInput
 from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status, TargetItem
-from lambdas.classification import Action, ExistingSync, decide_teardown
 from lambdas.teardown import reconcile_teardown, require_confirmation
 
 BUCKET = "acme-inventory"
