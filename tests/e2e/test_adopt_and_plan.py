@@ -31,7 +31,7 @@ MIGRATED_TOO = "210000000002"  # the same
 OTHER_PREFIX = "210000000003"  # org-sync -> our bucket, another prefix: CONFLICT (it holds the slot)
 OUR_NAME_ELSEWHERE = "210000000004"  # org-inventory -> another prefix: CONFLICT
 FRESH = "210000000005"  # nothing yet: CREATED
-QUOTA = "210000000006"  # five syncs, two of them AWS-managed: QUOTA_EXCEEDED naming which are the user's
+QUOTA = "210000000006"  # five syncs in us-east-1, two AWS-managed: QUOTA_EXCEEDED there; eu-west-1 is free
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "workflow" / "scenarios" / "example.json"
 EXAMPLE_INPUT = Path(__file__).resolve().parents[2] / "docs" / "examples" / "rollout-input.json"
@@ -60,8 +60,7 @@ SCENARIO: dict[str, Any] = {
                         "name": "quota",
                         "id": QUOTA,
                         "existingSyncs": [
-                            {"region": r, "name": name, "bucket": f"b-{i}", "bucketRegion": "us-east-1"}
-                            for r in REGIONS
+                            {"region": "us-east-1", "name": name, "bucket": f"b-{i}", "bucketRegion": "us-east-1"}
                             for i, name in enumerate([
                                 "InspectorResourceDataSync-do-not-delete",
                                 "license-manager-resource-data-sync-for-cross-account-discovery",
@@ -134,6 +133,28 @@ def test_an_equivalent_sync_is_green_and_never_touched_even_with_replace(local: 
     # AND nothing of the equivalent or conflicting syncs changed, and nothing was adopted
     assert {account: syncs_of(local, account) for account in before} == before
     assert adoption_keys(local) == []
+
+
+def test_verify_shows_per_account_which_regions_deliver_and_why_not(local: LocalRun) -> None:
+    # GIVEN a rollout: the quota account gets our sync in eu-west-1 only (us-east-1 is full)
+    rollout = run(local)
+    assert (rollout.statuses()[(QUOTA, "us-east-1")], rollout.statuses()[(QUOTA, "eu-west-1")]) == (
+        "QUOTA_EXCEEDED", "CREATED")
+    # WHEN verifying
+    verified = run(local, mode="verify")
+    assert verified.report is not None
+    coverage = verified.report["coverage"]
+    accounts = {a["accountId"]: a for a in coverage["accounts"]}
+    # THEN the quota account is covered (its marker is there) but only partly, and the cause is named
+    assert QUOTA in coverage["covered"] and QUOTA in coverage["partlyCovered"]
+    assert accounts[QUOTA]["deliveringRegions"] == ["eu-west-1"]
+    assert accounts[QUOTA]["regionsNotDelivering"] == [
+        {"region": "us-east-1", "status": "QUOTA_EXCEEDED", "cause": "the quota of five syncs is full (QUOTA_EXCEEDED)"}
+    ]
+    # an equivalent sync delivers; a conflicting one does not, with its cause
+    assert accounts[MIGRATED]["deliveringRegions"] == sorted(REGIONS)
+    assert [r["status"] for r in accounts[OTHER_PREFIX]["regionsNotDelivering"]] == ["CONFLICT", "CONFLICT"]
+    assert accounts[OTHER_PREFIX]["regionsNotDelivering"][0]["cause"].startswith("a conflict")
 
 
 def test_adopt_then_verify_then_teardown_treat_the_adopted_sync_as_ours(local: LocalRun) -> None:
