@@ -46,7 +46,7 @@ AWS_MANAGED_SYNC_NAMES: dict[str, str] = {
 }
 #: ... and by name prefix: License Manager's cross-account discovery creates ``license-manager-resource-data-sync-
 #: for-cross-account-discovery``, ``license-manager-cross-account-discovery-v2``, ``...-for-del-admin<id>`` and
-#: ``...-for-del-admin-v2``, some deleted and recreated periodically (docs/aws-behaviour.md: observed names).
+#: ``...-for-del-admin-v2``, some deleted and recreated periodically (docs/migration.md: names AWS Support gave).
 AWS_MANAGED_SYNC_PREFIXES: dict[str, str] = {"license-manager-": "AWS License Manager"}
 
 

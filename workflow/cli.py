@@ -280,10 +280,16 @@ def run(
     Exit 0 when the execution SUCCEEDED, 1 when it ended RolloutIncomplete, VerificationFailed or
     TeardownIncomplete (the report is printed all the same), 2 when the input or a file was rejected.
     """
+    _require_one_engine(scenario, state_machine_arn)
     return _run_input(
         read_input(input_path), scenario, state_machine_arn, name, endpoint_url, as_json, no_progress, interval,
         title="orgsync run",
     )
+
+
+def _require_one_engine(scenario: str | None, state_machine_arn: str | None) -> None:
+    if bool(scenario) == bool(state_machine_arn):
+        raise CliError("give exactly one of --scenario FILE (local engine) or --state-machine-arn ARN (AWS)")
 
 
 def _run_input(
@@ -299,8 +305,6 @@ def _run_input(
     title: str,
 ) -> int:
     """``run``'s work once the input is read (``plan`` runs the same with ``mode`` set to plan)."""
-    if bool(scenario) == bool(state_machine_arn):
-        raise CliError("give exactly one of --scenario FILE (local engine) or --state-machine-arn ARN (AWS)")
     progress = not no_progress and not as_json
     if scenario:
         return _run_local(scenario, execution_input, as_json=as_json, progress=progress, title=title, name=name)
@@ -360,6 +364,7 @@ def plan(
     Each account-region shows the action the rollout would take (CREATE, REPLACE, NONE) and the status it would
     report. Exit 0 when the plan was computed, whatever it found; 2 when the input or a file was rejected.
     """
+    _require_one_engine(scenario, state_machine_arn)
     execution_input = {**read_input(input_path), "mode": "plan"}
     return _run_input(
         execution_input, scenario, state_machine_arn, name, endpoint_url, as_json, no_progress, interval,
