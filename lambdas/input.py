@@ -51,6 +51,7 @@ KNOWN_KEYS = frozenset(
         "memberRoleName",
         "confirm",
         "within",
+        "adopt",
     }
 )
 KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
@@ -254,6 +255,12 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     assert role_name is not None
     _check(ROLE_NAME, role_name, "memberRoleName")
 
+    adopt = raw.get("adopt", False)
+    if not isinstance(adopt, bool):
+        raise _fail("adopt", adopt, "must be true or false")
+    if adopt and not MODES[mode].adopts:
+        raise _fail("adopt", adopt, "is for a rollout (or its plan): verify and teardown adopt nothing")
+
     confirm = _string(raw, "confirm", None, nullable=True)
     within = _string_list(raw, "within", ())
     if "within" in raw and not within:
@@ -276,4 +283,5 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         memberRoleName=role_name,
         confirm=confirm,
         within=tuple(dict.fromkeys(within)),
+        adopt=adopt,
     )

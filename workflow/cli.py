@@ -32,7 +32,7 @@ import click
 from rich.console import Console
 
 from lambdas.errors import InvalidInput
-from lambdas.models import Outcome
+from lambdas.models import Outcome, Summary
 from workflow.console.errors import CliError
 from workflow.console.history import readable_cause
 from workflow.runs import ExecutionResult, RunBackend
@@ -198,9 +198,18 @@ def _finish(result: ExecutionResult, *, as_json: bool, title: str) -> int:
         click.echo(render_json(report), nl=False)
         return code
     out = _stdout()
+    planned = report.summary.to_dict().get("byPlannedAction") or Summary.of(list(report.outcomes)).byPlannedAction
+    if planned:
+        out.print("Plan: " + "  ".join(f"{action} {count}" for action, count in sorted(planned.items())))
     print_unbroken(out, render_table(report, title=title))
     out.print()
-    if code == EXIT_SUCCEEDED:
+    attention = report.summary.needsAttention
+    if code == EXIT_SUCCEEDED and attention and planned:
+        out.print(
+            f"[green]{result.status}[/]: the plan is above; {attention} account-region{'s' if attention != 1 else ''} "
+            "would need attention after a rollout. Nothing was changed."
+        )
+    elif code == EXIT_SUCCEEDED:
         out.print(f"[green]{result.status}[/]: nothing needs attention.")
     else:
         attention = report.summary.needsAttention
@@ -312,6 +321,25 @@ def run(
     Exit 0 when the execution SUCCEEDED, 1 when it ended RolloutIncomplete, VerificationFailed or
     TeardownIncomplete (the report is printed all the same), 2 when the input or a file was rejected.
     """
+    backend, options = _backend_for(scenario, state_dir, state_machine_arn, endpoint_url, interval, as_json, name,
+                                    title="orgsync run")
+    execution_input = read_input(input_path)
+    options = dataclasses.replace(options, progress=not no_progress and not as_json)
+    return _run(backend, execution_input, options)
+
+
+def _backend_for(
+    scenario: str | None,
+    state_dir: str | None,
+    state_machine_arn: str | None,
+    endpoint_url: str | None,
+    interval: float | None,
+    as_json: bool,
+    name: str | None,
+    *,
+    title: str,
+) -> tuple[RunBackend, RunOptions]:
+    """The backend ``run`` and ``plan`` start on (AWS, a one-off scenario, or the lasting local world)."""
     if state_machine_arn and (scenario or state_dir):
         raise CliError("--state-machine-arn runs on AWS: not with --scenario or --state (the local engine)")
     if scenario and state_dir:
@@ -325,23 +353,61 @@ def run(
         for flag, value in (("--endpoint-url", endpoint_url), ("--interval", interval)):
             if value is not None:
                 raise CliError(f"{flag} applies to --state-machine-arn, not to {where} (the local engine)")
-    backend: RunBackend
     if state_machine_arn:
         from workflow.console.remote import AwsBackend
 
-        backend = AwsBackend(state_machine_arn, endpoint_url)
-        options = RunOptions("orgsync run", as_json, False, name, interval=interval or 2.0, local=False)
-    elif scenario:
-        backend = _local_backend(scenario)
-        options = RunOptions("orgsync run", as_json, False, name)
-    else:
-        _require_local_extra()
-        from workflow.console import state
-        from workflow.console.local import LocalBackend
+        options = RunOptions(title, as_json, False, name, interval=interval or 2.0, local=False)
+        return AwsBackend(state_machine_arn, endpoint_url), options
+    options = RunOptions(title, as_json, False, name)
+    if scenario:
+        return _local_backend(scenario), options
+    _require_local_extra()
+    from workflow.console import state
+    from workflow.console.local import LocalBackend
 
-        backend = LocalBackend(state=state.load_state(state.resolve(state_dir)))
-        options = RunOptions("orgsync run", as_json, False, name)
-    execution_input = read_input(input_path)
+    return LocalBackend(state=state.load_state(state.resolve(state_dir))), options
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync plan --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
+        "orgsync plan --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
+        "             --input input.json --json > plan.json",
+    )
+)
+@click.option("--input", "input_path", required=True, metavar="FILE", help="The rollout's input (JSON).")
+@click.option("--scenario", metavar="FILE", help="Plan on the local engine against this simulated organization.")
+@click.option("--state-machine-arn", metavar="ARN", help="Start a plan execution of this deployed state machine.")
+@click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP)
+@click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
+@click.option(
+    "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not locally)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
+@click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
+@click.option(
+    "--interval", type=float, metavar="SECONDS", help="Seconds between polls of a deployed execution [default: 2]."
+)
+def plan(
+    input_path: str,
+    scenario: str | None,
+    state_machine_arn: str | None,
+    state_dir: str | None,
+    name: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    no_progress: bool,
+    interval: float | None,
+) -> int:
+    """Show what a rollout with this input would do and report, account-region by account-region, without
+    writing anything (the input's mode is replaced by plan).
+
+    Each account-region shows the action the rollout would take (CREATE, REPLACE, NONE) and the status it would
+    report. Exit 0 when the plan was computed, whatever it found; 2 when the input or a file was rejected.
+    """
+    backend, options = _backend_for(scenario, state_dir, state_machine_arn, endpoint_url, interval, as_json, name,
+                                    title="orgsync plan")
+    execution_input = {**read_input(input_path), "mode": "plan"}
     options = dataclasses.replace(options, progress=not no_progress and not as_json)
     return _run(backend, execution_input, options)
 

@@ -28,14 +28,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from lambdas.coverage import CoverageReport, build_coverage
-from lambdas.models import Status
+from lambdas.models import Outcome, Status
 
 EXIT_OK, EXIT_NOT_COVERED, EXIT_REJECTED = 0, 1, 2
 
@@ -86,14 +86,36 @@ def _load_json(path: Path, option: str) -> Any:
         raise Rejected(f"{option}: cannot read {path}: {exc}") from exc
 
 
-def coverage_on_aws(bucket: str, prefix: str, targets: Mapping[str, str], profile: str | None = None) -> CoverageReport:
-    """Build the coverage with the caller's AWS credentials (S3 reads only)."""
+def outcomes_from_report(report: Mapping[str, Any]) -> list[Outcome]:
+    """A report's ``results`` as outcomes (for the per-region view); results that are not outcomes are left out.
+
+    >>> [o.region for o in outcomes_from_report({"results": [
+    ...     {"accountId": "200000000001", "region": "us-east-1", "status": "QUOTA_EXCEEDED"}, {"junk": 1}]})]
+    ['us-east-1']
+    """
+    outcomes = []
+    for result in report.get("results") or []:
+        try:
+            outcomes.append(Outcome.from_dict(result))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return outcomes
+
+
+def coverage_on_aws(
+    bucket: str,
+    prefix: str,
+    targets: Mapping[str, str],
+    profile: str | None = None,
+    outcomes: Sequence[Outcome] = (),
+) -> CoverageReport:
+    """Build the coverage with the caller's AWS credentials (S3 reads only); ``outcomes`` add the regions."""
     import boto3  # deferred: the local path and --help need no session
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-        return build_coverage(session.client("s3"), bucket=bucket, prefix=prefix, targets=targets)
+        return build_coverage(session.client("s3"), bucket=bucket, prefix=prefix, targets=targets, outcomes=outcomes)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise Rejected(f"--bucket: {bucket}: {error.get('Code', '?')}: {error.get('Message', exc)}") from exc
@@ -178,9 +200,18 @@ def render(report: CoverageReport) -> str:
 
     lines = [f"Coverage of s3://{report.bucket}/{report.prefix}"]
     targeted = [a for a in report.accounts if a.targeted]
+    by_id = {a.accountId: a for a in report.accounts}
     lines.append(f"  target accounts with data: {len(report.covered)} of {len(targeted)}")
+
+    def causes(account: str) -> str:
+        return "; ".join(f"{r['region']}: {r['cause']}" for r in by_id[account].regionsNotDelivering)
+
     for account in report.notCovered:
-        lines.append(f"  NOT COVERED  {label(account)}: nothing in the bucket; roll out to it, then verify")
+        why = causes(account) or "roll out to it, then verify"
+        lines.append(f"  NOT COVERED  {label(account)}: nothing in the bucket; {why}")
+    for account in report.partlyCovered:
+        delivering = ", ".join(by_id[account].deliveringRegions) or "none of the target regions"
+        lines.append(f"  PARTLY       {label(account)}: delivers from {delivering}; not from {causes(account)}")
     for account in report.notTargeted:
         lines.append(f"  NOT TARGETED {label(account)}: has inventory but is not among the targets")
     for stale in report.staleInstances:
@@ -188,7 +219,7 @@ def render(report: CoverageReport) -> str:
             f"  STALE        {stale.accountId} {stale.region} {stale.instanceId}: {stale.reason}"
             f" ({stale.files} files remain)"
         )
-    if not (report.notCovered or report.notTargeted or report.staleInstances):
+    if not (report.notCovered or report.partlyCovered or report.notTargeted or report.staleInstances):
         lines.append("  every target account delivers inventory; nothing stale")
     return "\n".join(lines)
 
@@ -236,7 +267,8 @@ def coverage(
     after_rollout: bool,
     as_json: bool,
 ) -> None:
-    """Show which target accounts deliver inventory to the bucket, which are no longer targeted, what is stale."""
+    """Show which target accounts (and, from a run's report, which of their regions) deliver inventory to the bucket,
+    which are no longer targeted, what is stale."""
     try:
         if state_dir is not None:
             if scenario is not None or bucket or accounts or from_report or after_rollout:
@@ -252,11 +284,14 @@ def coverage(
             if not bucket:
                 raise Rejected("--bucket: required on AWS (or use --scenario FILE for the local engine)")
             targets = parse_accounts(accounts)
+            outcomes: list[Outcome] = []
             if from_report is not None:
-                targets = {**accounts_from_report(_load_json(from_report, "--from-report")), **targets}
+                saved = _load_json(from_report, "--from-report")
+                targets = {**accounts_from_report(saved), **targets}
+                outcomes = outcomes_from_report(saved)
             if not targets:
                 raise Rejected("--account: give the target accounts (--account ID or --from-report FILE)")
-            report = coverage_on_aws(bucket, prefix, targets, profile)
+            report = coverage_on_aws(bucket, prefix, targets, profile, outcomes)
     except Rejected as exc:
         # One line, no traceback, like every orgsync command; ctx.exit works standalone and under the group.
         click.echo(f"orgsync: error: coverage: {' '.join(str(exc).split())}", err=True)

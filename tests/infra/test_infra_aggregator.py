@@ -244,6 +244,9 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
             {"Action": ["sts:AssumeRole"], "Resource": [f"arn:aws:iam::{MANAGEMENT}:role/OrgSyncOrganizationReader"]},
             {"Action": ["s3:PutObject"], "Resource": [f"{bucket}/orgsync/runs/*", f"{bucket}/orgsync/reports/*"]},
             *encrypt,
+            # the adoption records (issue 10): listed, never read, by key
+            {"Action": ["s3:ListBucket"], "Condition": {"StringLike": {"s3:prefix": ["orgsync/adoptions/*"]}},
+             "Resource": [bucket]},
         ],
         "ReconcileSync": [
             {
@@ -265,6 +268,8 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
             },
             put_reports,
             *encrypt,
+            # an adoption recorded by a rollout, removed by the teardown that removed the sync
+            {"Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": [f"{bucket}/orgsync/adoptions/*"]},
         ],
         "RecordFailure": [put_reports, *encrypt],
         "Summarize": [
