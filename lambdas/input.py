@@ -63,7 +63,7 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 def _fail(field: str, value: Any, why: str) -> InvalidInput:
     """The error naming ``field`` and its value as JSON (``null``, ``true``, ``"x"``), as the user wrote it."""
-    return InvalidInput(f"{field}: {json.dumps(value, default=str)} {why}")
+    return InvalidInput(f"{field}: {json.dumps(value, default=str, ensure_ascii=False)} {why}")
 
 
 def key_label(key: str) -> str:
