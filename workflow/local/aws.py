@@ -56,7 +56,7 @@ from workflow.local import seams, ssm_sync
 from workflow.local.bucket_policy import policy_document, ssm_write_denial
 from workflow.local.clock import VirtualClock
 from workflow.local.faults import Call, FaultInjector, RequestBoundary, ServiceError
-from workflow.local.inventory import inventory_objects, marker_object
+from workflow.local.inventory import account_nodes, inventory_objects, marker_object
 from workflow.local.scenario import (
     LOWER_ALPHANUMERIC,
     Account,
@@ -470,10 +470,11 @@ class LocalAws:
     ) -> None:
         # Written straight into the backend: SSM already passed the policy check, and it is not a caller of ours.
         s3 = s3_backends[bucket.account_id][PARTITION]
-        count = account.instances.get(region, 0) if account else 0
+        nodes = account_nodes(account, region) if account else []
+        collected = account.collects_inventory(region) if account else False
         for key, body in [
             marker_object(prefix, account_id, at),
-            *inventory_objects(prefix, account_id, region, count, at),
+            *inventory_objects(prefix, account_id, nodes, at, collected),
         ]:
             stored = s3.put_object(bucket.name, key, body)
             # SSM wrote it at simulated time ``at``: LastModified says so whatever clock moto's S3 reads (naive UTC).
