@@ -155,6 +155,26 @@ _EPILOG = "\b\nExamples:\n" + "\n".join(
 )
 
 
+def refresh_on_aws(bucket: str, prefix: str, database: str, region: str | None, profile: str | None) -> str:
+    """Add the bucket's accounts and regions to the tables' partition projection; says what changed."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from workflow.inventory_query import partitions_in_bucket, refresh_projection
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+        accounts, regions = partitions_in_bucket(session.client("s3"), bucket, prefix)
+        changed = refresh_projection(session.client("glue"), database, accounts, regions)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise QueryFailed(f"{error.get('Code', '?')}: {error.get('Message', exc)}") from exc
+    except BotoCoreError as exc:
+        raise QueryFailed(str(exc)) from exc
+    summary = f"{len(accounts)} accounts, {len(regions)} regions in s3://{bucket}/{prefix}"
+    return f"{summary}: {len(changed)} tables updated" if changed else f"{summary}: every table already projects them"
+
+
 def _require_query_extra() -> None:
     """sqlglot (both paths) and DuckDB (the local one) come with the ``query`` extra."""
     import importlib.util
@@ -181,6 +201,13 @@ def _require_query_extra() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Execution input of the rollout for --scenario (default: the whole organization, every region).",
 )
+@click.option(
+    "--refresh-partitions",
+    is_flag=True,
+    help="On AWS: add the accounts and regions the bucket (--bucket, --prefix) holds to the tables' projection.",
+)
+@click.option("--bucket", help="With --refresh-partitions: the inventory bucket.")
+@click.option("--prefix", default="default", show_default=True, help="With --refresh-partitions: the SSM prefix.")
 @click.option("--workgroup", default=WORKGROUP, show_default=True, help="The Athena workgroup (on AWS).")
 @click.option("--database", default=DATABASE, show_default=True, help="The Glue database (on AWS).")
 @click.option("--region", help="The deployment's region (on AWS; default: your profile's).")
@@ -195,6 +222,9 @@ def query(
     output_format: str,
     scenario: Path | None,
     input_file: Path | None,
+    refresh_partitions: bool,
+    bucket: str | None,
+    prefix: str,
     workgroup: str,
     database: str,
     region: str | None,
@@ -204,6 +234,18 @@ def query(
     if list_named:
         for item in NAMED_QUERIES.values():
             click.echo(f"{item.name:<18} {item.description}")
+        ctx.exit(EXIT_OK)
+    if refresh_partitions:
+        try:
+            if sql is not None or named is not None or scenario is not None or not bucket:
+                raise QueryRejected("--refresh-partitions: give --bucket (and --prefix), and no query or --scenario")
+            click.echo(refresh_on_aws(bucket, prefix, database, region, profile))
+        except QueryRejected as exc:
+            click.echo(f"orgsync: error: query: {' '.join(str(exc).split())}", err=True)
+            ctx.exit(EXIT_REJECTED)
+        except QueryFailed as exc:
+            click.echo(f"orgsync: error: query: {' '.join(str(exc).split())}", err=True)
+            ctx.exit(EXIT_FAILED)
         ctx.exit(EXIT_OK)
     try:
         _require_query_extra()

@@ -360,3 +360,64 @@ def _size(count: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} TiB"
+
+
+# --- partition projection -----------------------------------------------------------------------------------------
+
+#: The keys of GetTable's ``Table`` that UpdateTable's ``TableInput`` takes back.
+_TABLE_INPUT_KEYS = (
+    "Name", "Description", "Owner", "LastAccessTime", "LastAnalyzedTime", "Retention", "StorageDescriptor",
+    "PartitionKeys", "ViewOriginalText", "ViewExpandedText", "TableType", "Parameters", "TargetTable",
+)  # fmt: skip
+
+
+def _common_prefixes(s3: Any, bucket: str, prefix: str) -> list[str]:
+    found: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        found.extend(item["Prefix"][len(prefix) :].rstrip("/") for item in page.get("CommonPrefixes", []))
+    return found
+
+
+def partitions_in_bucket(s3: Any, bucket: str, prefix: str) -> tuple[list[str], list[str]]:
+    """The account ids and regions the bucket holds inventory for, from ``AWS:InstanceInformation``'s directories.
+
+    Every node has that type (see ``workflow.local.inventory``), so its ``accountid=``/``region=`` directories name
+    every account-region with inventory; an account with only the marker has no ``region=`` directory yet.
+    """
+    root = f"{prefix.strip('/')}/AWS:InstanceInformation/" if prefix.strip("/") else "AWS:InstanceInformation/"
+    accounts: list[str] = []
+    regions: set[str] = set()
+    for directory in _common_prefixes(s3, bucket, root):
+        label, _, account = directory.partition("=")
+        if label != "accountid" or not account:
+            continue
+        account_regions = [
+            value
+            for label, _, value in (d.partition("=") for d in _common_prefixes(s3, bucket, f"{root}{directory}/"))
+            if label == "region" and value
+        ]
+        if account_regions:
+            accounts.append(account)
+            regions.update(account_regions)
+    return sorted(accounts), sorted(regions)
+
+
+def refresh_projection(glue: Any, database: str, accounts: Iterable[str], regions: Iterable[str]) -> list[str]:
+    """Add ``accounts`` and ``regions`` to every table's ``accountid`` and ``region`` enums; the tables changed.
+
+    Values are only added (an account that left keeps its files, and its rows stay queryable).
+    """
+    changed: list[str] = []
+    for table in TABLES:
+        current = glue.get_table(DatabaseName=database, Name=table.name)["Table"]
+        parameters = dict(current.get("Parameters", {}))
+        updated = dict(parameters)
+        for key, values in (("accountid", accounts), ("region", regions)):
+            name = f"projection.{key}.values"
+            known = {v for v in parameters.get(name, "").split(",") if v}
+            updated[name] = ",".join(sorted(known | set(values)))
+        if updated != parameters:
+            table_input = {k: current[k] for k in _TABLE_INPUT_KEYS if k in current}
+            glue.update_table(DatabaseName=database, TableInput={**table_input, "Parameters": updated})
+            changed.append(table.name)
+    return changed

@@ -11,6 +11,7 @@ from constructs import Construct
 from infra.config import OrgSyncConfig
 from infra.constructs.enrolment import Enrolment, EnrolmentProps
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, InventoryBucket, InventoryBucketProps
+from infra.constructs.inventory_catalog import InventoryCatalog, InventoryCatalogProps
 from infra.constructs.notifications import RunNotifications, RunNotificationsProps
 from infra.constructs.rollout_state_machine import RolloutStateMachine, RolloutStateMachineProps
 from infra.constructs.schedule import RolloutSchedule, RolloutScheduleProps
@@ -108,6 +109,17 @@ class AggregatorStack(Stack):
                     settings=self.settings,
                 ),
             )
+        self.catalog = InventoryCatalog(
+            self,
+            "Catalog",
+            InventoryCatalogProps(
+                inventory=self.inventory,
+                inventory_prefix=config.inventory_prefix,
+                accounts=sorted({config.management_account_id, config.aggregator_account_id}),
+                regions=sorted({*config.regions, *filter(None, [config.aggregator_region])}) or [self.region],
+            ),
+        )
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         CfnOutput(self, "InventoryBucketName", value=self.inventory.bucket.bucket_name)
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn)
+        CfnOutput(self, "QueryPolicyArn", value=self.catalog.query_policy.managed_policy_arn)
