@@ -173,7 +173,7 @@ def to_duckdb(sql: str, now: datetime | None = None) -> str:
     """
     from sqlglot import expressions
 
-    statement = parse_query(sql)
+    statement: expressions.Expression = parse_query(sql)
     if now is not None:
         instant = expressions.cast(expressions.Literal.string(now.isoformat()), "TIMESTAMPTZ")
         statement = statement.transform(
