@@ -52,7 +52,7 @@ from moto.organizations.models import OrganizationsBackend, organizations_backen
 from moto.s3.models import FakeBucket, s3_backends
 from moto.sts.models import sts_backends
 
-from workflow.local import seams, ssm_sync
+from workflow.local import seams, ssm_associations, ssm_sync
 from workflow.local.bucket_policy import policy_document, ssm_write_denial
 from workflow.local.clock import VirtualClock
 from workflow.local.faults import Call, FaultInjector, RequestBoundary, ServiceError
@@ -68,6 +68,7 @@ from workflow.local.scenario import (
     derive_id,
     parse_fault,
 )
+from workflow.local.ssm_associations.models import Association, AssociationBackends
 from workflow.local.ssm_sync.exceptions import ResourceDataSyncInvalidConfigurationException
 from workflow.local.ssm_sync.models import (
     SYNC_TO_DESTINATION,
@@ -135,6 +136,7 @@ class LocalAws:
         )
         self.faults = FaultInjector(scenario.faults, {a.id: a.name for a in scenario.accounts})
         self.syncs = ResourceDataSyncBackends(self)
+        self.associations = AssociationBackends(self)
         self._mock: Any = None
         self._boundary: RequestBoundary | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -173,6 +175,7 @@ class LocalAws:
         self._entered = True
         self.faults = FaultInjector(self.scenario.faults, {a.id: a.name for a in self.scenario.accounts})
         self.syncs = ResourceDataSyncBackends(self)
+        self.associations = AssociationBackends(self)
         self._keys = {}
         self._stale_policy = None
         self._mock = mock_aws(config=MOTO_CONFIG)
@@ -194,6 +197,7 @@ class LocalAws:
         for account in self.scenario.accounts:
             self._seed_existing_syncs(account)
         ssm_sync.install(self.syncs)
+        ssm_associations.install(self.associations)
         self._boundary = RequestBoundary([self._region_guard, self.faults, self._assume_role_guard])
         self._boundary.install()
         owner, attribute, self._account_lookup = seams.ACCESS_KEY_ACCOUNT.resolve()
@@ -218,6 +222,8 @@ class LocalAws:
                 self._boundary = None
             if ssm_sync.installed() is self.syncs:
                 ssm_sync.uninstall()
+            if ssm_associations.installed() is self.associations:
+                ssm_associations.uninstall()
             for account in self.scenario.accounts:
                 if organizations_backends.master_accounts.get(account.id, ("", ""))[0] == (
                     self.scenario.organization.management_account_id
@@ -377,6 +383,26 @@ class LocalAws:
             if existing.bucket == self.scenario.aggregator.bucket:
                 self._write_objects(account, existing.region, existing.prefix, last_run)
 
+    # --- AssociationEnvironment (what State Manager reaches outside itself) --------------------------------------
+
+    def seeded_documents(self, account_id: str, region: str) -> list[str]:
+        """The scenario's inventory association (``inventoryAssociation``) of an account-region, if any."""
+        account = self._account(account_id)
+        return ["AWS-GatherSoftwareInventory"] if account and account.collects_inventory(region) else []
+
+    def association_created(self, account_id: str, region: str, association: Association) -> None:
+        """A new inventory association collects at once, and every working sync of the account-region exports it."""
+        if association.name != "AWS-GatherSoftwareInventory":
+            return
+        account = self._account(account_id)
+        for sync in list(self.syncs.backend(account_id, region).syncs.values()):
+            destination = sync.s3_destination
+            if destination is None or sync.last_status != "Successful":
+                continue
+            bucket = self._bucket(str(destination["BucketName"]))
+            if bucket is not None:
+                self._put_objects(bucket, account_id, region, destination.get("Prefix"), self.clock.now(), account)
+
     # --- SyncEnvironment (what SSM reaches outside itself) ----------------------------------------------------------
 
     def now(self) -> datetime:
@@ -464,14 +490,20 @@ class LocalAws:
         if bucket is not None:
             self._put_objects(bucket, account.id, region, prefix, at, account)
 
-    @staticmethod
     def _put_objects(
-        bucket: FakeBucket, account_id: str, region: str, prefix: str | None, at: datetime, account: Account | None
+        self,
+        bucket: FakeBucket,
+        account_id: str,
+        region: str,
+        prefix: str | None,
+        at: datetime,
+        account: Account | None,
     ) -> None:
         # Written straight into the backend: SSM already passed the policy check, and it is not a caller of ours.
         s3 = s3_backends[bucket.account_id][PARTITION]
         nodes = account_nodes(account, region) if account else []
-        collected = account.collects_inventory(region) if account else False
+        # Collected types exist where an inventory association exists now (the scenario's, or one created since).
+        collected = self.associations.collects(account_id, region)
         for key, body in [
             marker_object(prefix, account_id, at),
             *inventory_objects(prefix, account_id, nodes, at, collected),
