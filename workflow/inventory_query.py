@@ -160,7 +160,7 @@ def parse_query(sql: str) -> sqlglot.expressions.Query:
         raise QueryRejected(f"{len(statements)} statements: orgsync query runs one query at a time")
     (statement,) = statements
     if not isinstance(statement, expressions.Query):
-        kind = statement.key.upper() if isinstance(statement, expressions.Expression) else "?"
+        kind = statement.key.upper() if isinstance(statement, expressions.Expr) else "?"
         raise QueryRejected(f"not a query: {kind} (orgsync query runs one SELECT or WITH query)")
     return statement
 
@@ -173,7 +173,7 @@ def to_duckdb(sql: str, now: datetime | None = None) -> str:
     """
     from sqlglot import expressions
 
-    statement: expressions.Expression = parse_query(sql)
+    statement: expressions.Expr = parse_query(sql)
     if now is not None:
         instant = expressions.cast(expressions.Literal.string(now.isoformat()), "TIMESTAMPTZ")
         statement = statement.transform(
