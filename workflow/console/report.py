@@ -29,53 +29,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from lambdas.models import Mode, Outcome, Status, Summary, Verification
+from lambdas.statuses import STATUS_ORDER, STATUSES
 from workflow.console.errors import CliError
 
-#: Order of the groups in a report: what needs attention first (worst first), then what went well.
-STATUS_ORDER: tuple[Status, ...] = (
-    Status.FAILED,
-    Status.ACCESS_DENIED,
-    Status.QUOTA_EXCEEDED,
-    Status.CONFLICT,
-    Status.REGION_DISABLED,
-    Status.UNHEALTHY,
-    Status.DRIFTED,
-    Status.MISSING,
-    Status.NOT_OURS,
-    Status.CREATED,
-    Status.REPLACED,
-    Status.IN_SYNC,
-    Status.DELETED,
-    Status.NOT_FOUND,
-    Status.SKIPPED,
-)
-
-#: Colour of each status in a terminal: red must be acted on, yellow is worth a look, green is done.
-STATUS_STYLE: dict[Status, str] = {
-    Status.CREATED: "green",
-    Status.IN_SYNC: "green",
-    Status.REPLACED: "green",
-    Status.DELETED: "green",
-    Status.NOT_FOUND: "dim",
-    Status.SKIPPED: "dim",
-    Status.NOT_OURS: "yellow",
-    Status.CONFLICT: "red",
-    Status.QUOTA_EXCEEDED: "red",
-    Status.ACCESS_DENIED: "red",
-    Status.REGION_DISABLED: "red",
-    Status.FAILED: "bold red",
-    Status.MISSING: "red",
-    Status.DRIFTED: "red",
-    Status.UNHEALTHY: "red",
-}
-
-#: Statuses whose rows need no detail in the table (the detail is in JSON, CSV and Markdown).
-QUIET_STATUSES = frozenset({Status.CREATED, Status.IN_SYNC, Status.REPLACED, Status.DELETED, Status.NOT_FOUND})
+# The facts about each status live in lambdas.statuses; these are the console's reads of them.
+STATUS_STYLE: dict[Status, str] = {status: info.style for status, info in STATUSES.items()}
+QUIET_STATUSES = frozenset(status for status, info in STATUSES.items() if info.quiet)
 
 CSV_COLUMNS: tuple[str, ...] = (
     "accountId",
@@ -269,6 +234,7 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
         for column in ("Account", "Name", "OU", "Regions", "Marker"):
             # IDs and markers never wrap; names, OU paths and region lists wrap rather than lose their ends.
             table.add_column(column, no_wrap=column in {"Account", "Marker"}, overflow="fold")
+        # (print_unbroken widens the render so that no name or OU path is folded either.)
         for account, name, ou_path, regions, marker in _account_rows(group):
             table.add_row(account, name, ou_path, regions, marker)
         parts += [Text(""), table]
@@ -280,6 +246,29 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
         if group.needs_attention:
             parts.append(Text.assemble(("Action: ", f"bold {style}".strip()), group.action))
     return Group(*parts)
+
+
+def print_unbroken(console: Console, renderable: RenderableType) -> None:
+    """Print ``renderable`` at least as wide as its longest identifier, so none is ever broken.
+
+    Rich wraps text to the console's width (80 columns when stdout is a pipe) and folds a word longer than that,
+    cutting an execution ARN or a role ARN in two. Widening the render to the renderable's minimum width (its
+    longest word, its unbreakable columns) keeps every identifier whole: a line longer than the terminal is then
+    wrapped by the terminal alone, and copying or grepping it still finds the identifier.
+
+    >>> console = Console(width=40, file=io.StringIO(), color_system=None)
+    >>> arn = "arn:aws:states:us-east-1:300000000001:execution:orgsync:demo-1"
+    >>> print_unbroken(console, Text(f"orgsync demo: {arn}"))
+    >>> arn in console.file.getvalue()
+    True
+    """
+    needed = Measurement.get(console, console.options.update_width(100_000), renderable).minimum
+    width = console.width
+    console.width = max(width, needed)  # console.print(width=...) can narrow the render, never widen it
+    try:
+        console.print(renderable)
+    finally:
+        console.width = width
 
 
 def render_text(report: Report, *, width: int = 120, title: str | None = None) -> str:

@@ -11,8 +11,9 @@ it is entered (patches installed on enter, the originals put back on exit):
   account of the Lambda function ARN they invoke, else of the task's ``Credentials.RoleArn``, else the engine's
   account (ItemReader/ResultWriter S3, aws-sdk tasks). moto would otherwise send them to its default account
   123456789012 and a function created in another account would not be found. A handler runs with credentials of
-  its function's execution role (assumed through moto's STS), so its ``boto3.client(...)`` calls land in the
-  function's account.
+  its function's execution role (assumed through moto's STS) in its invocation environment, so its clients
+  (``lambdas.aws.ClientProvider.from_environment()``) land in the function's account. Invocations run
+  concurrently, up to a Map's MaxConcurrency.
 - **A virtual clock.** Retry intervals (``retrier_decl:time``), Wait states (``WaitFunction._wait_interval``:
   Seconds, SecondsPath, Timestamp, TimestampPath) advance :attr:`LocalEngine.clock` instead of sleeping;
   execution dates, history event timestamps, ``$$.Execution.StartTime`` (as AWS's ``...T09:00:00.000Z``
@@ -69,7 +70,6 @@ from workflow.local import seams
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult, StepFunctionsDriver
 from workflow.local.lambda_runtime import (
-    INVOCATION_LOCK,
     Handler,
     InProcessLambdaRuntime,
     Invocation,
@@ -99,6 +99,12 @@ _LAMBDA_ARN_IN_PATH = re.compile(r"arn:[^:/]+:lambda:[^:/]+:(\d{12}):function:")
 
 _active_lock = threading.Lock()
 _active: LocalEngine | None = None
+
+#: moto's backends (and the emulated SSM's writes into S3) are not thread-safe: one request at a time reaches them,
+#: and the virtual clock's due callbacks (SSM's marker writes) run under the same lock. Lambda and Step Functions
+#: requests are not serialised: an Invoke lasts as long as its handler, which makes its own requests meanwhile.
+BACKEND_LOCK = threading.RLock()
+_UNSERIALISED_HOSTS = re.compile(r"^https?://(lambda|states|sync-states)\.")
 
 
 class EngineAlreadyActive(RuntimeError):
@@ -172,7 +178,8 @@ class _Patch:
         self.owner = owner
         self.attribute = attribute
         self.replacement = replacement
-        owned = vars(owner) if isinstance(owner, type) else None
+        # A class, module or instance: put back exactly what it owned (an inherited attribute is deleted again).
+        owned = vars(owner) if hasattr(owner, "__dict__") else None
         self._had_own = owned is None or attribute in owned
         self._original = owned[attribute] if owned is not None and attribute in owned else getattr(owner, attribute)
 
@@ -218,7 +225,7 @@ class LocalEngine:
         self.region = region or DEFAULT_REGION
         self.retry_sleeps: list[float] = []
         self.wait_sleeps: list[float] = []
-        self.runtime = InProcessLambdaRuntime(self.clock, self._role_credentials)
+        self.runtime = InProcessLambdaRuntime(self.clock, self._role_credentials, backend_lock=BACKEND_LOCK)
         self._patches: list[_Patch] = []
         self._mock: Any = None
         self._config_patch: Any = None
@@ -421,16 +428,12 @@ class LocalEngine:
     # -- moto and accounts -------------------------------------------------------------------------------------
 
     def _join_or_start_moto(self) -> None:
-        from moto import mock_aws
-        from moto.core.config import default_user_config
-        from moto.core.models import botocore_stubber
-
-        if not botocore_stubber.enabled:
-            self._mock = mock_aws(config=_EXECUTE_CONFIG)  # type: ignore[call-overload]
+        if not seams.botocore_stubber.enabled:
+            self._mock = seams.mock_aws(config=_EXECUTE_CONFIG)  # type: ignore[call-overload]
             self._mock.start()
             return
-        if not default_user_config.get("stepfunctions", {}).get("execute_state_machine", False):
-            self._config_patch = mock.patch.dict(default_user_config, _EXECUTE_CONFIG)
+        if not seams.default_user_config.get("stepfunctions", {}).get("execute_state_machine", False):
+            self._config_patch = mock.patch.dict(seams.default_user_config, _EXECUTE_CONFIG)
             self._config_patch.start()
 
     def _engine_session(self) -> tuple[boto3.Session, str]:
@@ -442,13 +445,10 @@ class LocalEngine:
         role = f"arn:aws:iam::{requested}:role/{ENGINE_ROLE_NAME}"
         # Created behind moto's back: nobody has credentials in that account yet, and an AssumeRole into a
         # missing role is refused under LocalAws (as on AWS).
-        from moto.iam.exceptions import NotFoundException
-        from moto.iam.models import iam_backends
-
-        iam = iam_backends[requested]["aws"]
+        iam = seams.iam_backends[requested]["aws"]
         try:
             iam.get_role_by_arn(role)
-        except NotFoundException:
+        except seams.IamNotFoundException:
             trust = {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
@@ -507,7 +507,7 @@ class LocalEngine:
 
         def wait_interval(wait_function: Any, env: Any, wait_seconds: int) -> None:
             if wait_seconds > 0 and env.is_running():
-                with INVOCATION_LOCK:
+                with BACKEND_LOCK:
                     self.wait_sleeps.append(float(wait_seconds))
                     self.clock.sleep(wait_seconds)
 
@@ -533,11 +533,16 @@ class LocalEngine:
             patch = _Patch(owner, attribute, replacement)
             patch.install()
             self._patches.append(patch)
+        from moto.core.models import botocore_stubber
+
+        patch = _Patch(botocore_stubber, "process_request", _serialised(botocore_stubber.process_request))
+        patch.install()
+        self._patches.append(patch)
 
     def _retry_sleep(self, seconds: float) -> None:
-        # Under the invocation lock: while a handler runs, only the handler itself moves the clock, so its
-        # get_remaining_time_in_millis() and its function Timeout are not eaten by other Map iterations' sleeps.
-        with INVOCATION_LOCK:
+        # No lock around the clock: a running handler's Timeout is measured on its own waits
+        # (lambda_runtime.InvocationClock), so other Map iterations' retries do not eat into it.
+        with BACKEND_LOCK:
             self.retry_sleeps.append(float(seconds))
             self.clock.sleep(seconds)
 
@@ -571,10 +576,6 @@ class LocalEngine:
 
     def _client_for(self, region: str, service: str, state_credentials: Any = None) -> BaseClient:
         """Stands in for moto's ``boto_client_for``: the same client settings, landing in the right account."""
-        from moto.core.models import botocore_stubber
-        from moto.settings import moto_server_port
-        from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
-
         role_arn = getattr(state_credentials, "role_arn", None)
         account = _account_of(role_arn) if role_arn else None
         account = account or self.account_id
@@ -585,22 +586,32 @@ class LocalEngine:
                 return client
             assert self._interpreter_session is not None
             kwargs: dict[str, Any] = {}
-            if not botocore_stubber.enabled:
-                kwargs["endpoint_url"] = f"http://localhost:{moto_server_port()}"
+            if not seams.botocore_stubber.enabled:
+                kwargs["endpoint_url"] = f"http://localhost:{seams.moto_server_port()}"
             client = self._interpreter_session.client(
                 service,  # type: ignore[call-overload]
                 region_name=region,
                 config=Config(
                     parameter_validation=False,
                     retries={"max_attempts": 0, "total_max_attempts": 1},
-                    connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-                    read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    connect_timeout=seams.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                    read_timeout=seams.TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
                 ),
                 **kwargs,
             )
             client.meta.events.register("before-call", _account_header(service, account))
             self._clients[key] = client
             return client  # type: ignore[no-any-return]
+
+
+def _serialised(process_request: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process(request: Any) -> Any:
+        if _UNSERIALISED_HOSTS.match(str(request.url)):
+            return process_request(request)
+        with BACKEND_LOCK:
+            return process_request(request)
+
+    return process
 
 
 def _account_header(service: str, account: str) -> Callable[..., None]:

@@ -35,14 +35,18 @@ from urllib.parse import parse_qs
 
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
-from moto.core.exceptions import ServiceException
-from moto.core.model import OperationModel, ServiceModel
-from moto.core.serialize import get_serializer_class
-from moto.core.utils import get_service_model
-from moto.iam import models as iam_models
 
 from workflow.local.scenario import Fault
+from workflow.local.seams import (
+    BotocoreStubber,
+    MockRawResponse,
+    OperationModel,
+    ServiceException,
+    ServiceModel,
+    get_serializer_class,
+    get_service_model,
+    iam_models,
+)
 
 #: botocore service ids (hyphenized, as in event names) whose IAM action prefix differs from the id.
 IAM_PREFIXES = {"sfn": "states", "cloudwatch-logs": "logs", "cloudwatch": "cloudwatch"}

@@ -1,15 +1,24 @@
-"""The private moto internals the local engine and the emulated services hook, declared once and checked first.
+"""The moto internals the local substrate uses: imported here and nowhere else, declared once and checked first.
 
-moto is pinned exactly (pyproject.toml) because every entry here is private API of moto 5.2.5. If an upgrade moves
-one, :func:`check_all` raises :class:`SeamMoved` naming the module path and attribute, and
-``tests/unit/local/test_seams.py`` fails with the same message, instead of executions hanging or sleeping for real.
+moto is pinned exactly (pyproject.toml) because most entries here are private API of moto 5.2.5. Two kinds:
+
+- **hooks** the local engine and the emulated services patch (:data:`ENGINE_SEAMS`, :data:`EMULATION_SEAMS`);
+- **imports**, the moto names the rest of ``workflow.local`` uses (backends, response classes, the serializer,
+  ``mock_aws``), re-exported from this module (:data:`IMPORTED_SEAMS`), and the backend methods the seeding calls
+  (:data:`BACKEND_SEAMS`). ``tests/unit/local/test_seams.py`` fails if any other module of ``workflow`` imports
+  moto, or if this module imports a moto name it does not declare.
+
+If an upgrade moves one, importing this module or :func:`check_all` (run when a ``LocalAws`` or a ``LocalEngine``
+starts) raises :class:`SeamMoved` naming the module path and attribute, and the guard test fails with the same
+message, instead of executions hanging or sleeping for real. Without moto installed at all, importing this module
+raises ``ModuleNotFoundError`` for ``moto`` (the local substrate is an optional part of orgsync).
 
 Example::
 
     >>> from workflow.local.seams import SEAMS, check_all
     >>> check_all()  # raises SeamMoved if a moto upgrade moved a hook
     >>> sorted({seam.kind for seam in SEAMS})
-    ['attribute', 'method', 'module']
+    ['attribute', 'import', 'method', 'module']
 """
 
 from __future__ import annotations
@@ -32,18 +41,48 @@ class SeamMoved(RuntimeError):
     """A moto internal the local engine hooks is missing or changed shape (moto upgraded?)."""
 
 
+import moto  # noqa: E402 - a missing moto is ModuleNotFoundError (install the local extra), not SeamMoved
+
+try:
+    from moto import mock_aws
+    from moto.core.botocore_stubber import BotocoreStubber, MockRawResponse
+    from moto.core.config import default_user_config
+    from moto.core.exceptions import ServiceException
+    from moto.core.model import OperationModel, ServiceModel
+    from moto.core.models import botocore_stubber
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
+    from moto.iam import models as iam_models
+    from moto.iam.exceptions import NotFoundException as IamNotFoundException
+    from moto.iam.models import IAMBackend, iam_backends
+    from moto.organizations import utils as organizations_utils
+    from moto.organizations.models import OrganizationsBackend, organizations_backends
+    from moto.s3.models import FakeBucket, S3Backend, s3_backends
+    from moto.settings import moto_server_port
+    from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.sts.models import STSBackend, sts_backends
+except ImportError as exc:  # moto is there, but not as the seams below were read from it
+    raise SeamMoved(
+        f"a moto internal the local substrate imports moved (moto {moto.__version__}, read from {MOTO_VERSION}): {exc}"
+    ) from exc
+
+
 @dataclass(frozen=True)
 class Seam:
     """One hook point: ``module:attribute`` and what must hold for the engine's patch to be right.
 
     ``kind`` is ``method`` (``attribute`` is ``Class.method``, checked against ``parameters``), ``module``
-    (the attribute is an imported module, e.g. the ``time`` a retrier sleeps on) or ``attribute``
-    (any object, e.g. a function imported by name into the module, checked against ``parameters``).
+    (the attribute is an imported module, e.g. the ``time`` a retrier sleeps on), ``attribute``
+    (any callable, e.g. a function imported by name into the module, checked against ``parameters``) or
+    ``import`` (a name this module imports for the rest of the substrate: it must exist, and a callable with
+    ``parameters`` must take exactly those).
     """
 
     module: str
     attribute: str
-    kind: Literal["method", "module", "attribute"]
+    kind: Literal["method", "module", "attribute", "import"]
     why: str
     parameters: tuple[str, ...] = ()
     module_name: str = ""
@@ -79,6 +118,8 @@ class Seam:
             for needed in self.parameters:
                 if not hasattr(value, needed):
                     raise SeamMoved(f"local engine seam {self.name}: {self.module_name}.{needed} is missing")
+            return
+        if self.kind == "import" and not self.parameters:
             return
         if not callable(value):
             raise SeamMoved(f"local engine seam {self.name}: expected a callable, found {value!r}")
@@ -206,6 +247,126 @@ ACCESS_KEY_ACCOUNT = Seam(
 )
 EMULATION_SEAMS: tuple[Seam, ...] = (S3_LAST_MODIFIED, REQUEST_BOUNDARY, SSM_WIRE, ACCESS_KEY_ACCOUNT)
 
+
+def _import(module: str, attribute: str, why: str, parameters: tuple[str, ...] = ()) -> Seam:
+    return Seam(module, attribute, "import", why, parameters)
+
+
+#: Every moto name imported above, for the rest of ``workflow.local`` (the guard test holds the two lists equal).
+IMPORTED_SEAMS: tuple[Seam, ...] = (
+    _import("moto", "mock_aws", "moto in-process (public API): LocalAws and the engine start it"),
+    _import("moto.core.botocore_stubber", "BotocoreStubber", "the request boundary patches its __call__"),
+    _import(
+        "moto.core.botocore_stubber", "MockRawResponse", "the body of a guard's error response", ("response_input",)
+    ),
+    _import("moto.core.config", "default_user_config", "the engine enables execute_state_machine in a running moto"),
+    _import("moto.core.exceptions", "ServiceException", "base of the emulated errors moto serializes"),
+    _import("moto.core.model", "OperationModel", "an empty operation model for an unknown action's error"),
+    _import("moto.core.model", "ServiceModel", "the service model a guard's error is serialized with"),
+    _import("moto.core.models", "botocore_stubber", "its .enabled tells whether an in-process mock_aws is active"),
+    _import("moto.core.responses", "ActionResult", "what the SSM sync actions return", ("result",)),
+    _import("moto.core.responses", "EmptyResult", "what Create/DeleteResourceDataSync return"),
+    _import(
+        "moto.core.serialize",
+        "get_serializer_class",
+        "moto's serializer renders a guard's error",
+        ("service_name", "protocol"),
+    ),
+    _import("moto.core.utils", "get_service_model", "the service model of a call's service", ("service_name",)),
+    Seam(
+        "moto.iam",
+        "models",
+        "module",
+        "the request boundary looks a key's account up through the module (LocalAws caches the lookup)",
+        ("get_account_id_from",),
+        "moto.iam.models",
+    ),
+    _import("moto.iam.exceptions", "NotFoundException", "a missing role, when the engine creates its own"),
+    _import("moto.iam.models", "IAMBackend", "users, access keys and roles are seeded into it"),
+    _import("moto.iam.models", "iam_backends", "IAM state per account"),
+    _import("moto.organizations", "utils", "its random id makers are patched to give the scenario's ids"),
+    _import("moto.organizations.models", "OrganizationsBackend", "the organization is seeded into it"),
+    _import("moto.organizations.models", "organizations_backends", "Organizations state per account"),
+    _import("moto.s3.models", "FakeBucket", "the bucket SSM checks and writes into"),
+    _import("moto.s3.models", "S3Backend", "the aggregator bucket, its policy and SSM's objects"),
+    _import("moto.s3.models", "s3_backends", "S3 state per account; .bucket_accounts finds a bucket's owner"),
+    _import("moto.settings", "moto_server_port", "the endpoint of a moto server when none runs in-process"),
+    _import("moto.ssm.responses", "SimpleSystemManagerResponse", "the SSM wire layer the sync actions join"),
+    _import(
+        "moto.stepfunctions.parser.asl.component.common.timeouts.timeout",
+        "TimeoutSeconds",
+        "the interpreter's client timeouts, kept by the engine's clients",
+    ),
+    _import("moto.sts.models", "STSBackend", "who called, for the missing-role AccessDenied message"),
+    _import("moto.sts.models", "sts_backends", "STS state per account"),
+)
+
+
+def _backend_method(module: str, attribute: str, parameters: tuple[str, ...]) -> Seam:
+    return _method(module, attribute, parameters, "the local substrate seeds state by calling it")
+
+
+#: The backend methods the seeding and the guards call directly (not through a request).
+BACKEND_SEAMS: tuple[Seam, ...] = (
+    _backend_method("moto.iam.models", "IAMBackend.create_user", ("self", "region_name", "user_name", "path", "tags")),
+    _backend_method("moto.iam.models", "IAMBackend.create_access_key", ("self", "user_name", "prefix", "status")),
+    _backend_method(
+        "moto.iam.models",
+        "IAMBackend.create_role",
+        (
+            "self",
+            "role_name",
+            "assume_role_policy_document",
+            "path",
+            "permissions_boundary",
+            "description",
+            "tags",
+            "max_session_duration",
+            "linked_service",
+        ),
+    ),
+    _backend_method("moto.iam.models", "IAMBackend.get_role_by_arn", ("self", "arn")),
+    _backend_method(
+        "moto.organizations.models", "OrganizationsBackend.create_organization", ("self", "region", "kwargs")
+    ),
+    _backend_method("moto.organizations.models", "OrganizationsBackend.create_organizational_unit", ("self", "kwargs")),
+    _backend_method("moto.organizations.models", "OrganizationsBackend.create_account", ("self", "kwargs")),
+    _backend_method("moto.organizations.models", "OrganizationsBackend.get_account_by_id", ("self", "account_id")),
+    _backend_method("moto.organizations.utils", "make_random_org_id", ()),
+    _backend_method("moto.organizations.utils", "make_random_root_id", ()),
+    _backend_method("moto.organizations.utils", "make_random_ou_id", ("root_id",)),
+    _backend_method("moto.organizations.utils", "make_random_account_id", ()),
+    _backend_method(
+        "moto.s3.models", "S3Backend.create_bucket", ("self", "bucket_name", "region_name", "bucket_namespace")
+    ),
+    _backend_method("moto.s3.models", "S3Backend.put_bucket_policy", ("self", "bucket_name", "policy")),
+    _backend_method("moto.s3.models", "S3Backend.delete_bucket_policy", ("self", "bucket_name")),
+    _backend_method("moto.s3.models", "S3Backend.get_bucket", ("self", "bucket_name")),
+    _backend_method(
+        "moto.s3.models",
+        "S3Backend.put_object",
+        (
+            "self",
+            "bucket_name",
+            "key_name",
+            "value",
+            "storage",
+            "etag",
+            "multipart",
+            "encryption",
+            "kms_key_id",
+            "bucket_key_enabled",
+            "lock_mode",
+            "lock_legal_status",
+            "lock_until",
+            "checksum_value",
+            "request_method",
+            "disable_notification",
+        ),
+    ),
+    _backend_method("moto.sts.models", "STSBackend.get_caller_identity", ("self", "access_key_id", "region")),
+)
+
 #: The engine's seams, in the order it installs them.
 ENGINE_SEAMS: tuple[Seam, ...] = (
     INVOKE_LAMBDA,
@@ -215,14 +376,12 @@ ENGINE_SEAMS: tuple[Seam, ...] = (
     *BOTO_CLIENT_SEAMS,
     *DATETIME_SEAMS,
 )
-#: Every seam the local substrate hooks.
-SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS)
+#: Every seam the local substrate hooks, imports or calls.
+SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS, *IMPORTED_SEAMS, *BACKEND_SEAMS)
 
 
 def check_moto_version() -> None:
     """Raise :class:`SeamMoved` unless the installed moto is the version the seams were read from."""
-    import moto
-
     if moto.__version__ != MOTO_VERSION:
         raise SeamMoved(
             f"local engine seams were read from moto {MOTO_VERSION}, but moto {moto.__version__} is installed: "
@@ -238,3 +397,35 @@ def check_all() -> None:
     _, _, stubber = STUBBER.resolve()
     if not hasattr(stubber, "enabled"):
         raise SeamMoved(f"local engine seam {STUBBER.name}: .enabled is missing")
+
+
+__all__ = [
+    "ActionResult",
+    "BotocoreStubber",
+    "EmptyResult",
+    "FakeBucket",
+    "IAMBackend",
+    "IamNotFoundException",
+    "MockRawResponse",
+    "OperationModel",
+    "OrganizationsBackend",
+    "S3Backend",
+    "STSBackend",
+    "SeamMoved",
+    "ServiceException",
+    "ServiceModel",
+    "SimpleSystemManagerResponse",
+    "TimeoutSeconds",
+    "botocore_stubber",
+    "default_user_config",
+    "get_serializer_class",
+    "get_service_model",
+    "iam_backends",
+    "iam_models",
+    "mock_aws",
+    "moto_server_port",
+    "organizations_backends",
+    "organizations_utils",
+    "s3_backends",
+    "sts_backends",
+]

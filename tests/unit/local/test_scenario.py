@@ -15,6 +15,7 @@ from workflow.local.scenario import (
     derive_organization_id,
     example_scenario_path,
     load_scenario,
+    parse_account,
     parse_scenario,
 )
 
@@ -297,7 +298,7 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
 
     with pytest.raises(ScenarioError, match=r"^broken\.json: not valid JSON"):
         load_scenario(broken)
-    with pytest.raises(ScenarioError, match=r"^bad\.yml: aggregator\.prefix: '/default' must be 1-256 characters"):
+    with pytest.raises(ScenarioError, match=r"^bad\.yml: aggregator\.prefix: '/default' is not an S3 key prefix"):
         load_scenario(bad_yaml)
     with pytest.raises(ScenarioError, match=r"^missing\.json: cannot be read"):
         load_scenario(tmp_path / "missing.json")
@@ -324,3 +325,18 @@ def test_bundled_minimal_yaml_scenario_loads_with_generated_ids() -> None:
     ]
     assert scenario.account_named("app-legacy").member_role is False
     assert scenario.aggregator.account_id == scenario.organization.management_account_id
+
+
+def test_one_account_is_built_with_the_files_rules_and_never_reuses_a_name_or_id() -> None:
+    existing = parse_scenario(minimal()).accounts
+    # GIVEN accounts already in place, WHEN one more is built without an id
+    added = parse_account({"name": "prod-c", "instances": {"us-east-1": 2}}, "/Workloads", existing)
+    # THEN it is read like a file's account, with a generated id no other account has
+    assert (added.name, added.ou_path, dict(added.instances)) == ("prod-c", "/Workloads", {"us-east-1": 2})
+    assert added.id not in {a.id for a in existing} and len(added.id) == 12
+    with pytest.raises(ScenarioError, match=r"account\.name: an account named 'prod-a' exists already"):
+        parse_account({"name": "prod-a"}, "/", existing)
+    with pytest.raises(ScenarioError, match=r"account\.id: account 200000000001 exists already"):
+        parse_account({"name": "other", "id": "200000000001"}, "/", existing)
+    with pytest.raises(ScenarioError, match=r"account\.colour: unknown key"):
+        parse_account({"name": "other", "colour": "red"}, "/", existing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -11,13 +12,45 @@ import pytest
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from workflow.local import seams
+from workflow.local.aws import LocalAws
 from workflow.local.engine import LocalEngine
+from workflow.local.scenario import example_scenario_path, load_scenario
 
-PYPROJECT = Path(__file__).parents[3] / "pyproject.toml"
+ROOT = Path(__file__).parents[3]
+PYPROJECT = ROOT / "pyproject.toml"
+
+
+def moto_imports(path: Path) -> list[tuple[str, str]]:
+    """``(module, name)`` of every moto import in ``path`` (``name`` is "" for ``import moto.x``)."""
+    found: list[tuple[str, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "moto":
+            found.extend((node.module, alias.name) for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.extend((alias.name, "") for alias in node.names if alias.name.split(".")[0] == "moto")
+    return found
+
+
+def test_only_the_seam_module_imports_moto() -> None:
+    # GIVEN every Python module of the shipped packages
+    importers = {
+        str(path.relative_to(ROOT)): moto_imports(path)
+        for package in ("workflow", "lambdas", "infra")
+        for path in (ROOT / package).rglob("*.py")
+    }
+    # THEN none but workflow/local/seams.py imports moto, privately or not
+    others = {path: names for path, names in importers.items() if names and path != "workflow/local/seams.py"}
+    assert others == {}, f"moto imported outside workflow/local/seams.py (import it from there): {others}"
+
+
+def test_every_moto_name_the_seam_module_imports_is_declared_and_checked() -> None:
+    imported = {(module, name) for module, name in moto_imports(ROOT / "workflow/local/seams.py") if name}
+    declared = {(seam.module, seam.attribute) for seam in seams.SEAMS}
+    assert imported - declared == set(), "declare each import in seams.IMPORTED_SEAMS, with why it is used"
 
 
 def test_moto_is_pinned_to_the_version_the_seams_were_read_from() -> None:
-    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["local"]
     pins = [d for d in dependencies if re.match(r"moto\b", d)]
     assert pins == [f"moto[server]=={seams.MOTO_VERSION}"], (
         f"pyproject.toml must pin moto exactly to {seams.MOTO_VERSION}: the local engine hooks private moto API"
@@ -75,5 +108,17 @@ def test_the_engine_refuses_to_start_when_a_seam_moved(monkeypatch: pytest.Monke
     # WHEN an engine starts, THEN it fails at once naming the seam, and stays startable afterwards
     with pytest.raises(seams.SeamMoved, match=re.escape(f"{seams.RETRY_TIME.module}:time")), LocalEngine():
         pass
+    monkeypatch.undo()
+    seams.check_all()
+
+
+def test_local_aws_refuses_to_start_when_a_seam_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a moto whose IAM backend no longer has the method roles are seeded with
+    from moto.iam.models import IAMBackend
+
+    monkeypatch.delattr(IAMBackend, "create_role")
+    # WHEN a LocalAws starts, THEN it fails at once naming the seam, before moto is started
+    with pytest.raises(seams.SeamMoved, match=re.escape("moto.iam.models:IAMBackend.create_role")):
+        LocalAws(load_scenario(example_scenario_path())).__enter__()
     monkeypatch.undo()
     seams.check_all()

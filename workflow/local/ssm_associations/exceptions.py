@@ -8,7 +8,7 @@ Example::
 
 from __future__ import annotations
 
-from moto.core.exceptions import ServiceException
+from workflow.local.seams import ServiceException
 
 
 class InvalidDocument(ServiceException):

@@ -15,9 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.responses import ActionResult
-from moto.ssm.responses import SimpleSystemManagerResponse
-
+from workflow.local.seams import ActionResult, SimpleSystemManagerResponse
 from workflow.local.ssm_associations.models import AssociationBackend, AssociationBackends
 
 _lock = threading.Lock()

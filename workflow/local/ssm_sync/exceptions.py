@@ -11,7 +11,7 @@ Example::
 
 from __future__ import annotations
 
-from moto.core.exceptions import ServiceException
+from workflow.local.seams import ServiceException
 
 
 class ResourceDataSyncAlreadyExistsException(ServiceException):

@@ -1,10 +1,10 @@
 """Resource data syncs with AWS's rules, one backend per account and region.
 
-The rules (``aws-facts.md``): a name is unique per account-region; at most 5 syncs per account-region; at most
+The rules (``docs/aws-behaviour.md``): a name is unique per account-region; at most 5 syncs per account-region; at most
 one organization-based sync (``DestinationDataSharingType=Organization``) per account-region; the S3
 destination is validated; SSM must be able to write the marker into the bucket. What lies outside SSM (the
 bucket, its policy, time, the marker write) is reached through a :class:`SyncEnvironment`, which
-``workflow.local.aws.LocalAws`` provides.
+``workflow.local.ssm_environment.SsmEnvironment`` provides.
 
 Which error AWS returns for a second organization-based sync is unknown. We raise
 ``ResourceDataSyncCountExceededException``: the rule is a count limit (a quota of one organization sync) and this

@@ -17,9 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.core.responses import ActionResult, EmptyResult
-from moto.ssm.responses import SimpleSystemManagerResponse
-
+from workflow.local.seams import ActionResult, EmptyResult, SimpleSystemManagerResponse
 from workflow.local.ssm_sync.models import ResourceDataSyncBackend, ResourceDataSyncBackends
 
 _lock = threading.Lock()
