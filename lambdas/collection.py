@@ -27,7 +27,8 @@ from enum import StrEnum
 from typing import Any
 
 from lambdas import aws
-from lambdas.errors import InvalidInput
+from lambdas.errors import InvalidInput, OrgSyncError, Throttled
+from lambdas.models import Mode, TargetItem
 
 INVENTORY_DOCUMENT = "AWS-GatherSoftwareInventory"
 DEFAULT_SCHEDULE = "rate(12 hours)"
@@ -50,6 +51,8 @@ class Collection(StrEnum):
     """None existed; orgsync created one (``ensureCollection``)."""
     NOT_COLLECTED = "NOT_COLLECTED"
     """None exists: the sync ships no software from here."""
+    UNKNOWN = "UNKNOWN"
+    """State Manager could not be asked (the member role predates the collection permissions, say)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class CollectionStatus:
     associationName: str | None = None
     schedule: str | None = None
     lastExecution: str | None = None
+    detail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report's ``collection`` field."""
@@ -70,6 +74,7 @@ class CollectionStatus:
             "associationName": self.associationName,
             "schedule": self.schedule,
             "lastExecution": self.lastExecution,
+            **({"detail": self.detail} if self.detail else {}),
         }
 
 
@@ -163,3 +168,27 @@ def ensure_collection(ssm: Any, where: str, schedule: str = DEFAULT_SCHEDULE) ->
         ScheduleExpression=check_schedule(schedule),
     )
     return _status(created.get("AssociationDescription", {}), Collection.CREATED)
+
+
+#: The modes whose reports say whether inventory is collected (teardown is about removing the sync).
+CHECKED_IN = frozenset({Mode.ROLLOUT, Mode.VERIFY})
+
+
+def collection_of(ssm: Any, item: TargetItem) -> dict[str, Any] | None:
+    """The report's ``collection`` of ``item``: ensured in a rollout with ``ensureCollection``, else looked up.
+
+    None in a mode that does not check. A failure to ask (other than throttling, which the state machine retries)
+    is ``UNKNOWN`` with the reason: the sync's own outcome stands either way.
+    """
+    run = item.run
+    if run.mode not in CHECKED_IN:
+        return None
+    where = f"{item.accountId} {item.region}"
+    try:
+        if run.mode is Mode.ROLLOUT and run.ensureCollection:
+            return ensure_collection(ssm, where, run.collectionSchedule).to_dict()
+        return collection_status(ssm, where).to_dict()
+    except Throttled:
+        raise
+    except OrgSyncError as exc:
+        return CollectionStatus(Collection.UNKNOWN, detail=str(exc)).to_dict()

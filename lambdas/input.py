@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambdas import identifiers
+from lambdas.collection import DEFAULT_SCHEDULE, check_schedule
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, BUCKET_NAME, KMS_KEY_ARN, PREFIX, REGION, ROLE_NAME, SYNC_NAME, TARGET
 from lambdas.models import Destination, Mode, OnConflict, RolloutInput
@@ -45,6 +46,8 @@ KNOWN_KEYS = frozenset(
         "syncName",
         "destination",
         "onConflict",
+        "ensureCollection",
+        "collectionSchedule",
         "markerTimeoutSeconds",
         "memberRoleName",
         "confirm",
@@ -196,6 +199,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     for target in within:
         _check(TARGET, target, "within")
     destination = _destination(raw, settings)
+    ensure_collection, collection_schedule = _collection(raw, mode)
 
     return RolloutInput(
         mode=mode,
@@ -209,4 +213,20 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         memberRoleName=role_name,
         confirm=confirm,
         within=tuple(dict.fromkeys(within)),
+        ensureCollection=ensure_collection,
+        collectionSchedule=collection_schedule,
     )
+
+
+def _collection(raw: dict[str, Any], mode: Mode) -> tuple[bool, str]:
+    """``ensureCollection`` (rollout only: the other modes write nothing) and its ``collectionSchedule``."""
+    ensure = raw.get("ensureCollection", False)
+    if not isinstance(ensure, bool):
+        raise _fail("ensureCollection", ensure, "must be true or false")
+    if ensure and mode is not Mode.ROLLOUT:
+        raise _fail("ensureCollection", ensure, "creates associations: only in rollout mode")
+    schedule = _string(raw, "collectionSchedule", DEFAULT_SCHEDULE)
+    assert schedule is not None
+    if "collectionSchedule" in raw and not ensure:
+        raise _fail("collectionSchedule", schedule, "only with ensureCollection: true")
+    return ensure, check_schedule(schedule)

@@ -45,6 +45,8 @@ class Outcome:
     detail: str = ""
     existingSync: dict[str, Any] | list[dict[str, Any]] | None = None
     mode: Mode = Mode.ROLLOUT
+    #: Inventory collection in the account-region (:mod:`lambdas.collection`): rollout and verify say it.
+    collection: dict[str, Any] | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -82,6 +84,7 @@ class Outcome:
             detail=str(data.get("detail", "")),
             existingSync=data.get("existingSync"),
             mode=Mode(data.get("mode", Mode.ROLLOUT)),
+            collection=data.get("collection"),
         )
 
 
@@ -185,6 +188,9 @@ class RunParameters:
     onConflict: OnConflict
     markerTimeoutSeconds: int
     memberRoleName: str
+    #: Create an inventory association where none exists (rollout), on this schedule.
+    ensureCollection: bool = False
+    collectionSchedule: str = "rate(12 hours)"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form carried by every item of the Distributed Map."""
@@ -196,6 +202,8 @@ class RunParameters:
             "onConflict": str(self.onConflict),
             "markerTimeoutSeconds": self.markerTimeoutSeconds,
             "memberRoleName": self.memberRoleName,
+            "ensureCollection": self.ensureCollection,
+            "collectionSchedule": self.collectionSchedule,
         }
 
     @classmethod
@@ -209,6 +217,8 @@ class RunParameters:
             onConflict=OnConflict(data.get("onConflict", OnConflict.REPORT)),
             markerTimeoutSeconds=int(data["markerTimeoutSeconds"]),
             memberRoleName=str(data["memberRoleName"]),
+            ensureCollection=bool(data.get("ensureCollection", False)),
+            collectionSchedule=str(data.get("collectionSchedule", "rate(12 hours)")),
         )
 
 
@@ -229,6 +239,9 @@ class RolloutInput:
     confirm: str | None = None
     #: Only accounts also within these targets are processed; the others are SKIPPED (issue 6's enrolment).
     within: tuple[str, ...] = ()
+    #: Create an inventory association where none exists (``lambdas.collection``), on ``collectionSchedule``.
+    ensureCollection: bool = False
+    collectionSchedule: str = "rate(12 hours)"
 
     def run_parameters(self, execution_name: str) -> RunParameters:
         """The per-item parameters of an execution named ``execution_name``."""
@@ -240,6 +253,8 @@ class RolloutInput:
             onConflict=self.onConflict,
             markerTimeoutSeconds=self.markerTimeoutSeconds,
             memberRoleName=self.memberRoleName,
+            ensureCollection=self.ensureCollection,
+            collectionSchedule=self.collectionSchedule,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -259,6 +274,9 @@ class RolloutInput:
             data["confirm"] = self.confirm
         if self.within:
             data["within"] = list(self.within)
+        if self.ensureCollection:
+            data["ensureCollection"] = True
+            data["collectionSchedule"] = self.collectionSchedule
         return data
 
 
