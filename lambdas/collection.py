@@ -28,7 +28,7 @@ from typing import Any
 
 from lambdas import aws
 from lambdas.errors import InvalidInput, OrgSyncError, Throttled
-from lambdas.models import Mode, TargetItem
+from lambdas.models import TargetItem
 
 INVENTORY_DOCUMENT = "AWS-GatherSoftwareInventory"
 DEFAULT_SCHEDULE = "rate(12 hours)"
@@ -170,22 +170,22 @@ def ensure_collection(ssm: Any, where: str, schedule: str = DEFAULT_SCHEDULE) ->
     return _status(created.get("AssociationDescription", {}), Collection.CREATED)
 
 
-#: The modes whose reports say whether inventory is collected (teardown is about removing the sync).
-CHECKED_IN = frozenset({Mode.ROLLOUT, Mode.VERIFY})
-
-
 def collection_of(ssm: Any, item: TargetItem) -> dict[str, Any] | None:
     """The report's ``collection`` of ``item``: ensured in a rollout with ``ensureCollection``, else looked up.
 
-    None in a mode that does not check. A failure to ask (other than throttling, which the state machine retries)
-    is ``UNKNOWN`` with the reason: the sync's own outcome stands either way.
+    None in a mode that does not check (its spec's ``checks_collection``). A failure to ask (other than
+    throttling, which the state machine retries) is ``UNKNOWN`` with the reason: the sync's own outcome stands.
     """
+    # Imported here: the registry imports every mode, and the modes build on lambdas.sync, which imports this.
+    from lambdas.modes import spec_of
+
     run = item.run
-    if run.mode not in CHECKED_IN:
+    spec = spec_of(run.mode)
+    if not spec.checks_collection:
         return None
     where = f"{item.accountId} {item.region}"
     try:
-        if run.mode is Mode.ROLLOUT and run.ensureCollection:
+        if run.ensureCollection and not spec.read_only:
             return ensure_collection(ssm, where, run.collectionSchedule).to_dict()
         return collection_status(ssm, where).to_dict()
     except Throttled:

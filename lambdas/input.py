@@ -219,11 +219,12 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
 
 
 def _collection(raw: dict[str, Any], mode: Mode) -> tuple[bool, str]:
-    """``ensureCollection`` (rollout only: the other modes write nothing) and its ``collectionSchedule``."""
+    """``ensureCollection`` (only in a mode that checks collection and writes) and its ``collectionSchedule``."""
     ensure = raw.get("ensureCollection", False)
     if not isinstance(ensure, bool):
         raise _fail("ensureCollection", ensure, "must be true or false")
-    if ensure and mode is not Mode.ROLLOUT:
+    spec = MODES[mode]
+    if ensure and (spec.read_only or not spec.checks_collection):
         raise _fail("ensureCollection", ensure, "creates associations: only in rollout mode")
     schedule = _string(raw, "collectionSchedule", DEFAULT_SCHEDULE)
     assert schedule is not None

@@ -59,6 +59,9 @@ class ModeSpec:
     report_extras: ReportExtras | None = None
     #: True: no write call on SSM or on the inventory data (only orgsync's records under orgsync/).
     read_only: bool = False
+    #: True: each outcome says whether inventory is collected there (:mod:`lambdas.collection`); a mode that
+    #: also writes may create the inventory association (``ensureCollection``).
+    checks_collection: bool = False
 
     def needs_attention(self, status: Status, verification: Verification) -> bool:
         """True when someone must act on an account-region with ``status`` and ``verification`` in this mode."""

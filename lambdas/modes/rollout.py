@@ -24,4 +24,5 @@ SPEC = ModeSpec(
         {Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}
     ),
     failure=ModeFailure("Rollout needs attention", RolloutIncomplete),
+    checks_collection=True,
 )
