@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambdas import identifiers
+from lambdas.collection import DEFAULT_SCHEDULE, check_schedule
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, BUCKET_NAME, KMS_KEY_ARN, PREFIX, REGION, ROLE_NAME, SYNC_NAME, TARGET
 from lambdas.models import Destination, Mode, OnConflict, RolloutInput
@@ -47,6 +48,8 @@ KNOWN_KEYS = frozenset(
         "syncName",
         "destination",
         "onConflict",
+        "ensureCollection",
+        "collectionSchedule",
         "markerTimeoutSeconds",
         "memberRoleName",
         "confirm",
@@ -270,6 +273,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     destination = _destination(raw, settings)
     if settings.deployed:
         _check_deployment(settings, regions, sync_name, role_name, destination)
+    ensure_collection, collection_schedule = _collection(raw, mode)
 
     return RolloutInput(
         mode=mode,
@@ -284,4 +288,22 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         confirm=confirm,
         within=tuple(dict.fromkeys(within)),
         adopt=adopt,
+        ensureCollection=ensure_collection,
+        collectionSchedule=collection_schedule,
     )
+
+
+def _collection(raw: dict[str, Any], mode: Mode) -> tuple[bool, str]:
+    """``ensureCollection`` (only in a mode that checks collection and writes) and its ``collectionSchedule``."""
+    ensure = raw.get("ensureCollection", False)
+    if not isinstance(ensure, bool):
+        raise _fail("ensureCollection", ensure, "must be true or false")
+    spec = MODES[mode]
+    # A plan takes its rollout's input as it is (it creates nothing: its report says what is collected).
+    if ensure and (not spec.checks_collection or (spec.read_only and not spec.plans)):
+        raise _fail("ensureCollection", ensure, "creates associations: only in rollout mode (or its plan)")
+    schedule = _string(raw, "collectionSchedule", DEFAULT_SCHEDULE)
+    assert schedule is not None
+    if "collectionSchedule" in raw and not ensure:
+        raise _fail("collectionSchedule", schedule, "only with ensureCollection: true")
+    return ensure, check_schedule(schedule)

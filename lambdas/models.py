@@ -48,6 +48,8 @@ class Outcome:
     mode: Mode = Mode.ROLLOUT
     #: plan mode: what a rollout would do here (CREATE, REPLACE or NONE); None in the other modes.
     plannedAction: str | None = None
+    #: Inventory collection in the account-region (:mod:`lambdas.collection`): rollout and verify say it.
+    collection: dict[str, Any] | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -88,6 +90,7 @@ class Outcome:
             existingSync=data.get("existingSync"),
             mode=Mode(data.get("mode", Mode.ROLLOUT)),
             plannedAction=data.get("plannedAction"),
+            collection=data.get("collection"),
         )
 
 
@@ -200,6 +203,9 @@ class RunParameters:
     memberRoleName: str
     #: Take over an equivalent sync (another name, exactly our destination) for good (issue 10).
     adopt: bool = False
+    #: Create an inventory association where none exists (rollout), on this schedule.
+    ensureCollection: bool = False
+    collectionSchedule: str = "rate(12 hours)"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form carried by every item of the Distributed Map (``adopt`` only when set)."""
@@ -211,6 +217,8 @@ class RunParameters:
             "onConflict": str(self.onConflict),
             "markerTimeoutSeconds": self.markerTimeoutSeconds,
             "memberRoleName": self.memberRoleName,
+            "ensureCollection": self.ensureCollection,
+            "collectionSchedule": self.collectionSchedule,
         }
         if self.adopt:
             data["adopt"] = True
@@ -228,6 +236,8 @@ class RunParameters:
             markerTimeoutSeconds=int(data["markerTimeoutSeconds"]),
             memberRoleName=str(data["memberRoleName"]),
             adopt=bool(data.get("adopt", False)),
+            ensureCollection=bool(data.get("ensureCollection", False)),
+            collectionSchedule=str(data.get("collectionSchedule", "rate(12 hours)")),
         )
 
 
@@ -250,6 +260,9 @@ class RolloutInput:
     within: tuple[str, ...] = ()
     #: Take over equivalent syncs for good (issue 10).
     adopt: bool = False
+    #: Create an inventory association where none exists (``lambdas.collection``), on ``collectionSchedule``.
+    ensureCollection: bool = False
+    collectionSchedule: str = "rate(12 hours)"
 
     def run_parameters(self, execution_name: str) -> RunParameters:
         """The per-item parameters of an execution named ``execution_name``."""
@@ -262,6 +275,8 @@ class RolloutInput:
             markerTimeoutSeconds=self.markerTimeoutSeconds,
             memberRoleName=self.memberRoleName,
             adopt=self.adopt,
+            ensureCollection=self.ensureCollection,
+            collectionSchedule=self.collectionSchedule,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -283,6 +298,9 @@ class RolloutInput:
             data["within"] = list(self.within)
         if self.adopt:
             data["adopt"] = True
+        if self.ensureCollection:
+            data["ensureCollection"] = True
+            data["collectionSchedule"] = self.collectionSchedule
         return data
 
 

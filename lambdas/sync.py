@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -96,6 +96,8 @@ class Reconciled:
     #: The decision's action (for plan: what a rollout would do) and the sync it is about.
     action: Action = Action.NONE
     sync: str | None = None
+    #: Inventory collection in the account-region (:func:`lambdas.collection.collection_of`), when checked.
+    collection: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, decision: Decision, reconciled_at: datetime, sync_created: datetime | None = None) -> Reconciled:
@@ -120,6 +122,7 @@ class Reconciled:
             "reconciledAt": self.reconciledAt.isoformat() if self.reconciledAt else None,
             "action": str(self.action),
             "sync": self.sync,
+            "collection": self.collection,
         }
 
 
@@ -224,9 +227,14 @@ def reconcile(item: TargetItem, ssm_factory: Callable[[TargetItem], Any]) -> Rec
             reconciledAt=started,
         )
     # Imported here: the registry imports every mode, and the modes build on this module.
+    from lambdas.collection import collection_of
     from lambdas.modes import spec_of
 
-    return spec_of(item.run.mode).reconcile(ssm, item)
+    reconciled = spec_of(item.run.mode).reconcile(ssm, item)
+    if reconciled.status in (Status.ACCESS_DENIED, Status.REGION_DISABLED):
+        return reconciled  # the account-region cannot be reached: nothing to ask about collection either
+    collection = collection_of(ssm, item)
+    return reconciled if collection is None else replace(reconciled, collection=collection)
 
 
 def member_ssm(clients: aws.ClientProvider, item: TargetItem) -> Any:

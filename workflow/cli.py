@@ -743,6 +743,7 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+cli.add_command(importlib.import_module("workflow.cli_query").query)  # orgsync query: the inventory issue's
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -67,6 +67,9 @@ class ModeSpec:
     #: Action texts of this mode where they differ from :data:`lambdas.statuses.STATUSES`'s (a plan's CREATED
     #: is a creation to come, not one done).
     actions: Mapping[Status, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: True: each outcome says whether inventory is collected there (:mod:`lambdas.collection`); a mode that
+    #: also writes may create the inventory association (``ensureCollection``).
+    checks_collection: bool = False
 
     def needs_attention(self, status: Status, verification: Verification) -> bool:
         """True when someone must act on an account-region with ``status`` and ``verification`` in this mode."""

@@ -96,6 +96,7 @@ SPEC = ModeSpec(
     attention=rollout.SPEC.attention,
     failure=None,
     read_only=True,
+    checks_collection=True,
     adopts=True,
     plans=True,
     actions=MappingProxyType({

@@ -26,4 +26,5 @@ SPEC = ModeSpec(
     failure=ModeFailure("Verification failed", VerificationFailed),
     report_extras=report_section,
     read_only=True,
+    checks_collection=True,
 )

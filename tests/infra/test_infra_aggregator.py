@@ -99,7 +99,7 @@ def test_inventory_bucket_is_encrypted_private_tls_only_versioned_and_retained(b
 
 def test_no_bucket_has_object_lock_and_every_bucket_is_retained(base_json: dict[str, Any]) -> None:
     buckets = resources_of(base_json, "AWS::S3::Bucket")
-    assert len(buckets) == 2
+    assert len(buckets) == 3  # the inventory, its access logs, the Athena query results
     for bucket in buckets.values():
         assert "ObjectLockEnabled" not in bucket["Properties"]
         assert "ObjectLockConfiguration" not in bucket["Properties"]
