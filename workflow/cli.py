@@ -507,6 +507,7 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+cli.add_command(importlib.import_module("workflow.cli_local").local, "local")  # orgsync local serve (issue 14)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
