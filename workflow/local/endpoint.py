@@ -129,7 +129,7 @@ class EndpointApp:
             status, headers, body = self.handle(
                 method, _raw_uri(environ), _request_headers(environ), _request_body(environ)
             )
-        except Exception as exc:  # noqa: BLE001 - moto failing on a request is AWS's InternalFailure, not a dropped line
+        except Exception as exc:  # moto failing on a request is AWS's InternalFailure, not a dropped connection
             status, headers, body = _json_error(500, "InternalFailure", f"{type(exc).__name__}: {exc}")
         if method != "HEAD":
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
@@ -202,7 +202,7 @@ def _operation_name(service_name: str, request: AWSPreparedRequest) -> str:
     try:
         operation, _ = get_service_router(service_name).match(normalize_request(request))
         return str(operation.name)
-    except Exception:  # noqa: BLE001 - no modelled operation: moto answers it (or not) as it would in-process
+    except Exception:  # no modelled operation: moto answers it (or not) as it would in-process
         return "Unknown"
 
 

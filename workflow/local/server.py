@@ -120,7 +120,8 @@ class LocalServer:
             self._server = make_server(HOST, self.requested_port, _not_ready, threaded=True)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise PortInUse(f"port {self.requested_port} on {HOST} is already in use (give another --port)") from exc
+                message = f"port {self.requested_port} on {HOST} is already in use (give another --port)"
+                raise PortInUse(message) from exc
             raise ServerError(f"cannot listen on {HOST}:{self.requested_port}: {exc.strerror or exc}") from exc
         self.port = int(self._server.server_address[1])
         self._saved_moto_port = os.environ.get("MOTO_PORT")
