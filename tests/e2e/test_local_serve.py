@@ -313,7 +313,8 @@ def test_verify_with_boto3_then_coverage_against_the_endpoint(served: Served) ->
         env=_client_env(AWS_ENDPOINT_URL=served.endpoint),
     )
     assert covered.returncode == 0, covered.stdout + covered.stderr
-    assert PROD_PAYMENTS in covered.stdout
+    assert "target accounts with data: 1 of 1" in covered.stdout
+    assert "NOT TARGETED 200000000002: has inventory but is not among the targets" in covered.stdout
 
 
 def test_teardown_with_the_aws_cli_deletes_only_ours(served: Served) -> None:
@@ -359,7 +360,8 @@ def test_lambda_invoke_of_each_task_function_with_a_recorded_event(
 def test_lambda_invoke_of_a_failing_function_reports_it_as_lambda_does(served: Served, tmp_path: Path) -> None:
     out = tmp_path / "payload.json"
     event = EVENTS / "resolve-targets-invalid-region.json"
-    answer = aws(served, "lambda", "invoke", "--function-name", "ResolveTargets", "--payload", f"fileb://{event}", str(out))
+    payload_arg = f"fileb://{event}"
+    answer = aws(served, "lambda", "invoke", "--function-name", "ResolveTargets", "--payload", payload_arg, str(out))
     assert answer == {"StatusCode": 200, "FunctionError": "Unhandled", "ExecutedVersion": "$LATEST"}
     payload = json.loads(out.read_text())
     assert sorted(payload) == ["errorMessage", "errorType", "requestId", "stackTrace"]
@@ -381,14 +383,15 @@ def test_an_unsigned_request_is_refused(served: Served) -> None:
             chunks.append(chunk)
     answer = b"".join(chunks).decode()
     assert answer.startswith("HTTP/1.1 403")
-    assert answer.endswith('{"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}')
+    body = json.loads(answer.partition("\r\n\r\n")[2])
+    assert body == {"__type": "MissingAuthenticationTokenException", "message": "Missing Authentication Token"}
 
 
 def test_the_port_in_use_is_one_line_and_exit_2(served: Served) -> None:
     port = served.endpoint.rsplit(":", 1)[1]
+    command = ["local", "serve", "--scenario", str(example_scenario_path()), "--port", port]
     result = subprocess.run(
-        [sys.executable, "-m", "workflow.cli", "local", "serve", "--scenario", str(example_scenario_path())]
-        + ["--port", port],
+        [sys.executable, "-m", "workflow.cli", *command],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -397,6 +400,22 @@ def test_the_port_in_use_is_one_line_and_exit_2(served: Served) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == f"orgsync: error: port {port} on 127.0.0.1 is already in use (give another --port)\n"
+
+
+def test_an_unreadable_scenario_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    result = subprocess.run(
+        [sys.executable, "-m", "workflow.cli", "local", "serve", "--scenario", str(broken), "--port", "0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"orgsync: error: --scenario: {broken}: ")
+    assert result.stderr.count("\n") == 1
 
 
 def test_sigterm_stops_the_server_promptly_with_exit_0(served: Served) -> None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -116,13 +117,13 @@ class LocalServer:
         """Bind, deploy, serve; raises :class:`PortInUse` (nothing started) when the port is taken."""
         # werkzeug logs every request on stderr: the server's output is its two lines and its errors.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        listening = _listen(self.requested_port)
         try:
-            self._server = make_server(HOST, self.requested_port, _not_ready, threaded=True)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                message = f"port {self.requested_port} on {HOST} is already in use (give another --port)"
-                raise PortInUse(message) from exc
-            raise ServerError(f"cannot listen on {HOST}:{self.requested_port}: {exc.strerror or exc}") from exc
+            # werkzeug takes a socket already listening: bound by it, a port in use would print its own text and
+            # exit the process.
+            self._server = make_server(HOST, self.requested_port, _not_ready, threaded=True, fd=listening.fileno())
+        finally:
+            listening.close()  # the server holds its own duplicate
         self.port = int(self._server.server_address[1])
         self._saved_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
@@ -160,6 +161,21 @@ class LocalServer:
         else:
             os.environ["MOTO_PORT"] = self._saved_moto_port
         self._saved_moto_port = None
+
+
+def _listen(port: int) -> socket.socket:
+    """A TCP socket listening on ``127.0.0.1:port``; :class:`PortInUse` or :class:`ServerError` if it cannot."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as every server: TIME_WAIT is no conflict
+        listening.bind((HOST, port))
+        listening.listen(128)
+    except OSError as exc:
+        listening.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(f"port {port} on {HOST} is already in use (give another --port)") from exc
+        raise ServerError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from exc
+    return listening
 
 
 def _not_ready(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
