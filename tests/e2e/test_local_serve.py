@@ -414,7 +414,7 @@ def test_an_unreadable_scenario_is_one_line_and_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.startswith(f"orgsync: error: --scenario: {broken}: ")
+    assert result.stderr.startswith("orgsync: error: --scenario: broken.json: not valid JSON: ")
     assert result.stderr.count("\n") == 1
 
 
