@@ -18,8 +18,9 @@ What the front adds, each as AWS does it:
   ``X-Amz-Function-Error: Unhandled`` (moto says ``Handled``; AWS's Python runtime reports an uncaught exception
   as ``Unhandled``) and the runtime's error document ``{"errorMessage", "errorType", "requestId",
   "stackTrace"}``, and ``X-Amz-Executed-Version``: what Step Functions Local reads through ``LAMBDA_ENDPOINT``.
-- **Refusals.** An unsigned request is ``MissingAuthenticationTokenException`` (403), a service the simulated AWS
-  does not serve is named in a 400 ``UnrecognizedClientException``.
+- **Refusals.** An unsigned request is ``MissingAuthenticationTokenException`` (403), except a call on Lambda's
+  function path (Step Functions Local may call its Lambda endpoint without signing: it acts as the aggregator); a
+  service the simulated AWS does not serve is named in a 400 ``UnrecognizedClientException``.
 
 Example::
 
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, unquote
 
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest
@@ -50,6 +51,8 @@ from workflow.local.seams import botocore_stubber, get_service_router, iam_backe
 SERVED_SERVICES = ("stepfunctions", "organizations", "sts", "s3", "ssm", "lambda", "iam")
 
 _CREDENTIAL = re.compile(r"Credential=(?P<key>[^/,\s]+)/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+_LAMBDA_FUNCTION_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/")
+_LAMBDA_ARN = re.compile(r"^arn:[^:]+:lambda:(?P<region>[a-z0-9-]+):\d{12}:function:")
 #: Request headers that must not reach moto: it routes by ``x-moto-account-id`` before the credentials.
 _DROPPED_REQUEST_HEADERS = frozenset({"x-moto-account-id", "host", "content-length"})
 #: moto puts these in its response headers for itself (``status``) or they are the server's to set.
@@ -118,8 +121,9 @@ class EndpointApp:
     ``default_access_key``: the key unknown credentials are replaced with (the aggregator account's user).
     """
 
-    def __init__(self, default_access_key: str) -> None:
+    def __init__(self, default_access_key: str, default_region: str) -> None:
         self.default_access_key = default_access_key
+        self.default_region = default_region
         self._known: dict[str, bool] = {}
         self._known_lock = threading.Lock()
 
@@ -143,7 +147,7 @@ class EndpointApp:
         """One request (method, path with query, headers, body) to ``(status, headers, body)``."""
         path, _, query = raw_uri.partition("?")
         lowered = {key.lower(): value for key, value in headers.items()}
-        scope = credential_scope(lowered.get("authorization"), query)
+        scope = credential_scope(lowered.get("authorization"), query) or self._unsigned_lambda_call(path)
         if scope is None:
             return _json_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
         service = services_by_signing_name().get(scope.signing_name)
@@ -183,6 +187,19 @@ class EndpointApp:
         if service.name == "lambda" and operation == "Invoke":
             out = _as_lambda_invoke(out)
         return int(response.status_code), out, content
+
+    def _unsigned_lambda_call(self, path: str) -> Scope | None:
+        """The scope of an unsigned call to a Lambda function, or None for any other unsigned request.
+
+        Step Functions Local does not sign with the credentials it is given when it calls an endpoint override
+        (its documentation says so; what it sends instead is not documented): a call on Lambda's function path is
+        taken as the aggregator's, in the region of the function's ARN.
+        """
+        found = _LAMBDA_FUNCTION_PATH.match(path)
+        if found is None:
+            return None
+        arn = _LAMBDA_ARN.match(unquote(found.group("function")))
+        return Scope(self.default_access_key, arn.group("region") if arn else self.default_region, "lambda")
 
     def _issued(self, access_key: str) -> bool:
         """Whether the simulated AWS issued ``access_key`` (a seeded user's or an assumed role's)."""

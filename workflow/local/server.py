@@ -131,7 +131,7 @@ class LocalServer:
             self.run = self._run_factory(self.scenario, self.clock)
             self.run.__enter__()
             default_key = self.run.aws.credentials(self.scenario.aggregator.account_id)["aws_access_key_id"]
-            self._server.app = EndpointApp(default_key)
+            self._server.app = EndpointApp(default_key, self.scenario.aggregator.region)
             if isinstance(self.clock, RealTimeClock):
                 self.clock.start_ticking()
             self._thread = threading.Thread(
