@@ -323,7 +323,7 @@ def test_teardown_with_the_aws_cli_deletes_only_ours(served: Served) -> None:
     report = json.loads(
         boto(served, "s3").get_object(Bucket=BUCKET, Key="orgsync/reports/teardown-serve/report.json")["Body"].read()
     )
-    assert described["status"] in {"SUCCEEDED", "FAILED"}, described
+    assert described["status"] == "SUCCEEDED", described
     statuses = {(r["accountId"], r["region"]): r["status"] for r in report["results"]}
     assert statuses[(PROD_PAYMENTS, "us-east-1")] == "DELETED"
     member = member_credentials(served, PROD_PAYMENTS)
