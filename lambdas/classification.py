@@ -228,8 +228,7 @@ def decide_rollout(
         )
     return Decision(
         Status.REPLACED,
-        f"{sync_name} wrote to {ours.where}; it was deleted and created anew writing to {where} "
-        f"(onConflict=replace).",
+        f"{sync_name} wrote to {ours.where}; it was deleted and created anew writing to {where} (onConflict=replace).",
         ours.describe(),
         action=Action.REPLACE,
     )

@@ -161,6 +161,16 @@ class EndpointApp:
         host = service.host(scope.region)
         url = f"https://{host}{path}" + (f"?{query}" if query else "")
         kept = {key: value for key, value in headers.items() if key.lower() not in _DROPPED_REQUEST_HEADERS}
+        if service.name == "lambda" and _LAMBDA_FUNCTION_PATH.match(path):
+            # Lambda takes any Content-Type for an invocation's payload (the SDKs send different ones); moto routes
+            # a JSON or form Content-Type as another protocol and finds no operation. botocore sends none.
+            kept = {key: value for key, value in kept.items() if key.lower() != "content-type"}
+        if "authorization" not in lowered and "X-Amz-Credential" not in query:
+            # An unsigned Lambda call: moto finds the caller's account by the key in the Authorization header.
+            kept["Authorization"] = (
+                f"AWS4-HMAC-SHA256 Credential={scope.access_key}/19700101/{scope.region}/lambda/aws4_request, "
+                "SignedHeaders=host, Signature=unsigned"
+            )
         if not self._issued(scope.access_key):
             kept = {
                 key: value.replace(f"Credential={scope.access_key}/", f"Credential={self.default_access_key}/")
