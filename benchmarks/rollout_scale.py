@@ -81,17 +81,13 @@ def main(argv: list[str]) -> None:
     """Print one line of figures per organization size given on the command line."""
     logging.disable(logging.WARNING)  # moto logs every Fail state and the ToleratedFailure note
     sizes = [int(arg) for arg in argv] or [100, 500, 1000]
-    print(
-        f"{'accounts':>8} {'items':>6} {'wall_s':>7} {'items/s':>8} {'parent_events':>13} "
-        f"{'task_states/item':>16} {'invocations':>11}"
-    )
+    print(f"{'accounts':>8} {'items':>6} {'wall_s':>7} {'items/s':>8} {'parent_events':>13} "
+          f"{'task_states/item':>16} {'invocations':>11}")
     for size in sizes:
         row = measure(size)
-        print(
-            f"{row['accounts']:>8} {row['items']:>6} {row['wall_s']:>7.1f} {row['items_per_s']:>8.1f} "
-            f"{row['parent_events']:>13} {row['task_states_per_item']:>16.2f} {row['lambda_invocations']:>11}",
-            flush=True,
-        )
+        print(f"{row['accounts']:>8} {row['items']:>6} {row['wall_s']:>7.1f} {row['items_per_s']:>8.1f} "
+              f"{row['parent_events']:>13} {row['task_states_per_item']:>16.2f} {row['lambda_invocations']:>11}",
+              flush=True)
 
 
 if __name__ == "__main__":

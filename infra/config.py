@@ -209,7 +209,9 @@ def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
     management = _require_str(context, "managementAccountId", ACCOUNT_ID, "the management account's 12-digit id")
     aggregator = _require_str(context, "aggregatorAccountId", ACCOUNT_ID, "the bucket account's 12-digit id")
     aggregator_region = _optional_str(context, "aggregatorRegion", REGION)
-    management_region = _optional_str(context, "managementRegion", REGION, ORGANIZATIONS_EVENTS_REGION)
+    management_region = _optional_str(
+        context, "managementRegion", REGION, ORGANIZATIONS_EVENTS_REGION
+    )
     targets = _list(context, "targets", TARGET)
     regions = _list(context, "regions", REGION)
 
@@ -261,10 +263,16 @@ def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
         management_region=management_region or ORGANIZATIONS_EVENTS_REGION,
         targets=targets,
         regions=regions,
-        sync_name=_optional_str(context, "syncName", SYNC_NAME, DEFAULT_SYNC_NAME) or DEFAULT_SYNC_NAME,
-        member_role_name=_optional_str(context, "memberRoleName", ROLE_NAME, DEFAULT_MEMBER_ROLE_NAME)
+        sync_name=_optional_str(context, "syncName", SYNC_NAME, DEFAULT_SYNC_NAME)
+        or DEFAULT_SYNC_NAME,
+        member_role_name=_optional_str(
+            context, "memberRoleName", ROLE_NAME, DEFAULT_MEMBER_ROLE_NAME
+        )
         or DEFAULT_MEMBER_ROLE_NAME,
-        inventory_prefix=_optional_str(context, "inventoryPrefix", PREFIX, DEFAULT_PREFIX) or DEFAULT_PREFIX,
+        inventory_prefix=_optional_str(
+            context, "inventoryPrefix", PREFIX, DEFAULT_PREFIX
+        )
+        or DEFAULT_PREFIX,
         bucket_name=_optional_str(context, "bucketName", BUCKET_NAME),
         kms=_bool(context, "kms"),
         schedule=schedule,
@@ -275,7 +283,9 @@ def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
         )
         or ORGANIZATIONS_EVENTS_REGION,
         stack_set_call_as=call_as,
-        state_machine_name=_optional_str(context, "stateMachineName", STATE_MACHINE_NAME, DEFAULT_STATE_MACHINE_NAME)
+        state_machine_name=_optional_str(
+            context, "stateMachineName", STATE_MACHINE_NAME, DEFAULT_STATE_MACHINE_NAME
+        )
         or DEFAULT_STATE_MACHINE_NAME,
         notification_email=_optional_str(context, "notificationEmail", EMAIL),
         enrolment=enrolment,

@@ -63,14 +63,8 @@ S3_WRITE_FAILED_TEXT = "s3 write failed"
 
 #: AWS's transient server-side faults: retried like throttling by :func:`with_backoff`.
 TRANSIENT_CODES = frozenset(
-    {
-        "InternalServerError",
-        "InternalFailure",
-        "InternalError",
-        "ServiceUnavailable",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
+    {"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout",
+     "RequestTimeoutException"}
 )
 
 #: No botocore retries: botocore sleeps in real time and hides the attempts. Throttling and transient faults

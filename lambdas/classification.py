@@ -228,7 +228,8 @@ def decide_rollout(
         )
     return Decision(
         Status.REPLACED,
-        f"{sync_name} wrote to {ours.where}; it was deleted and created anew writing to {where} (onConflict=replace).",
+        f"{sync_name} wrote to {ours.where}; it was deleted and created anew writing to {where} "
+        f"(onConflict=replace).",
         ours.describe(),
         action=Action.REPLACE,
     )

@@ -98,7 +98,9 @@ def _destination(raw: Mapping[str, Any], settings: Settings) -> Destination:
     _check(BUCKET_NAME, bucket, "destination.bucket")
     if settings.destination_bucket is not None and bucket != settings.destination_bucket:
         # The deployment's roles may read and write only its own bucket: another one would fail midway.
-        raise _fail("destination.bucket", bucket, f"is not this deployment's bucket {settings.destination_bucket!r}")
+        raise _fail(
+            "destination.bucket", bucket, f"is not this deployment's bucket {settings.destination_bucket!r}"
+        )
     if region is None:
         raise _fail("destination.region", None, "is required (no deployed default)")
     _check(REGION, region, "destination.region")

@@ -77,9 +77,9 @@ def keys_of(event: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
         "executionName": run.get("executionName") or event.get("executionName"),
         "account": event.get("accountId"),
         "region": event.get("region"),
-        "syncName": run.get("syncName")
-        or raw_input.get("syncName")
-        or (environ.get("ORGSYNC_SYNC_NAME") if "input" in event else None),
+        "syncName": run.get("syncName") or raw_input.get("syncName") or (
+            environ.get("ORGSYNC_SYNC_NAME") if "input" in event else None
+        ),
     }
     return {key: str(value) for key, value in found.items() if isinstance(value, str | int) and value != ""}
 

@@ -59,14 +59,8 @@ def report_key(execution_name: str) -> str:
 
 def _put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
     body = json.dumps(document, indent=None, separators=(",", ":"), sort_keys=False).encode()
-    call(
-        f"s3:PutObject on s3://{bucket}/{key}",
-        s3.put_object,
-        Bucket=bucket,
-        Key=key,
-        Body=body,
-        ContentType="application/json",
-    )
+    call(f"s3:PutObject on s3://{bucket}/{key}", s3.put_object, Bucket=bucket, Key=key, Body=body,
+         ContentType="application/json")
 
 
 def _get_json(s3: Any, bucket: str, key: str) -> Any:

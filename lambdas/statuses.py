@@ -78,9 +78,8 @@ class StatusInfo:
 
 _TABLE: tuple[StatusInfo, ...] = (
     StatusInfo(Status.FAILED, "Read the detail; fix the cause and rerun (the rollout is idempotent).", "bold red"),
-    StatusInfo(
-        Status.ACCESS_DENIED, "Deploy the member role (the StackSet) to this account, or fix its trust policy.", "red"
-    ),
+    StatusInfo(Status.ACCESS_DENIED, "Deploy the member role (the StackSet) to this account, or fix its trust policy.",
+               "red"),
     StatusInfo(
         Status.QUOTA_EXCEEDED,
         "Five syncs already exist: delete one that is no longer needed (never an AWS service's own), then rerun.",
@@ -100,7 +99,9 @@ _TABLE: tuple[StatusInfo, ...] = (
     ),
     StatusInfo(Status.DRIFTED, "Our sync points elsewhere: run a rollout with onConflict=replace.", "red"),
     StatusInfo(Status.MISSING, "Run a rollout to create the sync.", "red"),
-    StatusInfo(Status.NOT_OURS, "Nothing was deleted: the sync of that name points at another destination.", "yellow"),
+    StatusInfo(
+        Status.NOT_OURS, "Nothing was deleted: the sync of that name points at another destination.", "yellow"
+    ),
     StatusInfo(Status.CREATED, "Nothing: the sync was created.", "green", MarkerRule.FRESH, quiet=True),
     StatusInfo(
         Status.REPLACED, "Nothing: the sync pointed elsewhere and was recreated.", "green", MarkerRule.FRESH, quiet=True

@@ -107,9 +107,8 @@ def walk_organization(organizations: Any) -> Organization:
             )
             for raw in _pages(organizations, "list_accounts_for_parent", "Accounts", ParentId=parent)
         ]
-        children = list(
-            _pages(organizations, "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent)
-        )
+        children = list(_pages(organizations, "list_organizational_units_for_parent", "OrganizationalUnits",
+                               ParentId=parent))
         org.child_ous[parent] = [child["Id"] for child in children]
         for child in children:
             path = f"{parent_path.rstrip('/')}/{child['Name']}"

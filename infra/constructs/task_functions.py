@@ -54,7 +54,6 @@ def powertools_layer_arn(region: str) -> str:
     layer = f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
     return f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
 
-
 #: Timeouts: listing a large organization with backoff is the slowest; one account-region is seconds.
 TIMEOUTS: dict[str, Duration] = {
     RESOLVE_TARGETS.name: Duration.minutes(10),

@@ -40,10 +40,8 @@ def orgsync_objects(local: LocalRun) -> list[str]:
         ({"targets": ["r-zzzz"], "regions": REGIONS}, "targets: 'r-zzzz'"),
         ({"targets": [], "regions": REGIONS}, "targets: must be a non-empty list"),
         ({"targets": ["/"], "regions": ["moon-base-1"]}, "regions: 'moon-base-1'"),
-        (
-            {"targets": ["/"], "regions": REGIONS, "destination": {"bucket": "Not_A_Bucket"}},
-            "destination.bucket: 'Not_A_Bucket'",
-        ),
+        ({"targets": ["/"], "regions": REGIONS, "destination": {"bucket": "Not_A_Bucket"}},
+         "destination.bucket: 'Not_A_Bucket'"),
         ({"targets": ["/"], "regions": REGIONS, "mode": "destroy"}, "mode: 'destroy'"),
         ({"targets": ["/"], "regions": REGIONS, "syncName": "s" * 65}, "syncName: 's"),
         ({"targets": ["/"], "regions": REGIONS, "onConflict": "overwrite"}, "onConflict: 'overwrite'"),

@@ -305,10 +305,8 @@ def test_verify_classifies_every_status_and_writes_nothing(local: LocalRun) -> N
     map_results = {key for key in new_records if key.startswith(f"{MAP_RESULTS_PREFIX}/")}
     run_records = new_records - map_results
     assert run_records and all(key.startswith("orgsync/") and result.execution_name in key for key in run_records)
-    assert all(
-        re.fullmatch(r"manifest\.json|(SUCCEEDED|FAILED|PENDING)_\d+\.json", key.rsplit("/", 1)[1])
-        for key in map_results
-    )
+    assert all(re.fullmatch(r"manifest\.json|(SUCCEEDED|FAILED|PENDING)_\d+\.json", key.rsplit("/", 1)[1])
+               for key in map_results)
 
 
 def test_verify_report_carries_the_coverage(local: LocalRun) -> None:

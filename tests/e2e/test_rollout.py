@@ -67,8 +67,7 @@ def every_sync(local: LocalRun) -> dict[tuple[str, str], list[tuple[str, str, st
                 continue
             items = ssm.list_resource_data_sync()["ResourceDataSyncItems"]
             found[(account.id, region)] = sorted(
-                (i["SyncName"], i["S3Destination"]["BucketName"], i["S3Destination"].get("Prefix")) for i in items
-            )
+                (i["SyncName"], i["S3Destination"]["BucketName"], i["S3Destination"].get("Prefix")) for i in items)
     return found
 
 
@@ -102,52 +101,23 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
     assert cause["summary"] == result.report["summary"]  # type: ignore[index]
 
     statuses = result.statuses()
-    expected = {
-        account: "CREATED"
-        for account in (
-            MANAGEMENT,
-            PROD_PAYMENTS,
-            PROD_WEB,
-            PROD_DATA_LAKE,
-            DEV_PAYMENTS,
-            STAGING_PAYMENTS,
-            MARKER_DELAYED,
-            MARKER_NEVER,
-            THROTTLED,
-            ALICE,
-            BOB,
-            LOG_ARCHIVE,
-            SECURITY_TOOLING,
-            NETWORK_HUB,
-            SHARED_SERVICES,
-        )
-    }
+    expected = {account: "CREATED" for account in (
+        MANAGEMENT, PROD_PAYMENTS, PROD_WEB, PROD_DATA_LAKE, DEV_PAYMENTS, STAGING_PAYMENTS, MARKER_DELAYED,
+        MARKER_NEVER, THROTTLED, ALICE, BOB, LOG_ARCHIVE, SECURITY_TOOLING, NETWORK_HUB, SHARED_SERVICES)}
     want = {(account, region): status for account, status in expected.items() for region in REGIONS}
-    want.update(
-        {
-            (IN_SYNC_ALREADY, "ap-northeast-1"): "IN_SYNC",
-            (IN_SYNC_ALREADY, "us-east-1"): "IN_SYNC",
-            (CONFLICT_FOREIGN, "ap-northeast-1"): "CONFLICT",
-            (CONFLICT_FOREIGN, "us-east-1"): "CREATED",
-            (CONFLICT_OWN_NAME, "ap-northeast-1"): "CREATED",
-            (CONFLICT_OWN_NAME, "us-east-1"): "CONFLICT",
-            (QUOTA_FULL, "ap-northeast-1"): "QUOTA_EXCEEDED",
-            (QUOTA_FULL, "us-east-1"): "CREATED",
-            (SUSPENDED, "ap-northeast-1"): "SKIPPED",
-            (SUSPENDED, "us-east-1"): "SKIPPED",
-            (NO_ROLE, "ap-northeast-1"): "ACCESS_DENIED",
-            (NO_ROLE, "us-east-1"): "ACCESS_DENIED",
-            (REGION_DISABLED, "ap-northeast-1"): "CREATED",
-            (REGION_DISABLED, "us-east-1"): "CREATED",
-            (IN_SYNC_ALREADY, HONG_KONG): "CREATED",
-            (CONFLICT_FOREIGN, HONG_KONG): "CREATED",
-            (CONFLICT_OWN_NAME, HONG_KONG): "CREATED",
-            (QUOTA_FULL, HONG_KONG): "CREATED",
-            (SUSPENDED, HONG_KONG): "SKIPPED",
-            (NO_ROLE, HONG_KONG): "ACCESS_DENIED",
-            (REGION_DISABLED, HONG_KONG): "REGION_DISABLED",
-        }
-    )
+    want.update({
+        (IN_SYNC_ALREADY, "ap-northeast-1"): "IN_SYNC", (IN_SYNC_ALREADY, "us-east-1"): "IN_SYNC",
+        (CONFLICT_FOREIGN, "ap-northeast-1"): "CONFLICT", (CONFLICT_FOREIGN, "us-east-1"): "CREATED",
+        (CONFLICT_OWN_NAME, "ap-northeast-1"): "CREATED", (CONFLICT_OWN_NAME, "us-east-1"): "CONFLICT",
+        (QUOTA_FULL, "ap-northeast-1"): "QUOTA_EXCEEDED", (QUOTA_FULL, "us-east-1"): "CREATED",
+        (SUSPENDED, "ap-northeast-1"): "SKIPPED", (SUSPENDED, "us-east-1"): "SKIPPED",
+        (NO_ROLE, "ap-northeast-1"): "ACCESS_DENIED", (NO_ROLE, "us-east-1"): "ACCESS_DENIED",
+        (REGION_DISABLED, "ap-northeast-1"): "CREATED", (REGION_DISABLED, "us-east-1"): "CREATED",
+        (IN_SYNC_ALREADY, HONG_KONG): "CREATED", (CONFLICT_FOREIGN, HONG_KONG): "CREATED",
+        (CONFLICT_OWN_NAME, HONG_KONG): "CREATED", (QUOTA_FULL, HONG_KONG): "CREATED",
+        (SUSPENDED, HONG_KONG): "SKIPPED", (NO_ROLE, HONG_KONG): "ACCESS_DENIED",
+        (REGION_DISABLED, HONG_KONG): "REGION_DISABLED",
+    })
     assert statuses == want
 
     # verification: VERIFIED where ours is in place, PENDING where the marker never came, NOT_CHECKED elsewhere
@@ -157,28 +127,16 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
     assert verification[(MARKER_DELAYED, "ap-northeast-1")] == "VERIFIED"
     assert verification[(IN_SYNC_ALREADY, "us-east-1")] == "VERIFIED"
     assert verification[(QUOTA_FULL, "ap-northeast-1")] == "NOT_CHECKED"
-    assert all(
-        verification[k] == "VERIFIED"
-        for k, s in statuses.items()
-        if s in ("CREATED", "IN_SYNC") and k[0] != MARKER_NEVER
-    )
+    assert all(verification[k] == "VERIFIED" for k, s in statuses.items()
+               if s in ("CREATED", "IN_SYNC") and k[0] != MARKER_NEVER)
 
     summary = result.report["summary"]  # type: ignore[index]
     assert summary == {
         "total": 66,
-        "byStatus": {
-            "ACCESS_DENIED": 3,
-            "CONFLICT": 2,
-            "CREATED": 54,
-            "IN_SYNC": 2,
-            "QUOTA_EXCEEDED": 1,
-            "REGION_DISABLED": 1,
-            "SKIPPED": 3,
-        },
+        "byStatus": {"ACCESS_DENIED": 3, "CONFLICT": 2, "CREATED": 54, "IN_SYNC": 2, "QUOTA_EXCEEDED": 1,
+                     "REGION_DISABLED": 1, "SKIPPED": 3},
         # CONFLICT 2 + QUOTA_EXCEEDED 1 + ACCESS_DENIED 3 + REGION_DISABLED 1 + PENDING 3
-        "verified": 53,
-        "pending": 3,
-        "needsAttention": 10,
+        "verified": 53, "pending": 3, "needsAttention": 10,
     }
 
     # the details name what is there and what to do
@@ -218,14 +176,8 @@ def test_throttling_is_absorbed(local: LocalRun) -> None:
     # GIVEN the scenario's faults: CreateResourceDataSync throttled 3 times for throttled-sandbox in us-east-1,
     # and Organizations' ListAccountsForParent throttled once; plus ListResourceDataSync throttled well beyond
     # what the Lambda's own backoff absorbs, so that the state machine's Retry takes over
-    local.aws.add_fault(
-        "ssm:ListResourceDataSync",
-        "ThrottlingException",
-        times=16,
-        account="sandbox-alice",
-        region="us-east-1",
-        message="Rate exceeded",
-    )
+    local.aws.add_fault("ssm:ListResourceDataSync", "ThrottlingException", times=16, account="sandbox-alice",
+                        region="us-east-1", message="Rate exceeded")
     result = local.run({"targets": ["/Sandbox"], "regions": ["us-east-1"]})
     assert result.statuses()[(THROTTLED, "us-east-1")] == "CREATED"
     assert result.statuses()[(ALICE, "us-east-1")] == "CREATED"
@@ -298,9 +250,8 @@ def test_clean_targets_succeed_with_the_summary_in_the_output(local: LocalRun) -
 
 
 def test_delayed_marker_is_verified_through_retries_and_a_missing_one_is_pending(local: LocalRun) -> None:
-    result = local.run(
-        {"targets": [MARKER_DELAYED, MARKER_NEVER], "regions": ["ap-northeast-1"], "markerTimeoutSeconds": 600}
-    )
+    result = local.run({"targets": [MARKER_DELAYED, MARKER_NEVER], "regions": ["ap-northeast-1"],
+                        "markerTimeoutSeconds": 600})
     delayed = result.result(MARKER_DELAYED, "ap-northeast-1")
     never = result.result(MARKER_NEVER, "ap-northeast-1")
     assert (delayed["status"], delayed["verification"]) == ("CREATED", "VERIFIED")
@@ -340,19 +291,13 @@ def test_s3_write_failed_that_persists_is_failed_pointing_at_the_bucket_policy(l
 
 
 def test_unexplained_create_error_is_listed_again_then_failed_with_the_aws_error(local: LocalRun) -> None:
-    local.aws.add_fault(
-        "ssm:CreateResourceDataSync",
-        "ResourceDataSyncInvalidConfigurationException",
-        account="prod-web",
-        message="The destination configuration is invalid.",
-    )
+    local.aws.add_fault("ssm:CreateResourceDataSync", "ResourceDataSyncInvalidConfigurationException",
+                        account="prod-web", message="The destination configuration is invalid.")
     result = local.run({"targets": [PROD_WEB], "regions": ["ap-northeast-1"]})
     outcome = result.result(PROD_WEB, "ap-northeast-1")
     assert outcome["status"] == "FAILED"
-    assert (
-        "ResourceDataSyncInvalidConfigurationException: The destination configuration is invalid."
-        in (outcome["detail"])
-    )
+    assert "ResourceDataSyncInvalidConfigurationException: The destination configuration is invalid." in (
+        outcome["detail"])
     assert "Listing the syncs again did not explain it" in outcome["detail"]
 
 

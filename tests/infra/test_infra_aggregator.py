@@ -564,11 +564,8 @@ def test_the_shipped_package_needs_nothing_the_lambda_runtime_lacks(
 
     i = ids(base_json)
     root = base.outdir / base_json["Resources"][i["ResolveTargets.function"]]["Metadata"]["aws:asset:path"]
-    layers = {
-        str(layer)
-        for spec in ALL_FUNCTIONS
-        for layer in render(base_json["Resources"][i[f"{spec.name}.function"]]["Properties"]["Layers"])
-    }
+    layers = {str(layer) for spec in ALL_FUNCTIONS for layer in render(
+        base_json["Resources"][i[f"{spec.name}.function"]]["Properties"]["Layers"])}
     assert layers == {f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38"}
     allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "aws_lambda_powertools", "lambdas"}
     missing: list[str] = []

@@ -43,8 +43,7 @@ def member_ssm(target: TargetItem) -> Any:
 
 def listing(local_aws: LocalAws, account_id: str, region: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = local_aws.client("ssm", account_id, region).list_resource_data_sync()[
-        "ResourceDataSyncItems"
-    ]
+        "ResourceDataSyncItems"]
     return items
 
 
@@ -54,12 +53,8 @@ def test_created_is_an_organization_sync_to_the_destination(local_aws: LocalAws)
     [created] = listing(local_aws, "200000000001", "ap-northeast-1")
     assert created["SyncName"] == "org-inventory"
     assert created["S3Destination"] == {
-        "BucketName": BUCKET,
-        "Prefix": "default",
-        "SyncFormat": "JsonSerDe",
-        "Region": "ap-northeast-1",
-        "DestinationDataSharing": {"DestinationDataSharingType": "Organization"},
-    }
+        "BucketName": BUCKET, "Prefix": "default", "SyncFormat": "JsonSerDe", "Region": "ap-northeast-1",
+        "DestinationDataSharing": {"DestinationDataSharingType": "Organization"}}
 
 
 def test_in_sync_changes_nothing(local_aws: LocalAws) -> None:
@@ -71,13 +66,8 @@ def test_in_sync_changes_nothing(local_aws: LocalAws) -> None:
 def test_foreign_organization_sync_is_a_conflict_even_with_replace(local_aws: LocalAws) -> None:
     result = sync.reconcile(item("200000000004", on_conflict=OnConflict.REPLACE), member_ssm)
     assert result.status is Status.CONFLICT
-    assert result.existingSync == {
-        "name": "acme-legacy-inventory",
-        "bucket": "acme-legacy-inventory",
-        "prefix": "legacy",
-        "region": "ap-northeast-1",
-        "organizationShared": True,
-    }
+    assert result.existingSync == {"name": "acme-legacy-inventory", "bucket": "acme-legacy-inventory",
+                                   "prefix": "legacy", "region": "ap-northeast-1", "organizationShared": True}
     assert [s["SyncName"] for s in listing(local_aws, "200000000004", "ap-northeast-1")] == ["acme-legacy-inventory"]
 
 
@@ -95,31 +85,16 @@ def test_ours_elsewhere_is_a_conflict_in_report_mode_and_replaced_in_replace_mod
 
 def test_replace_is_not_attempted_when_another_organization_sync_would_block_it(local_aws: LocalAws) -> None:
     # GIVEN ours without organization sharing and a foreign organization sync holding the slot
-    account_id = local_aws.add_account(
-        "/Sandbox",
-        "blocked",
-        existingSyncs=[
-            {
-                "region": "ap-northeast-1",
-                "name": "org-inventory",
-                "bucket": "elsewhere-bucket",
-                "bucketRegion": "ap-northeast-1",
-            },
-            {
-                "region": "ap-northeast-1",
-                "name": "LicenseManager",
-                "organization": True,
-                "bucket": "lm-bucket",
-                "bucketRegion": "ap-northeast-1",
-            },
-        ],
-    )
+    account_id = local_aws.add_account("/Sandbox", "blocked", existingSyncs=[
+        {"region": "ap-northeast-1", "name": "org-inventory", "bucket": "elsewhere-bucket",
+         "bucketRegion": "ap-northeast-1"},
+        {"region": "ap-northeast-1", "name": "LicenseManager", "organization": True, "bucket": "lm-bucket",
+         "bucketRegion": "ap-northeast-1"},
+    ])
     result = sync.reconcile(item(account_id, on_conflict=OnConflict.REPLACE), member_ssm)
     assert result.status is Status.CONFLICT and "replacing ours would not succeed" in result.detail
     assert {s["SyncName"] for s in listing(local_aws, account_id, "ap-northeast-1")} == {
-        "org-inventory",
-        "LicenseManager",
-    }
+        "org-inventory", "LicenseManager"}
 
 
 def test_five_syncs_is_quota_exceeded_listing_them(local_aws: LocalAws) -> None:
@@ -136,12 +111,8 @@ def test_missing_member_role_is_access_denied_naming_the_role(local_aws: LocalAw
 
 
 def test_denied_call_is_access_denied_naming_the_action(local_aws: LocalAws) -> None:
-    local_aws.add_fault(
-        "ssm:ListResourceDataSync",
-        "AccessDeniedException",
-        account="prod-web",
-        message="not authorized to perform: ssm:ListResourceDataSync",
-    )
+    local_aws.add_fault("ssm:ListResourceDataSync", "AccessDeniedException", account="prod-web",
+                        message="not authorized to perform: ssm:ListResourceDataSync")
     result = sync.reconcile(item("200000000002"), member_ssm)
     assert result.status is Status.ACCESS_DENIED and "ssm:ListResourceDataSync" in result.detail
 

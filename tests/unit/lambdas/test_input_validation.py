@@ -12,10 +12,8 @@ from lambdas.models import Mode, OnConflict
 from lambdas.settings import Settings
 
 SETTINGS = Settings(destination_bucket="acme-inventory", destination_region="ap-northeast-1")
-GOOD: dict[str, Any] = {
-    "targets": ["ou-ab12-34cdef56", "/Workloads/Prod", "123456789012", "r-ab12"],
-    "regions": ["ap-northeast-1", "us-east-1"],
-}
+GOOD: dict[str, Any] = {"targets": ["ou-ab12-34cdef56", "/Workloads/Prod", "123456789012", "r-ab12"],
+                        "regions": ["ap-northeast-1", "us-east-1"]}
 
 
 def test_minimal_input_gets_the_deployment_defaults() -> None:
@@ -39,12 +37,8 @@ def test_full_input_overrides_every_default_and_round_trips() -> None:
         "mode": "rollout",
         "excludeAccounts": ["123456789012"],
         "syncName": "inv.sync_1",
-        "destination": {
-            "bucket": "other-bucket",
-            "region": "us-east-1",
-            "prefix": "inv/v1",
-            "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-        },
+        "destination": {"bucket": "other-bucket", "region": "us-east-1", "prefix": "inv/v1",
+                        "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
         "onConflict": "replace",
         "markerTimeoutSeconds": 60,
         "memberRoleName": "Custom.Role@x",
@@ -94,12 +88,8 @@ def test_opt_in_regions_are_known() -> None:
 
 
 def test_default_targets_and_regions_from_settings() -> None:
-    settings = Settings(
-        destination_bucket="acme-inventory",
-        destination_region="us-east-1",
-        default_targets=("r-ab12",),
-        default_regions=("us-east-1",),
-    )
+    settings = Settings(destination_bucket="acme-inventory", destination_region="us-east-1",
+                        default_targets=("r-ab12",), default_regions=("us-east-1",))
     run = validate_input({}, settings)
     assert run.targets == ("r-ab12",) and run.regions == ("us-east-1",)
 
@@ -128,11 +118,8 @@ def test_default_targets_and_regions_from_settings() -> None:
         ({"destination": {"prefix": ""}}, "destination.prefix", "''"),
         ({"destination": {"prefix": "orgsync/x"}}, "destination.prefix", "'orgsync/x'"),
         ({"destination": {"kmsKeyArn": "key-1"}}, "destination.kmsKeyArn", "'key-1'"),
-        (
-            {"destination": {"kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/abc"}},
-            "destination.kmsKeyArn",
-            "'arn:aws:kms:us-east-1:111122223333:key/abc'",
-        ),
+        ({"destination": {"kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/abc"}}, "destination.kmsKeyArn",
+         "'arn:aws:kms:us-east-1:111122223333:key/abc'"),
         ({"destination": {"bucket": "acme-inventory", "color": "red"}}, "destination.color", "'red'"),
         ({"onConflict": "overwrite"}, "onConflict", "'overwrite'"),
         ({"markerTimeoutSeconds": -1}, "markerTimeoutSeconds", "-1"),

@@ -16,15 +16,8 @@ from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status,
 from workflow.local.clock import VirtualClock
 
 BUCKET = "acme-inventory"
-RUN = RunParameters(
-    "exec-1",
-    Mode.ROLLOUT,
-    "org-inventory",
-    Destination(BUCKET, "us-east-1", "default"),
-    OnConflict.REPORT,
-    900,
-    "OrgSyncMemberRole",
-)
+RUN = RunParameters("exec-1", Mode.ROLLOUT, "org-inventory", Destination(BUCKET, "us-east-1", "default"),
+                    OnConflict.REPORT, 900, "OrgSyncMemberRole")
 ITEM = TargetItem("200000000001", "prod-a", "/Workloads/Prod", "us-east-1", RUN)
 KEY = "default/AWS:InstanceInformation/accountid=200000000001/test.json"
 
@@ -39,13 +32,8 @@ def virtual_clock() -> Iterator[VirtualClock]:
 
 
 def reconciled(status: Status, created: datetime | None, started: datetime) -> dict[str, Any]:
-    return {
-        "status": str(status),
-        "detail": "d.",
-        "existingSync": None,
-        "syncCreatedTime": created.isoformat() if created else None,
-        "reconciledAt": started.isoformat(),
-    }
+    return {"status": str(status), "detail": "d.", "existingSync": None,
+            "syncCreatedTime": created.isoformat() if created else None, "reconciledAt": started.isoformat()}
 
 
 def test_marker_key_has_no_region() -> None:
@@ -83,9 +71,8 @@ def test_absent_marker_before_the_deadline_asks_for_a_retry(s3: Any, virtual_clo
         check_marker(s3, ITEM, reconciled(Status.CREATED, now, now))
 
 
-def test_absent_marker_at_the_deadline_is_pending_with_the_bucket_policy_hint(
-    s3: Any, virtual_clock: VirtualClock
-) -> None:
+def test_absent_marker_at_the_deadline_is_pending_with_the_bucket_policy_hint(s3: Any,
+                                                                             virtual_clock: VirtualClock) -> None:
     now = virtual_clock.now()
     virtual_clock.advance(900)
     outcome = check_marker(s3, ITEM, reconciled(Status.CREATED, now, now))
@@ -94,9 +81,8 @@ def test_absent_marker_at_the_deadline_is_pending_with_the_bucket_policy_hint(
     assert outcome.needs_attention
 
 
-@pytest.mark.parametrize(
-    "status", [Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED]
-)
+@pytest.mark.parametrize("status", [Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED,
+                                    Status.REGION_DISABLED, Status.FAILED])
 def test_no_sync_of_ours_is_not_checked(s3: Any, virtual_clock: VirtualClock, status: Status) -> None:
     outcome = check_marker(s3, ITEM, reconciled(status, None, virtual_clock.now()))
     assert (outcome.status, outcome.verification) == (status, Verification.NOT_CHECKED)
@@ -123,22 +109,14 @@ def test_s3_write_failed_points_at_the_bucket_policy() -> None:
 
 def test_marker_retries_running_out_is_pending_not_failed() -> None:
     started = datetime(2026, 1, 1, tzinfo=UTC)
-    outcome = failure_outcome(
-        ITEM, {"Error": "MarkerNotYetWritten", "Cause": "{}"}, reconciled(Status.CREATED, started, started)
-    )
+    outcome = failure_outcome(ITEM, {"Error": "MarkerNotYetWritten", "Cause": "{}"},
+                              reconciled(Status.CREATED, started, started))
     assert (outcome.status, outcome.verification) == (Status.CREATED, Verification.PENDING)
 
 
 def test_record_failure_names_the_error_and_writes_the_record(s3: Any) -> None:
-    event = {
-        **ITEM.to_dict(),
-        "error": {
-            "Error": "AwsCallFailed",
-            "Cause": json.dumps(
-                {"errorType": "AwsCallFailed", "errorMessage": "ssm:ListResourceDataSync failed (InternalServerError)"}
-            ),
-        },
-    }
+    event = {**ITEM.to_dict(), "error": {"Error": "AwsCallFailed", "Cause": json.dumps(
+        {"errorType": "AwsCallFailed", "errorMessage": "ssm:ListResourceDataSync failed (InternalServerError)"})}}
     returned = record_failure(s3, event)
     assert returned["status"] == "FAILED"
     assert "AwsCallFailed while reconciling the sync: ssm:ListResourceDataSync failed" in returned["detail"]

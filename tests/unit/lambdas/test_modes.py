@@ -53,8 +53,7 @@ def _per_mode_tables(path: Path) -> list[int]:
         else:
             continue
         modes = [
-            e
-            for e in elements
+            e for e in elements
             if isinstance(e, ast.Attribute) and isinstance(e.value, ast.Name) and e.value.id == "Mode"
         ]
         if len(modes) >= 2:

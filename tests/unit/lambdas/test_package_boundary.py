@@ -57,3 +57,4 @@ def test_the_check_sees_a_foreign_import(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert imported_top_level_modules(module) == {"boto3", "aws_lambda_powertools", "workflow", "yaml"}
+

@@ -9,15 +9,8 @@ from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status,
 from lambdas.report import build_report, read_outcomes, returned_results, summarize, write_items, write_outcome
 
 BUCKET = "acme-inventory"
-RUN = RunParameters(
-    "exec-1",
-    Mode.ROLLOUT,
-    "org-inventory",
-    Destination(BUCKET, "us-east-1", "default"),
-    OnConflict.REPORT,
-    900,
-    "OrgSyncMemberRole",
-)
+RUN = RunParameters("exec-1", Mode.ROLLOUT, "org-inventory", Destination(BUCKET, "us-east-1", "default"),
+                    OnConflict.REPORT, 900, "OrgSyncMemberRole")
 
 
 def item(n: int, region: str = "us-east-1") -> TargetItem:
@@ -43,13 +36,8 @@ def test_summarize_writes_the_report_and_reports_missing_items_as_failed(s3: Any
 
     output = summarize(s3, RUN, location)
 
-    assert output["summary"] == {
-        "total": 5,
-        "byStatus": {"CONFLICT": 1, "CREATED": 2, "FAILED": 1, "SKIPPED": 1},
-        "verified": 1,
-        "pending": 1,
-        "needsAttention": 3,
-    }
+    assert output["summary"] == {"total": 5, "byStatus": {"CONFLICT": 1, "CREATED": 2, "FAILED": 1, "SKIPPED": 1},
+                                 "verified": 1, "pending": 1, "needsAttention": 3}
     assert output["reportLocation"] == "s3://acme-inventory/orgsync/reports/exec-1/report.json"
     assert output["failureError"] == "RolloutIncomplete"
     assert json.loads(output["cause"]) == {"summary": output["summary"], "reportLocation": output["reportLocation"]}

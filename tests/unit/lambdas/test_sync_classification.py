@@ -8,14 +8,8 @@ from lambdas.models import Destination, Status
 DEST = Destination("acme-inventory", "us-east-1", "default")
 
 
-def sync(
-    name: str,
-    bucket: str = "acme-inventory",
-    prefix: str = "default",
-    org: bool = True,
-    region: str = "us-east-1",
-    kms: str | None = None,
-) -> ExistingSync:
+def sync(name: str, bucket: str = "acme-inventory", prefix: str = "default", org: bool = True,
+         region: str = "us-east-1", kms: str | None = None) -> ExistingSync:
     return ExistingSync(name, bucket, prefix, region, kms, org)
 
 
@@ -29,13 +23,9 @@ def test_ours_to_the_same_destination_is_in_sync() -> None:
 
 
 def test_ours_elsewhere_by_bucket_prefix_region_kms_or_sharing() -> None:
-    for ours in (
-        sync("org-inventory", bucket="old"),
-        sync("org-inventory", prefix="old"),
-        sync("org-inventory", region="eu-west-1"),
-        sync("org-inventory", org=False),
-        sync("org-inventory", kms="arn:aws:kms:us-east-1:111122223333:key/k"),
-    ):
+    for ours in (sync("org-inventory", bucket="old"), sync("org-inventory", prefix="old"),
+                 sync("org-inventory", region="eu-west-1"), sync("org-inventory", org=False),
+                 sync("org-inventory", kms="arn:aws:kms:us-east-1:111122223333:key/k")):
         assert classify([ours], "org-inventory", DEST).finding is Finding.OURS_ELSEWHERE, ours
 
 
@@ -44,13 +34,9 @@ def test_another_organization_sync_holds_the_slot() -> None:
     result = classify([sync("local-only", org=False), inspector], "org-inventory", DEST)
     assert result.finding is Finding.SLOT_TAKEN
     assert result.holder == inspector
-    assert result.holder.describe() == {
-        "name": "InspectorResourceDataSync-do-not-delete",
-        "bucket": "inspector-bucket",
-        "prefix": "",
-        "region": "us-east-1",
-        "organizationShared": True,
-    }
+    assert result.holder.describe() == {"name": "InspectorResourceDataSync-do-not-delete",
+                                        "bucket": "inspector-bucket", "prefix": "",
+                                        "region": "us-east-1", "organizationShared": True}
 
 
 def test_five_syncs_without_an_organization_one_is_quota_full() -> None:
@@ -70,17 +56,9 @@ def test_ours_elsewhere_notes_a_holder_that_would_block_the_replacement() -> Non
 
 
 def test_from_item_reads_a_listing_item() -> None:
-    raw = {
-        "SyncName": "org-inventory",
-        "S3Destination": {
-            "BucketName": "acme-inventory",
-            "Prefix": "default",
-            "SyncFormat": "JsonSerDe",
-            "Region": "us-east-1",
-            "DestinationDataSharing": {"DestinationDataSharingType": "Organization"},
-        },
-        "LastStatus": "Successful",
-    }
+    raw = {"SyncName": "org-inventory", "S3Destination": {
+        "BucketName": "acme-inventory", "Prefix": "default", "SyncFormat": "JsonSerDe", "Region": "us-east-1",
+        "DestinationDataSharing": {"DestinationDataSharingType": "Organization"}}, "LastStatus": "Successful"}
     parsed = ExistingSync.from_item(raw)
     assert parsed.writes_to(DEST) and parsed.lastStatus == "Successful"
 

@@ -73,21 +73,14 @@ def test_walk_reads_paths_of_nested_ous(org: Org) -> None:
     assert tree.ou_by_path["/Workloads/Prod"] == org.ous["/Workloads/Prod"]
     assert tree.ou_paths[org.ous["/Sandbox"]] == "/Sandbox"
     assert {a.name for a in tree.accounts_under(org.ous["/Workloads"])} == {
-        "prod-a",
-        "prod-b",
-        "dev-a",
-        "workloads-shared",
-    }
+        "prod-a", "prod-b", "dev-a", "workloads-shared"}
 
 
 def test_ou_path_includes_nested_ous(org: Org) -> None:
     items, skipped = resolve(org, targets=["/Workloads"])
     assert sorted((i.accountName, i.ouPath) for i in items) == [
-        ("dev-a", "/Workloads/Dev"),
-        ("prod-a", "/Workloads/Prod"),
-        ("prod-b", "/Workloads/Prod"),
-        ("workloads-shared", "/Workloads"),
-    ]
+        ("dev-a", "/Workloads/Dev"), ("prod-a", "/Workloads/Prod"), ("prod-b", "/Workloads/Prod"),
+        ("workloads-shared", "/Workloads")]
     assert skipped == []
 
 
@@ -102,11 +95,7 @@ def test_ou_id_account_id_and_overlaps_are_deduplicated(org: Org) -> None:
 def test_one_item_per_account_and_region(org: Org) -> None:
     items, _ = resolve(org, targets=["/Workloads/Prod"], regions=["us-east-1", "eu-west-1"])
     assert sorted((i.accountName, i.region) for i in items) == [
-        ("prod-a", "eu-west-1"),
-        ("prod-a", "us-east-1"),
-        ("prod-b", "eu-west-1"),
-        ("prod-b", "us-east-1"),
-    ]
+        ("prod-a", "eu-west-1"), ("prod-a", "us-east-1"), ("prod-b", "eu-west-1"), ("prod-b", "us-east-1")]
     assert all(i.run.executionName == "exec-1" and i.run.syncName == "org-inventory" for i in items)
 
 
@@ -119,9 +108,8 @@ def test_root_id_targets_the_whole_organization_with_suspended_skipped(org: Org)
 
 
 def test_excluded_accounts_are_skipped_with_the_reason(org: Org) -> None:
-    items, skipped = resolve(
-        org, targets=["/Workloads/Prod"], excludeAccounts=[org.accounts["prod-b"]], regions=["us-east-1", "eu-west-1"]
-    )
+    items, skipped = resolve(org, targets=["/Workloads/Prod"], excludeAccounts=[org.accounts["prod-b"]],
+                             regions=["us-east-1", "eu-west-1"])
     assert {i.accountName for i in items} == {"prod-a"}
     assert sorted((o.accountName, o.region, o.detail) for o in skipped) == [
         ("prod-b", "eu-west-1", "Excluded by excludeAccounts."),
