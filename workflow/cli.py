@@ -744,6 +744,7 @@ def _register_optional_commands() -> None:
 
 _register_optional_commands()
 cli.add_command(importlib.import_module("workflow.cli_query").query)  # orgsync query: the inventory issue's
+local.add_command(importlib.import_module("workflow.cli_local").serve)  # orgsync local serve (issue 14)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

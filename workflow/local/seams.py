@@ -50,7 +50,9 @@ try:
     from moto.core.exceptions import ServiceException
     from moto.core.model import OperationModel, ServiceModel
     from moto.core.models import botocore_stubber
+    from moto.core.request import normalize_request
     from moto.core.responses import ActionResult, EmptyResult
+    from moto.core.routing import get_service_router
     from moto.core.serialize import get_serializer_class
     from moto.core.utils import get_service_model
     from moto.iam import models as iam_models
@@ -264,8 +266,20 @@ IMPORTED_SEAMS: tuple[Seam, ...] = (
     _import("moto.core.model", "OperationModel", "an empty operation model for an unknown action's error"),
     _import("moto.core.model", "ServiceModel", "the service model a guard's error is serialized with"),
     _import("moto.core.models", "botocore_stubber", "its .enabled tells whether an in-process mock_aws is active"),
+    _import(
+        "moto.core.request",
+        "normalize_request",
+        "the local endpoint turns an HTTP request into the request the router reads",
+        ("request",),
+    ),
     _import("moto.core.responses", "ActionResult", "what the SSM sync actions return", ("result",)),
     _import("moto.core.responses", "EmptyResult", "what Create/DeleteResourceDataSync return"),
+    _import(
+        "moto.core.routing",
+        "get_service_router",
+        "the local endpoint names the operation of an HTTP request (for the request boundary) as moto routes it",
+        ("service_name",),
+    ),
     _import(
         "moto.core.serialize",
         "get_serializer_class",
@@ -420,10 +434,12 @@ __all__ = [
     "default_user_config",
     "get_serializer_class",
     "get_service_model",
+    "get_service_router",
     "iam_backends",
     "iam_models",
     "mock_aws",
     "moto_server_port",
+    "normalize_request",
     "organizations_backends",
     "organizations_utils",
     "s3_backends",
