@@ -25,6 +25,7 @@ from lambdas.settings import Settings
 from workflow.functions import (
     ALL_FUNCTIONS,
     CHECK_MARKER,
+    MEMORY_MB,
     RECONCILE_SYNC,
     RECORD_FAILURE,
     RESOLVE_TARGETS,
@@ -34,15 +35,6 @@ from workflow.functions import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-
-#: Timeouts: listing a large organization with backoff is the slowest; one account-region is seconds.
-TIMEOUTS: dict[str, Duration] = {
-    RESOLVE_TARGETS.name: Duration.minutes(10),
-    RECONCILE_SYNC.name: Duration.minutes(2),
-    CHECK_MARKER.name: Duration.minutes(1),
-    RECORD_FAILURE.name: Duration.seconds(30),
-    SUMMARIZE.name: Duration.minutes(10),
-}
 
 _staged: dict[Path, Path] = {}
 
@@ -91,6 +83,7 @@ def add_python_function(
     environment: dict[str, str],
     timeout: Duration,
     log_retention: logs.RetentionDays,
+    memory_mb: int = MEMORY_MB,
 ) -> PythonFunction:
     """Add one of orgsync's Lambdas to ``scope`` (children ``Logs``, ``Role``, ``Function``): the ``lambdas`` asset
     on the shared runtime, traced, with a fixed-name role that starts with nothing but writing its own logs."""
@@ -117,7 +110,7 @@ def add_python_function(
         role=role,
         log_group=log_group,
         timeout=timeout,
-        memory_size=256,
+        memory_size=memory_mb,
         tracing=lambda_.Tracing.ACTIVE,
     )
     acknowledge(
@@ -143,7 +136,8 @@ class TaskFunction(Construct):
             role_name=role_name(function),
             role_description=f"orgsync {function.name}: {function.description}",
             environment=settings.to_env(),
-            timeout=TIMEOUTS[function.name],
+            timeout=Duration.seconds(function.timeout_seconds),
+            memory_mb=function.memory_mb,
             log_retention=log_retention,
         )
         self.function, self.role, self.log_group = made.function, made.role, made.log_group
