@@ -62,6 +62,9 @@ try:
     from moto.settings import moto_server_port
     from moto.ssm.responses import SimpleSystemManagerResponse
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
+        DistributedIterationComponent,
+    )
     from moto.sts.models import STSBackend, sts_backends
 except ImportError as exc:  # moto is there, but not as the seams below were read from it
     raise SeamMoved(
@@ -164,6 +167,34 @@ START_EXECUTION_DETAILS = _method(
     "$$.Execution.StartTime is the execution's start datetime object (declared str): describe_execution then "
     "fails to JSON-encode any output holding it; wrapped to give AWS's ISO-8601 string",
 )
+STATE_ENTERED = _method(
+    f"{_STATE}.state",
+    "CommonStateField._eval_body",
+    ("self", "env"),
+    "runs once per state entered (a Standard workflow's state transition); wrapped to charge the transition on "
+    "the modelled timeline (workflow.local.execution_time)",
+)
+MAP_WORKER_LAUNCHED = _method(
+    f"{_MAP}.iteration.inline_iteration_component",
+    "InlineIterationComponent._launch_worker",
+    ("self", "env", "eval_input", "job_pool"),
+    "a Map starts one worker per concurrent slot, on the parent's thread; wrapped to open the Map's run on the "
+    "parent's modelled timeline",
+)
+INLINE_ITERATION = _method(
+    f"{_MAP}.iteration.iteration_worker",
+    "IterationWorker._eval_job",
+    ("self", "env", "job"),
+    "one inline Map iteration on a worker thread; wrapped to give it its own modelled timeline",
+)
+DISTRIBUTED_ITERATION = _method(
+    f"{_MAP}.iteration.itemprocessor.distributed_item_processor_worker",
+    "DistributedItemProcessorWorker._eval_job",
+    ("self", "env", "job"),
+    "one Distributed Map child execution on a worker thread; wrapped to give it its own modelled timeline",
+)
+TIMING_SEAMS: tuple[Seam, ...] = (STATE_ENTERED, MAP_WORKER_LAUNCHED, INLINE_ITERATION, DISTRIBUTED_ITERATION)
+
 BOTO_CLIENT_FOR = "boto_client_for"
 _BOTO_CLIENT_PARAMETERS = ("region", "service", "state_credentials")
 
@@ -297,6 +328,11 @@ IMPORTED_SEAMS: tuple[Seam, ...] = (
         "TimeoutSeconds",
         "the interpreter's client timeouts, kept by the engine's clients",
     ),
+    _import(
+        f"{_MAP}.iteration.distributed_iteration_component",
+        "DistributedIterationComponent",
+        "tells a Distributed Map (children started at a rate) from an inline one on the modelled timeline",
+    ),
     _import("moto.sts.models", "STSBackend", "who called, for the missing-role AccessDenied message"),
     _import("moto.sts.models", "sts_backends", "STS state per account"),
 )
@@ -375,6 +411,7 @@ ENGINE_SEAMS: tuple[Seam, ...] = (
     START_EXECUTION_DETAILS,
     *BOTO_CLIENT_SEAMS,
     *DATETIME_SEAMS,
+    *TIMING_SEAMS,
 )
 #: Every seam the local substrate hooks, imports or calls.
 SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS, *IMPORTED_SEAMS, *BACKEND_SEAMS)
@@ -402,6 +439,7 @@ def check_all() -> None:
 __all__ = [
     "ActionResult",
     "BotocoreStubber",
+    "DistributedIterationComponent",
     "EmptyResult",
     "FakeBucket",
     "IAMBackend",
