@@ -13,7 +13,7 @@ Example::
     >>> parse_config({"organizationId": "o-1"})
     Traceback (most recent call last):
     ...
-    infra.config.ConfigError: context organizationId='o-1' is invalid: expected the organization's id, o-[a-z0-9]{10,32}
+    infra.config.ConfigError: context organizationId='o-1' is not an organization ID (o-xxxxxxxxxx)
 """
 
 from __future__ import annotations
@@ -24,24 +24,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lambdas.identifiers import (
+    ACCOUNT_ID,
+    BUCKET_NAME,
+    ORGANIZATION_ID,
+    PARENT,
+    PREFIX,
+    REGION,
+    ROLE_ARN,
+    ROLE_NAME,
+    STATE_MACHINE_NAME,
+    SYNC_NAME,
+    TARGET,
+    Rule,
+)
 from lambdas.models import Mode
 from lambdas.settings import DEFAULT_MEMBER_ROLE_NAME, DEFAULT_PREFIX, DEFAULT_SYNC_NAME
 
-ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
-OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-SYNC_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-# IAM role names: 1-64 of [\w+=,.@-].
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-# S3 bucket names (the common rules; S3 itself has the last word).
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-# A key prefix without leading/trailing slash: SSM appends "/AWS:<Type>/accountid=..." itself.
-PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
-SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$")
-STATE_MACHINE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Identifier forms are lambdas.identifiers' (shared with the execution input and the scenario parser); these two
+# are the deployment's own.
+SCHEDULE = Rule(
+    "an EventBridge Scheduler expression: rate(<n> <unit>), cron(<6 fields>) or off",
+    re.compile(r"rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\)"),
+)
+EMAIL = Rule("an e-mail address", re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"))
 
 #: Organizations events (CloudTrail) are delivered only in us-east-1.
 ORGANIZATIONS_EVENTS_REGION = "us-east-1"
@@ -144,29 +150,29 @@ class OrgSyncConfig:
         return f"arn:aws:iam::{self.management_account_id}:role/{self.organization_reader_role_name}"
 
 
-def _require_str(context: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str:
+def _require_str(context: Mapping[str, Any], key: str, rule: Rule, what: str) -> str:
     value = context.get(key)
     if value is None or value == "":
         raise ConfigError(f"context {key} is required ({what}): pass -c {key}=... or set it in infra/cdk.json")
-    return _check(key, value, pattern, what)
+    return _check(key, value, rule)
 
 
-def _optional_str(
-    context: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str, default: str | None = None
-) -> str | None:
+def _optional_str(context: Mapping[str, Any], key: str, rule: Rule, default: str | None = None) -> str | None:
     value = context.get(key)
     if value is None or value == "":
         return default
-    return _check(key, value, pattern, what)
+    return _check(key, value, rule)
 
 
-def _check(key: str, value: Any, pattern: re.Pattern[str], what: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
-        raise ConfigError(f"context {key}={value!r} is invalid: expected {what}")
+def _check(key: str, value: Any, rule: Rule) -> str:
+    why = rule.problem(value)
+    if why is not None:
+        raise ConfigError(f"context {key}={value!r} {why}")
+    assert isinstance(value, str)
     return value
 
 
-def _list(context: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+def _list(context: Mapping[str, Any], key: str, rule: Rule) -> tuple[str, ...]:
     raw = context.get(key)
     if raw is None or raw == "":
         return ()
@@ -177,11 +183,10 @@ def _list(context: Mapping[str, Any], key: str, pattern: re.Pattern[str], what: 
         except json.JSONDecodeError as exc:
             raise ConfigError(f"context {key}={raw!r} is invalid: not a JSON list ({exc.msg})") from exc
     if not isinstance(items, list):
-        raise ConfigError(f"context {key}={raw!r} is invalid: expected a list of {what}")
+        raise ConfigError(f"context {key}={raw!r} is invalid: expected a list of {rule.what}")
     values = tuple(str(item).strip() for item in items if str(item).strip())
     for index, item in enumerate(values):
-        if not pattern.match(item):
-            raise ConfigError(f"context {key}[{index}]={item!r} is invalid: expected {what}")
+        _check(f"{key}[{index}]", item, rule)
     if len(set(values)) != len(values):
         raise ConfigError(f"context {key}={list(values)!r} is invalid: duplicate entries")
     return values
@@ -198,45 +203,27 @@ def _bool(context: Mapping[str, Any], key: str, default: bool = False) -> bool:
     raise ConfigError(f"context {key}={raw!r} is invalid: expected true or false")
 
 
-# An OU path from the root, as the console names OUs ("/Workloads/Prod"): lambdas.input accepts it too.
-OU_PATH = re.compile(r"^(/[^/]{1,128})+$")
-TARGET = re.compile(f"{ROOT_ID.pattern}|{OU_ID.pattern}|{ACCOUNT_ID.pattern}|{OU_PATH.pattern}")
-PARENT = re.compile(f"{ROOT_ID.pattern}|{OU_ID.pattern}")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|root)(/[\w+=,.@/-]+)?$")
-
-
 def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
     """Parse and check the CDK context; raise :class:`ConfigError` naming the first bad key."""
-    organization_id = _require_str(
-        context, "organizationId", ORGANIZATION_ID, "the organization's id, o-[a-z0-9]{10,32}"
-    )
+    organization_id = _require_str(context, "organizationId", ORGANIZATION_ID, "the organization's id")
     management = _require_str(context, "managementAccountId", ACCOUNT_ID, "the management account's 12-digit id")
     aggregator = _require_str(context, "aggregatorAccountId", ACCOUNT_ID, "the bucket account's 12-digit id")
-    aggregator_region = _optional_str(context, "aggregatorRegion", REGION, "a region name such as eu-west-1")
+    aggregator_region = _optional_str(context, "aggregatorRegion", REGION)
     management_region = _optional_str(
-        context, "managementRegion", REGION, "a region name such as us-east-1", ORGANIZATIONS_EVENTS_REGION
+        context, "managementRegion", REGION, ORGANIZATIONS_EVENTS_REGION
     )
-    targets = _list(
-        context,
-        "targets",
-        TARGET,
-        "a root id (r-...), an OU id (ou-...-...), an OU path (/Workloads/Prod) or a 12-digit account id",
-    )
-    regions = _list(context, "regions", REGION, "a region name such as eu-west-1")
+    targets = _list(context, "targets", TARGET)
+    regions = _list(context, "regions", REGION)
 
     schedule_raw = context.get("schedule", DEFAULT_SCHEDULE)
-    schedule: str | None
-    if schedule_raw in (None, "", "off", False):
-        schedule = None
-    else:
-        schedule = _check("schedule", schedule_raw, SCHEDULE, "rate(<n> <unit>), cron(<6 fields>) or off")
+    schedule = None if schedule_raw in (None, "", "off", False) else _check("schedule", schedule_raw, SCHEDULE)
     mode_raw = context.get("scheduleMode", Mode.VERIFY.value)
     if mode_raw not in (Mode.VERIFY.value, Mode.ROLLOUT.value):
         raise ConfigError(f"context scheduleMode={mode_raw!r} is invalid: expected verify or rollout")
 
-    stack_set_ous = _list(context, "memberRoleOrganizationalUnits", PARENT, "a root id (r-...) or an OU id")
+    stack_set_ous = _list(context, "memberRoleOrganizationalUnits", PARENT)
     if not stack_set_ous:
-        stack_set_ous = tuple(t for t in targets if PARENT.match(t))
+        stack_set_ous = tuple(t for t in targets if PARENT.matches(t))
     if not stack_set_ous:
         raise ConfigError(
             "context memberRoleOrganizationalUnits is required when targets name no root or OU id: the member-role "
@@ -276,31 +263,31 @@ def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
         management_region=management_region or ORGANIZATIONS_EVENTS_REGION,
         targets=targets,
         regions=regions,
-        sync_name=_optional_str(context, "syncName", SYNC_NAME, "1-64 of [A-Za-z0-9_.-]", DEFAULT_SYNC_NAME)
+        sync_name=_optional_str(context, "syncName", SYNC_NAME, DEFAULT_SYNC_NAME)
         or DEFAULT_SYNC_NAME,
         member_role_name=_optional_str(
-            context, "memberRoleName", ROLE_NAME, "an IAM role name", DEFAULT_MEMBER_ROLE_NAME
+            context, "memberRoleName", ROLE_NAME, DEFAULT_MEMBER_ROLE_NAME
         )
         or DEFAULT_MEMBER_ROLE_NAME,
         inventory_prefix=_optional_str(
-            context, "inventoryPrefix", PREFIX, "an S3 key prefix without leading or trailing slash", DEFAULT_PREFIX
+            context, "inventoryPrefix", PREFIX, DEFAULT_PREFIX
         )
         or DEFAULT_PREFIX,
-        bucket_name=_optional_str(context, "bucketName", BUCKET_NAME, "a valid S3 bucket name"),
+        bucket_name=_optional_str(context, "bucketName", BUCKET_NAME),
         kms=_bool(context, "kms"),
         schedule=schedule,
         schedule_mode=Mode(mode_raw),
         member_role_organizational_units=stack_set_ous,
         member_role_region=_optional_str(
-            context, "memberRoleRegion", REGION, "a region name", management_region or ORGANIZATIONS_EVENTS_REGION
+            context, "memberRoleRegion", REGION, management_region or ORGANIZATIONS_EVENTS_REGION
         )
         or ORGANIZATIONS_EVENTS_REGION,
         stack_set_call_as=call_as,
         state_machine_name=_optional_str(
-            context, "stateMachineName", STATE_MACHINE_NAME, "1-80 of [A-Za-z0-9_-]", DEFAULT_STATE_MACHINE_NAME
+            context, "stateMachineName", STATE_MACHINE_NAME, DEFAULT_STATE_MACHINE_NAME
         )
         or DEFAULT_STATE_MACHINE_NAME,
-        notification_email=_optional_str(context, "notificationEmail", EMAIL, "an e-mail address"),
+        notification_email=_optional_str(context, "notificationEmail", EMAIL),
         enrolment=enrolment,
-        reader_role_arns=_list(context, "readerRoleArns", ROLE_ARN, "an IAM role ARN"),
+        reader_role_arns=_list(context, "readerRoleArns", ROLE_ARN),
     )

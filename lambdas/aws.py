@@ -1,8 +1,10 @@
 """The AWS boundary of the Lambda code: clients, member-account sessions, retries and error translation.
 
-- Clients come from one shared boto3 session (model loading is the expensive part) with explicit credentials,
-  and with botocore's own retries kept small: botocore sleeps in real time, our retries use
-  :mod:`lambdas.clock` (virtual on the local engine) and the state machine's Retry, where they are visible.
+- Clients come from a :class:`ClientProvider` the handler passes into the plain functions (the invocation's own
+  credentials and region, never read from ``os.environ`` behind the caller's back), made from one shared boto3
+  session (model loading is the expensive part), and with botocore's own retries kept small: botocore sleeps in
+  real time, our retries use :mod:`lambdas.clock` (virtual on the local engine) and the state machine's Retry,
+  where they are visible.
 - Member-account credentials are cached per (execution, role) with their expiry, so a warm Lambda container
   reuses one AssumeRole across an account's regions.
 - ``ClientError`` codes are turned into named errors here, at the boundary: :class:`~lambdas.errors.Throttled`,
@@ -19,12 +21,11 @@ Example::
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -32,7 +33,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambdas import clock
+from lambdas import clock, invocation
 from lambdas.errors import OrgSyncError, S3WriteFailed, Throttled
 
 T = TypeVar("T")
@@ -154,75 +155,110 @@ def with_backoff(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-_session_lock = threading.Lock()
-_session: boto3.session.Session | None = None
-#: Least recently used clients beyond this are dropped (a client holds its models' references, ~100 KB).
-MAX_CACHED_CLIENTS = 64
-_clients: OrderedDict[tuple[str, str, str, str], Any] = OrderedDict()
-
-
-def _own_credentials() -> dict[str, str]:
-    # Read per call, not cached: Lambda (and the local engine, per function) put the role's keys in the
-    # environment, and a cached key would send calls to another account.
-    keys = {
-        "aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID"),
-        "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
-        "aws_session_token": os.environ.get("AWS_SESSION_TOKEN"),
-    }
-    if not keys["aws_access_key_id"] or not keys["aws_secret_access_key"]:
-        return {}
-    return {key: value for key, value in keys.items() if value}
-
-
-def own_region() -> str:
-    """The region the function runs in (``AWS_REGION`` on Lambda)."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-
-def client(service: str, region: str | None = None, credentials: Credentials | None = None) -> Any:
-    """A client for ``service`` in ``region``, with the function's own credentials or ``credentials``.
-
-    >>> client("s3", "us-east-1").meta.region_name
-    'us-east-1'
-    """
-    global _session
-    keys = credentials.as_client_kwargs() if credentials else _own_credentials()
-    region_name = region or own_region()
-    # Clients are reused while their credentials are (a warm container, an account's regions); the key holds the
-    # access key so credentials of another role or account never share a client.
-    cache_key = (service, region_name, keys.get("aws_access_key_id", ""), keys.get("aws_session_token", ""))
-    # One session per process: it caches the service models. Session.client is not thread-safe: serialise.
-    with _session_lock:
-        cached = _clients.get(cache_key)
-        if cached is not None:
-            _clients.move_to_end(cache_key)
-            return cached
-        if _session is None:
-            _session = boto3.session.Session()
-        session: Any = _session  # the service name is a runtime string, not one of the stubs' literals
-        made = session.client(service, region_name=region_name, config=BOTO_CONFIG, **keys)
-        _clients[cache_key] = made
-        while len(_clients) > MAX_CACHED_CLIENTS:
-            _clients.popitem(last=False)
-        return made
-
-
 @dataclass(frozen=True)
 class Credentials:
-    """Temporary credentials of an assumed role."""
+    """Credentials of an identity: the function's own role (from its environment) or an assumed role.
+
+    The secret and the token never appear in a repr (a log line or an error message may show one).
+
+    >>> Credentials("ASIAEXAMPLE", "secret", "token")
+    Credentials(access_key_id='ASIAEXAMPLE', expiration=None)
+    """
 
     access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expiration: datetime
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(default="", repr=False)
+    expiration: datetime | None = None
 
     def as_client_kwargs(self) -> dict[str, str]:
         """The keyword arguments of ``Session.client`` for these credentials."""
-        return {
-            "aws_access_key_id": self.access_key_id,
-            "aws_secret_access_key": self.secret_access_key,
-            "aws_session_token": self.session_token,
-        }
+        kwargs = {"aws_access_key_id": self.access_key_id, "aws_secret_access_key": self.secret_access_key}
+        if self.session_token:
+            kwargs["aws_session_token"] = self.session_token
+        return kwargs
+
+
+DEFAULT_REGION = "us-east-1"
+#: Least recently used clients beyond this are dropped (a client holds its models' references, ~100 KB).
+MAX_CACHED_CLIENTS = 64
+
+# One boto3 session for the process: it caches the service models, the expensive part of making a client.
+# boto3's Session.client is not thread-safe, so every client is made under _clients_lock; clients themselves are.
+_clients_lock = threading.Lock()
+_default_session: boto3.session.Session | None = None
+_clients: OrderedDict[tuple[int, str, str, str, str], Any] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class ClientProvider:
+    """Makes the boto3 clients of one identity: ``credentials`` (None: the session's own chain), ``region``
+    (where a client goes unless told otherwise) and ``session`` (None: one shared by the process).
+
+    The Lambda code takes one as a parameter, as Powertools' persistence layers take a ``boto3_session``; a
+    handler builds it from its invocation's environment (:meth:`from_environment`). Thread-safe; clients are
+    cached per session, service, region and credentials, so a warm container reuses them.
+
+    >>> clients = ClientProvider.from_environment({"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+    ...                                            "AWS_SECRET_ACCESS_KEY": "secret"})
+    >>> clients
+    ClientProvider(region='eu-west-1', credentials=Credentials(access_key_id='AKIDEXAMPLE', expiration=None))
+    >>> clients.client("s3").meta.region_name, clients.client("s3", "us-east-1").meta.region_name
+    ('eu-west-1', 'us-east-1')
+    """
+
+    region: str = DEFAULT_REGION
+    credentials: Credentials | None = None
+    session: boto3.session.Session | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> ClientProvider:
+        """The function's own identity: its role's keys and region, as Lambda puts them in its environment.
+
+        ``environ`` is the invocation's environment (:func:`lambdas.invocation.environment` by default).
+        """
+        env = invocation.environment() if environ is None else environ
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+        key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
+        credentials = Credentials(key, secret, env.get("AWS_SESSION_TOKEN") or "") if key and secret else None
+        return cls(region, credentials)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A client for ``service`` in ``region`` (this provider's region by default), made once and reused."""
+        global _default_session
+        region_name = region or self.region
+        keys = self.credentials.as_client_kwargs() if self.credentials else {}
+        # The key holds the access key and token, so another role's or account's credentials never share a client.
+        cache_key = (
+            id(self.session),
+            service,
+            region_name,
+            keys.get("aws_access_key_id", ""),
+            keys.get("aws_session_token", ""),
+        )
+        with _clients_lock:
+            cached = _clients.get(cache_key)
+            if cached is not None:
+                _clients.move_to_end(cache_key)
+                return cached
+            if self.session is None and _default_session is None:
+                _default_session = boto3.session.Session()
+            session: Any = self.session or _default_session  # the service is a runtime string, not a stub literal
+            made = session.client(service, region_name=region_name, config=BOTO_CONFIG, **keys)
+            _clients[cache_key] = made
+            while len(_clients) > MAX_CACHED_CLIENTS:
+                _clients.popitem(last=False)
+            return made
+
+    def assuming(self, role_arn: str, cache_scope: str) -> ClientProvider:
+        """The same session and region with ``role_arn``'s credentials, assumed once per ``cache_scope``.
+
+        Example::
+
+            member = clients.assuming("arn:aws:iam::200000000001:role/OrgSyncMemberRole", "exec-1")
+            member.client("ssm", "eu-west-1").list_resource_data_sync()
+        """
+        credentials = cached_role_credentials(role_arn, cache_scope, lambda: self.client("sts"))
+        return ClientProvider(self.region, credentials, self.session)
 
 
 #: Refresh cached credentials this long before they expire (a slow account-region must not outlive them).
@@ -238,7 +274,7 @@ def assume_role(sts: Any, role_arn: str, session_name: str) -> Credentials:
 
     Example (with moto)::
 
-        credentials = assume_role(client("sts"), "arn:aws:iam::200000000001:role/OrgSyncMemberRole", "orgsync")
+        credentials = assume_role(clients.client("sts"), "arn:aws:iam::200000000001:role/OrgSyncMemberRole", "orgsync")
     """
     try:
         response = sts.assume_role(
@@ -256,9 +292,7 @@ def assume_role(sts: Any, role_arn: str, session_name: str) -> Credentials:
     return Credentials(raw["AccessKeyId"], raw["SecretAccessKey"], raw["SessionToken"], expiration)
 
 
-def cached_role_credentials(
-    role_arn: str, cache_scope: str, sts_factory: Callable[[], Any] | None = None
-) -> Credentials:
+def cached_role_credentials(role_arn: str, cache_scope: str, sts_factory: Callable[[], Any]) -> Credentials:
     """Credentials of ``role_arn``, assumed once per ``cache_scope`` (the execution) while they stay valid.
 
     The scope keeps a warm container from reusing credentials of an earlier run (on the local engine, an
@@ -266,15 +300,16 @@ def cached_role_credentials(
 
     Example::
 
-        credentials = cached_role_credentials("arn:aws:iam::200000000001:role/OrgSyncMemberRole", "exec-1")
+        credentials = cached_role_credentials(
+            "arn:aws:iam::200000000001:role/OrgSyncMemberRole", "exec-1", lambda: clients.client("sts")
+        )
     """
     key = (cache_scope, role_arn)
     with _credentials_lock:
         cached = _credentials_cache.get(key)
-    if cached is not None and cached.expiration - CREDENTIALS_REFRESH_MARGIN > datetime.now(UTC):
+    if cached is not None and cached.expiration and cached.expiration - CREDENTIALS_REFRESH_MARGIN > datetime.now(UTC):
         return cached
-    sts = sts_factory() if sts_factory else client("sts")
-    credentials = assume_role(sts, role_arn, f"orgsync-{cache_scope}")
+    credentials = assume_role(sts_factory(), role_arn, f"orgsync-{cache_scope}")
     with _credentials_lock:
         _credentials_cache[key] = credentials
     return credentials
@@ -284,7 +319,7 @@ def clear_credentials_cache() -> None:
     """Forget every cached credential and client (tests and the local runner call this between runs)."""
     with _credentials_lock:
         _credentials_cache.clear()
-    with _session_lock:
+    with _clients_lock:
         _clients.clear()
 
 

@@ -2,6 +2,8 @@
 
 On AWS this is the wall clock. The local engine installs its virtual clock with :func:`use`, so that a
 15-minute marker wait or a throttling backoff costs no wall time and the emulated services agree on "now".
+Its Lambda runtime also gives each invocation a clock of its own with :func:`during` (a ContextVar, so per
+thread): concurrent invocations then each count their own waits against their own function Timeout.
 
 Example::
 
@@ -13,6 +15,9 @@ Example::
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -40,6 +45,7 @@ class WallClock:
 
 
 _current: Clock = WallClock()
+_invocation: ContextVar[Clock | None] = ContextVar("orgsync_invocation_clock", default=None)
 
 
 def use(source: Clock) -> Clock:
@@ -49,11 +55,26 @@ def use(source: Clock) -> Clock:
     return previous
 
 
+@contextmanager
+def during(source: Clock) -> Iterator[None]:
+    """Make ``source`` the clock of the Lambda code running in this thread (one invocation) for the block."""
+    token = _invocation.set(source)
+    try:
+        yield
+    finally:
+        _invocation.reset(token)
+
+
+def current() -> Clock:
+    """The clock of the running invocation, else the installed one."""
+    return _invocation.get() or _current
+
+
 def now() -> datetime:
-    """The current time according to the installed clock."""
-    return _current.now()
+    """The current time according to the running invocation's clock."""
+    return current().now()
 
 
 def sleep(seconds: float) -> None:
-    """Wait ``seconds`` according to the installed clock."""
-    _current.sleep(seconds)
+    """Wait ``seconds`` according to the running invocation's clock."""
+    current().sleep(seconds)

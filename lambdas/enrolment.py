@@ -30,11 +30,11 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from lambdas import invocation
 from lambdas.models import Mode
 from lambdas.settings import Settings
 
@@ -138,7 +138,16 @@ def start_enrolment(event: Mapping[str, Any], settings: Settings, sfn: SFNClient
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """The enrolment function's entry point (the EventBridge rule's target)."""
-    import boto3  # imported here so the pure functions above load without boto3's start-up cost
+    # Imported here so the pure functions above load without boto3's and Powertools' start-up cost.
+    from lambdas.observability import instrumented
 
-    arn = start_enrolment(event, Settings.from_env(), boto3.client("stepfunctions"), os.environ[ENV_STATE_MACHINE_ARN])
+    return instrumented(_start)(event, context)
+
+
+def _start(event: dict[str, Any], context: object) -> dict[str, Any]:
+    from lambdas.aws import ClientProvider
+
+    environ = invocation.environment()
+    sfn = ClientProvider.from_environment(environ).client("stepfunctions")
+    arn = start_enrolment(event, Settings.from_env(environ), sfn, environ[ENV_STATE_MACHINE_ARN])
     return {"executionArn": arn}

@@ -1,7 +1,9 @@
 """The Lambda handlers: one line each, handing the event to a plain function with real clients.
 
-Settings are read per invocation (the local engine applies each function's environment per call) and
-clients come from one shared session (:mod:`lambdas.aws`). Every handler returns JSON-ready data; a raised
+Settings and the :class:`~lambdas.aws.ClientProvider` come from the invocation's environment
+(:mod:`lambdas.invocation`: the process's on AWS, each invocation's own on the local engine, which runs a Map's
+invocations concurrently), and the plain functions get the provider as a parameter. Powertools logs, traces
+and measures every handler (:mod:`lambdas.observability`). Every handler returns JSON-ready data; a raised
 :class:`~lambdas.errors.OrgSyncError` fails the task with the class name as its Step Functions error.
 
 Example::
@@ -15,41 +17,46 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas import coverage, marker, report, sync, targets, teardown, verify
-from lambdas.models import Mode, TargetItem
+from lambdas import marker, report, sync, targets
+from lambdas.aws import ClientProvider
+from lambdas.models import TargetItem
+from lambdas.observability import emit_outcomes, instrumented
 from lambdas.settings import Settings
 
-# The lifecycle modes (issue 6) plug into the per-mode hooks of the rollout's modules. They are registered here,
-# where the handlers load every module: verify and teardown build on sync and marker, so registering them from
-# inside those modules would be an import cycle.
-sync.RECONCILERS.update({Mode.VERIFY: verify.reconcile_verify, Mode.TEARDOWN: teardown.reconcile_teardown})
-marker.MARKER_CHECKS.update({Mode.VERIFY: verify.check_marker_once, Mode.TEARDOWN: teardown.record_outcome})
-report.REPORT_EXTRAS.update({Mode.VERIFY: coverage.report_section})
 
-
+@instrumented
 def resolve_targets(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Validate the input, resolve the targets, record SKIPPED outcomes, write the items file.
 
     ``event``: ``{"input": <execution input>, "executionName": "..."}``.
     """
-    return targets.resolve_event(event, Settings.from_env())
+    return targets.resolve_event(event, Settings.from_env(), ClientProvider.from_environment())
 
 
+@instrumented
 def reconcile_sync(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """List, classify and create/replace one account-region's sync. ``event``: one item of the items file."""
-    return sync.reconcile(TargetItem.from_dict(event), sync.member_ssm).to_dict()
+    clients = ClientProvider.from_environment()
+    return sync.reconcile(TargetItem.from_dict(event), lambda item: sync.member_ssm(clients, item)).to_dict()
 
 
+@instrumented
 def check_marker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Check the marker and write the outcome record. ``event``: the item plus ``reconcile``."""
-    return marker.check_and_record(report.s3_client(TargetItem.from_dict(event).run), event)
+    s3 = report.s3_client(ClientProvider.from_environment(), TargetItem.from_dict(event).run)
+    return marker.check_and_record(s3, event)
 
 
+@instrumented
 def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Write the outcome record of a failed item. ``event``: the item plus ``error`` (and ``reconcile``)."""
-    return marker.record_failure(report.s3_client(TargetItem.from_dict(event).run), event)
+    s3 = report.s3_client(ClientProvider.from_environment(), TargetItem.from_dict(event).run)
+    return marker.record_failure(s3, event)
 
 
+@instrumented
 def summarize(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Read every outcome record, write the report, return the summary. ``event``: ``{"run", "itemsLocation"}``."""
-    return report.summarize_event(event)
+    summary = report.summarize_event(event, ClientProvider.from_environment())
+    emit_outcomes(summary)
+    return summary

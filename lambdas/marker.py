@@ -16,7 +16,6 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,13 +24,11 @@ from botocore.exceptions import ClientError
 from lambdas import clock, report
 from lambdas.aws import error_code, translate
 from lambdas.errors import MarkerNotYetWritten, S3WriteFailed
-from lambdas.models import Mode, Outcome, Status, TargetItem, Verification
+from lambdas.models import Outcome, Status, TargetItem, Verification
+from lambdas.statuses import STATUSES, MarkerRule
 
 #: S3 and SSM clocks differ a little from ours; LastModified has a one-second resolution.
 MARKER_CLOCK_SKEW = timedelta(seconds=60)
-#: Statuses after which a sync of ours is in place, so the marker proves something.
-CHECKED_STATUSES = frozenset({Status.CREATED, Status.REPLACED, Status.IN_SYNC})
-FRESH_MARKER_STATUSES = frozenset({Status.CREATED, Status.REPLACED})
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 BUCKET_POLICY_HINT = (
@@ -85,13 +82,14 @@ def check_marker(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outco
     status = Status(reconciled["status"])
     detail = str(reconciled.get("detail") or "")
     existing = reconciled.get("existingSync")
-    if status not in CHECKED_STATUSES:
+    rule = STATUSES[status].marker
+    if rule is MarkerRule.NONE:
         return item.outcome(status, detail=detail, existingSync=existing)
     destination = item.run.destination
     key = marker_key(destination.prefix, item.accountId)
     written = marker_written_at(s3, destination.bucket, key)
     created = _parse_time(reconciled.get("syncCreatedTime"))
-    fresh_needed = status in FRESH_MARKER_STATUSES and created is not None
+    fresh_needed = rule is MarkerRule.FRESH and created is not None
     if written is not None and (not fresh_needed or written >= created - MARKER_CLOCK_SKEW):  # type: ignore[operator]
         return item.outcome(status, verification=Verification.VERIFIED, detail=detail, existingSync=existing)
     started = _parse_time(reconciled.get("reconciledAt")) or created or clock.now()
@@ -119,14 +117,29 @@ def check_and_record(s3: Any, event: dict[str, Any]) -> dict[str, Any]:
 
         check_and_record(s3, {**item.to_dict(), "reconcile": reconciled.to_dict()})["verification"]
     """
+    # Imported here: the registry imports every mode, and the modes build on this module.
+    from lambdas.modes import spec_of
+
     item = TargetItem.from_dict(event)
-    outcome = MARKER_CHECKS[item.run.mode](s3, item, event["reconcile"])
+    outcome = spec_of(item.run.mode).check_marker(s3, item, event["reconcile"])
     report.write_outcome(s3, item.run, outcome)
     return outcome.to_dict()
 
 
-#: How each mode checks the marker (issue 6: verify checks once, without waiting; teardown checks nothing).
-MARKER_CHECKS: dict[Mode, Callable[[Any, TargetItem, dict[str, Any]], Outcome]] = {Mode.ROLLOUT: check_marker}
+def record_unchecked(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
+    """``Check marker`` of a mode that checks nothing (teardown: the marker stays, as all bucket data); no S3 call.
+
+    >>> from lambdas.models import Destination, Mode, OnConflict, RunParameters
+    >>> run = RunParameters("e", Mode.TEARDOWN, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
+    >>> item = TargetItem("200000000001", "a", "/", "us-east-1", run)
+    >>> record_unchecked(None, item, {"status": "DELETED", "detail": "Deleted s."}).needs_attention
+    False
+    """
+    return item.outcome(
+        Status(reconciled["status"]),
+        detail=str(reconciled.get("detail") or ""),
+        existingSync=reconciled.get("existingSync"),
+    )
 
 
 def _error_message(error: dict[str, Any]) -> str:

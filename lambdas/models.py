@@ -19,81 +19,17 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-
-class Status(StrEnum):
-    """What orgsync found or did in one account-region."""
-
-    CREATED = "CREATED"
-    IN_SYNC = "IN_SYNC"
-    CONFLICT = "CONFLICT"
-    REPLACED = "REPLACED"
-    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
-    ACCESS_DENIED = "ACCESS_DENIED"
-    REGION_DISABLED = "REGION_DISABLED"
-    SKIPPED = "SKIPPED"
-    FAILED = "FAILED"
-    # verify mode
-    MISSING = "MISSING"
-    DRIFTED = "DRIFTED"
-    UNHEALTHY = "UNHEALTHY"
-    # teardown mode
-    DELETED = "DELETED"
-    NOT_FOUND = "NOT_FOUND"
-    NOT_OURS = "NOT_OURS"
-
-
-class Verification(StrEnum):
-    """Whether SSM's test.json marker proved the sync can write to the bucket."""
-
-    VERIFIED = "VERIFIED"
-    PENDING = "PENDING"
-    NOT_CHECKED = "NOT_CHECKED"
+# Re-exported: the contract's types are read from here; their facts live in lambdas.statuses.
+from lambdas.statuses import Status as Status
+from lambdas.statuses import Verification as Verification
 
 
 class Mode(StrEnum):
-    """What an execution does."""
+    """What an execution does. Each member is a registration: ``lambdas/modes/<value>.py`` declares what it does."""
 
     ROLLOUT = "rollout"
     VERIFY = "verify"
     TEARDOWN = "teardown"
-
-
-#: Statuses that need someone to act, per mode. PENDING verification needs attention in every mode.
-ATTENTION_STATUSES: dict[Mode, frozenset[Status]] = {
-    Mode.ROLLOUT: frozenset(
-        {Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}
-    ),
-    Mode.VERIFY: frozenset(Status) - {Status.IN_SYNC, Status.SKIPPED},
-    Mode.TEARDOWN: frozenset({Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}),
-}
-
-#: What to do about each status, in an operator's words (shown by the CLI and written into the report).
-ACTIONS: dict[Status, str] = {
-    Status.CREATED: "Nothing: the sync was created.",
-    Status.IN_SYNC: "Nothing: the sync is in place.",
-    Status.REPLACED: "Nothing: the sync pointed elsewhere and was recreated.",
-    Status.CONFLICT: (
-        "Another sync holds the region's only organization slot, or ours points elsewhere: remove or repoint "
-        "it, or rerun with onConflict=replace if it is orgsync's own sync name."
-    ),
-    Status.QUOTA_EXCEEDED: (
-        "Five syncs already exist: delete one that is no longer needed (never an AWS service's own), then rerun."
-    ),
-    Status.ACCESS_DENIED: "Deploy the member role (the StackSet) to this account, or fix its trust policy.",
-    Status.REGION_DISABLED: "Enable the region for the account, or remove it from regions.",
-    Status.SKIPPED: "Nothing: the account is not ACTIVE or was excluded.",
-    Status.FAILED: "Read the detail; fix the cause and rerun (the rollout is idempotent).",
-    Status.MISSING: "Run a rollout to create the sync.",
-    Status.DRIFTED: "Our sync points elsewhere: run a rollout with onConflict=replace.",
-    Status.UNHEALTHY: "The sync reports failures: check the bucket policy and the detail, then rerun verify.",
-    Status.DELETED: "Nothing: orgsync's sync was deleted; inventory data stays in the bucket.",
-    Status.NOT_FOUND: "Nothing: there was no sync of ours.",
-    Status.NOT_OURS: "Nothing was deleted: the sync of that name points at another destination.",
-}
-
-PENDING_ACTION = (
-    "The sync exists but SSM has not written test.json yet: check the bucket policy, then rerun verify later."
-)
 
 
 @dataclass(frozen=True)
@@ -112,15 +48,18 @@ class Outcome:
 
     @property
     def needs_attention(self) -> bool:
-        """True when someone must act on this account-region."""
-        return self.status in ATTENTION_STATUSES[self.mode] or self.verification is Verification.PENDING
+        """True when someone must act on this account-region (its mode decides, :mod:`lambdas.modes`)."""
+        # Imported here: the mode registry imports every mode, and every mode builds on this module.
+        from lambdas.modes import spec_of
+
+        return spec_of(self.mode).needs_attention(self.status, self.verification)
 
     @property
     def action(self) -> str:
-        """What to do about this outcome."""
-        if self.verification is Verification.PENDING and self.status not in ATTENTION_STATUSES[self.mode]:
-            return PENDING_ACTION
-        return ACTIONS[self.status]
+        """What to do about this outcome (:mod:`lambdas.statuses`)."""
+        from lambdas.modes import spec_of
+
+        return spec_of(self.mode).action(self.status, self.verification)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, with ``needsAttention`` and ``action`` added for readers."""

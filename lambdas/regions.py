@@ -12,6 +12,10 @@ Example::
 
 from __future__ import annotations
 
+import functools
+
+import boto3
+
 #: Regions AWS launches disabled (AWS Account Management: "enable or disable AWS Regions in your account").
 OPT_IN_REGIONS = frozenset(
     {
@@ -34,6 +38,21 @@ OPT_IN_REGIONS = frozenset(
         "mx-central-1",
     }
 )
+
+
+@functools.cache
+def known_regions() -> frozenset[str]:
+    """Every region botocore knows an SSM endpoint for (its bundled endpoints.json), opt-in ones included, in
+    every partition. A region newer than the installed botocore is unknown until botocore is upgraded.
+
+    >>> "us-east-1" in known_regions() and "af-south-1" in known_regions() and "mars-1" not in known_regions()
+    True
+    """
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ssm", partition_name=partition))
+    return frozenset(regions)
 
 
 def ssm_service_principal(region: str) -> str:

@@ -17,15 +17,12 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from lambdas import clock
-from lambdas.aws import call
-from lambdas.aws import client as aws_client
-from lambdas.errors import RolloutIncomplete, TeardownIncomplete, VerificationFailed
-from lambdas.models import Mode, Outcome, RunParameters, Status, Summary, TargetItem
+from lambdas.aws import ClientProvider, call
+from lambdas.models import Outcome, RunParameters, Status, Summary, TargetItem
 
 REPORTS_PREFIX = "orgsync/reports"
 RUNS_PREFIX = "orgsync/runs"
@@ -33,13 +30,6 @@ RUNS_PREFIX = "orgsync/runs"
 #: The returned ``results`` are cut above this many bytes of JSON: Step Functions payloads cap at 256 KiB and
 #: the summary, location and cause need room too. The S3 report is always complete.
 MAX_RETURNED_RESULTS_BYTES = 160_000
-
-#: The Fail state's error name per mode (the state machine chooses among them by mode).
-FAILURE_ERROR: dict[Mode, str] = {
-    Mode.ROLLOUT: RolloutIncomplete.__name__,
-    Mode.VERIFY: VerificationFailed.__name__,
-    Mode.TEARDOWN: TeardownIncomplete.__name__,
-}
 
 MISSING_OUTCOME_DETAIL = (
     "No outcome was recorded for this account-region: its child execution failed after its retries "
@@ -107,7 +97,11 @@ def read_outcomes(s3: Any, run: RunParameters) -> list[Outcome]:
 
     Example::
 
-        outcomes = read_outcomes(s3, run)
+        # Imported here: the registry imports every mode, and the modes build on this module.
+    from lambdas.modes import spec_of
+
+    spec = spec_of(run.mode)
+    outcomes = read_outcomes(s3, run)
     """
     bucket, prefix = run.destination.bucket, results_prefix(run.executionName)
     keys: list[str] = []
@@ -128,7 +122,7 @@ def read_outcomes(s3: Any, run: RunParameters) -> list[Outcome]:
 def with_missing(outcomes: list[Outcome], expected: list[TargetItem]) -> list[Outcome]:
     """``outcomes`` plus a FAILED outcome for each expected account-region that recorded none.
 
-    >>> from lambdas.models import Destination, OnConflict
+    >>> from lambdas.models import Destination, Mode, OnConflict
     >>> run = RunParameters("e", Mode.ROLLOUT, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
     >>> [o.status.value for o in with_missing([], [TargetItem("200000000001", "a", "/", "us-east-1", run)])]
     ['FAILED']
@@ -174,7 +168,7 @@ class Report:
 def build_report(run: RunParameters, outcomes: list[Outcome]) -> Report:
     """The report of ``outcomes``.
 
-    >>> from lambdas.models import Destination, OnConflict, Verification
+    >>> from lambdas.models import Destination, Mode, OnConflict, Verification
     >>> run = RunParameters("e", Mode.ROLLOUT, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
     >>> item = TargetItem("200000000001", "a", "/", "us-east-1", run)
     >>> build_report(run, [item.outcome(Status.CREATED, verification=Verification.VERIFIED)]).summary.needsAttention
@@ -205,10 +199,6 @@ def failure_cause(report: Report) -> str:
     return json.dumps({"summary": report.summary.to_dict(), "reportLocation": report.location}, sort_keys=True)
 
 
-#: Extra report sections per mode, merged into the S3 report (issue 6: verify adds its coverage view).
-REPORT_EXTRAS: dict[Mode, Callable[[Any, RunParameters, list[Outcome]], dict[str, Any]]] = {}
-
-
 def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None) -> dict[str, Any]:
     """Read every outcome record, write the report to S3 and return the execution's output.
 
@@ -217,15 +207,18 @@ def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None
         output = summarize(s3, run, {"bucket": "acme-inventory", "key": "orgsync/runs/exec-1/targets.json"})
         output["summary"]["needsAttention"]
     """
+    # Imported here: the registry imports every mode, and the modes build on this module.
+    from lambdas.modes import spec_of
+
+    spec = spec_of(run.mode)
     outcomes = read_outcomes(s3, run)
     if items_location:
         expected = read_items(s3, items_location["bucket"], items_location["key"])
         outcomes = with_missing(outcomes, expected)
     report = build_report(run, outcomes)
     document = report.to_dict()
-    extra = REPORT_EXTRAS.get(run.mode)
-    if extra is not None:
-        document.update(extra(s3, run, outcomes))
+    if spec.report_extras is not None:
+        document.update(spec.report_extras(s3, run, outcomes))
     _put_json(s3, run.destination.bucket, report_key(run.executionName), document)
     results, truncated = returned_results(report)
     return {
@@ -235,17 +228,17 @@ def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None
         "reportLocation": report.location,
         "results": results,
         "resultsTruncated": truncated,
-        "failureError": FAILURE_ERROR[run.mode],
+        "failureError": spec.failure.error.__name__ if spec.failure else None,
         "cause": failure_cause(report),
     }
 
 
-def summarize_event(event: dict[str, Any]) -> dict[str, Any]:
+def summarize_event(event: dict[str, Any], clients: ClientProvider) -> dict[str, Any]:
     """``Summarize`` with real clients: ``event`` is ``{"run": ..., "itemsLocation": ...}``."""
     run = RunParameters.from_dict(event["run"])
-    return summarize(s3_client(run), run, event.get("itemsLocation"))
+    return summarize(s3_client(clients, run), run, event.get("itemsLocation"))
 
 
-def s3_client(run: RunParameters) -> Any:
+def s3_client(clients: ClientProvider, run: RunParameters) -> Any:
     """An S3 client in the destination bucket's region, with the function's own credentials."""
-    return aws_client("s3", run.destination.region)
+    return clients.client("s3", run.destination.region)

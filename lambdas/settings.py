@@ -14,9 +14,10 @@ Example::
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from lambdas import invocation
 
 DEFAULT_SYNC_NAME = "org-inventory"
 DEFAULT_MEMBER_ROLE_NAME = "OrgSyncMemberRole"
@@ -51,8 +52,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read the settings from ``environ`` (``os.environ`` by default); empty values count as unset."""
-        env = os.environ if environ is None else environ
+        """Read the settings from ``environ``; empty values count as unset.
+
+        By default, the invocation's environment (:func:`lambdas.invocation.environment`): the process's on AWS,
+        the one the local engine gave this invocation locally.
+        """
+        env = invocation.environment() if environ is None else environ
 
         def get(name: str) -> str | None:
             return env.get(name) or None

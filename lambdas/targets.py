@@ -21,7 +21,8 @@ from typing import Any
 
 from lambdas import aws, report
 from lambdas.errors import InvalidInput
-from lambdas.input import ACCOUNT_ID, OU_ID, ROOT_ID, validate_input
+from lambdas.identifiers import ACCOUNT_ID, OU_ID, ROOT_ID
+from lambdas.input import validate_input
 from lambdas.models import Outcome, RolloutInput, RunParameters, Status, TargetItem
 from lambdas.settings import Settings
 
@@ -118,15 +119,15 @@ def walk_organization(organizations: Any) -> Organization:
 
 
 def _accounts_of_target(org: Organization, target: str) -> list[Account]:
-    if ROOT_ID.match(target):
+    if ROOT_ID.matches(target):
         if target != org.root_id:
             raise InvalidInput(f"targets: {target!r} is not this organization's root (its root is {org.root_id})")
         return list(org.accounts_under(target))
-    if OU_ID.match(target):
+    if OU_ID.matches(target):
         if target not in org.ou_paths:
             raise InvalidInput(f"targets: {target!r} is not an OU of this organization")
         return list(org.accounts_under(target))
-    if ACCOUNT_ID.match(target):
+    if ACCOUNT_ID.matches(target):
         account = org.account(target)
         if account is None:
             raise InvalidInput(f"targets: {target!r} is not an account of this organization")
@@ -190,12 +191,11 @@ def resolve_targets(
     return items, skipped
 
 
-def organizations_client(settings: Settings, execution_name: str) -> Any:
+def organizations_client(clients: aws.ClientProvider, settings: Settings, execution_name: str) -> Any:
     """An Organizations client, through the organization reader role when one is configured."""
     if settings.organization_reader_role_arn:
-        credentials = aws.cached_role_credentials(settings.organization_reader_role_arn, execution_name)
-        return aws.client("organizations", ORGANIZATIONS_REGION, credentials)
-    return aws.client("organizations", ORGANIZATIONS_REGION)
+        clients = clients.assuming(settings.organization_reader_role_arn, execution_name)
+    return clients.client("organizations", ORGANIZATIONS_REGION)
 
 
 def resolve_run(
@@ -235,13 +235,13 @@ def resolve_run(
     }
 
 
-def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def resolve_event(event: dict[str, Any], settings: Settings, clients: aws.ClientProvider) -> dict[str, Any]:
     """``Resolve targets`` with real clients: ``event`` is ``{"input": ..., "executionName": ...}``."""
     execution_name = str(event["executionName"])
     return resolve_run(
         event.get("input"),
         execution_name,
         settings,
-        lambda: organizations_client(settings, execution_name),
-        lambda region: aws.client("s3", region),
+        lambda: organizations_client(clients, settings, execution_name),
+        lambda region: clients.client("s3", region),
     )

@@ -7,25 +7,23 @@ Bucket data, the test.json marker included, is never touched: teardown's only wr
 
 Teardown must be asked for explicitly: ``{"mode": "teardown", "confirm": "teardown", ...}``.
 
+The decision is :func:`lambdas.classification.decide_teardown`; this module carries it out.
+
 Example::
 
-    >>> ours = ExistingSync("org-inventory", "acme-inventory", "default", "us-east-1", None, True)
-    >>> decide_teardown([ours], "org-inventory", "acme-inventory", "default").delete
-    True
-    >>> decide_teardown([ours], "org-inventory", "other-bucket", "default").status
-    <Status.NOT_OURS: 'NOT_OURS'>
+    >>> require_confirmation({"mode": "teardown", "confirm": "teardown"})
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from lambdas import clock
+from lambdas.classification import Action, decide_teardown
 from lambdas.errors import InvalidInput
-from lambdas.models import Mode, Outcome, Status, TargetItem, s3_url
-from lambdas.sync import ExistingSync, Reconciled, delete_sync, denials_as_outcomes, list_syncs
+from lambdas.models import Mode, Status, TargetItem
+from lambdas.sync import Reconciled, delete_sync, denials_as_outcomes, list_syncs
 
 #: The input field and the value that make a teardown execution legitimate.
 CONFIRM_FIELD = "confirm"
@@ -52,40 +50,6 @@ def require_confirmation(execution_input: Mapping[str, Any]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class TeardownDecision:
-    """What teardown does in one account-region."""
-
-    status: Status
-    detail: str
-    delete: bool
-    existingSync: dict[str, Any] | None = None
-
-
-def decide_teardown(syncs: list[ExistingSync], sync_name: str, bucket: str, prefix: str) -> TeardownDecision:
-    """Decide from the listed syncs: delete only the sync named ``sync_name`` writing to ``bucket``/``prefix``.
-
-    Bucket and prefix decide (not region, KMS key or sharing): a sync writing into our data is ours to remove,
-    one writing anywhere else is not, whatever its name.
-    """
-    ours = next((s for s in syncs if s.name == sync_name), None)
-    if ours is None:
-        return TeardownDecision(Status.NOT_FOUND, f"No sync named {sync_name}; nothing to delete.", delete=False)
-    if (ours.bucket, ours.prefix.strip("/")) != (bucket, prefix.strip("/")):
-        return TeardownDecision(
-            Status.NOT_OURS,
-            f"{sync_name} writes to {ours.where}, not {s3_url(bucket, prefix)}: it is not orgsync's and was kept.",
-            delete=False,
-            existingSync=ours.describe(),
-        )
-    return TeardownDecision(
-        Status.DELETED,
-        f"Deleted {sync_name} (it wrote to {ours.where}); the data in the bucket stays.",
-        delete=True,
-        existingSync=ours.describe(),
-    )
-
-
 def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
     """``Reconcile sync`` in teardown mode: list, decide, delete ours if it is there.
 
@@ -102,24 +66,8 @@ def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
 
     def torn_down() -> Reconciled:
         decision = decide_teardown(list_syncs(ssm, where), item.run.syncName, destination.bucket, destination.prefix)
-        if decision.delete and not delete_sync(ssm, item.run.syncName, where):
+        if decision.action is Action.DELETE and not delete_sync(ssm, item.run.syncName, where):
             return Reconciled(Status.NOT_FOUND, f"{item.run.syncName} was already gone.", reconciledAt=started)
-        return Reconciled(decision.status, decision.detail, decision.existingSync, reconciledAt=started)
+        return Reconciled.of(decision, started)
 
     return denials_as_outcomes(started, torn_down)
-
-
-def record_outcome(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
-    """``Check marker`` in teardown mode: nothing to check (the marker stays, as all bucket data); no S3 call.
-
-    >>> from lambdas.models import Destination, OnConflict, RunParameters
-    >>> run = RunParameters("e", Mode.TEARDOWN, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
-    >>> item = TargetItem("200000000001", "a", "/", "us-east-1", run)
-    >>> record_outcome(None, item, {"status": "DELETED", "detail": "Deleted s."}).needs_attention
-    False
-    """
-    return item.outcome(
-        Status(reconciled["status"]),
-        detail=str(reconciled.get("detail") or ""),
-        existingSync=reconciled.get("existingSync"),
-    )

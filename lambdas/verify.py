@@ -6,20 +6,17 @@ marker (``HeadObject`` on the destination bucket), and calls no write API on SSM
 the organization. The only objects a verify run writes are orgsync's own bookkeeping under ``orgsync/`` (the
 items file, one outcome record per account-region, the report), as every mode does.
 
-The classification reuses the rollout's (:func:`lambdas.sync.classify`), so MISSING means exactly "a rollout
-would create it" and DRIFTED exactly "a rollout would report a conflict on our own sync or replace it".
+The decision is :func:`lambdas.classification.decide_verify`, on the rollout's classification, so MISSING means
+exactly "a rollout would create it" and DRIFTED exactly "a rollout would report a conflict on our own sync or
+replace it".
 
 Example::
 
-    >>> from lambdas.models import Destination
-    >>> dest = Destination("acme-inventory", "us-east-1", "default")
-    >>> ours = ExistingSync("org-inventory", "acme-inventory", "default", "us-east-1", None, True,
-    ...                     lastStatus="Successful")
-    >>> verdict = classify_verify([ours], "org-inventory", dest)
-    >>> verdict.status, apply_marker(verdict, marker_present=True).verification
-    (<Status.IN_SYNC: 'IN_SYNC'>, <Verification.VERIFIED: 'VERIFIED'>)
-    >>> classify_verify([], "org-inventory", dest).status
-    <Status.MISSING: 'MISSING'>
+    >>> verdict = Verdict(Status.IN_SYNC, "org-inventory writes to s3://acme-inventory/default.")
+    >>> apply_marker(verdict, marker_present=True).verification
+    <Verification.VERIFIED: 'VERIFIED'>
+    >>> apply_marker(verdict, marker_present=False).verification
+    <Verification.PENDING: 'PENDING'>
 """
 
 from __future__ import annotations
@@ -28,12 +25,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from lambdas import clock
+from lambdas.classification import classify, decide_verify
 from lambdas.marker import BUCKET_POLICY_HINT, marker_key, marker_written_at
-from lambdas.models import Destination, Outcome, Status, TargetItem, Verification
-from lambdas.sync import ExistingSync, Finding, Reconciled, blocked_by, classify, denials_as_outcomes, list_syncs
-
-#: ``LastStatus`` values of a working sync (``InProgress``: its first run has not finished yet; absent: new).
-HEALTHY_LAST_STATUSES = frozenset({"Successful", "InProgress", None})
+from lambdas.models import Outcome, Status, TargetItem, Verification
+from lambdas.statuses import STATUSES, MarkerRule
+from lambdas.sync import Reconciled, denials_as_outcomes, list_syncs
 
 
 @dataclass(frozen=True)
@@ -46,64 +42,16 @@ class Verdict:
     verification: Verification = Verification.NOT_CHECKED
 
 
-def _how_ours_differs(ours: ExistingSync, destination: Destination) -> str:
-    differences = []
-    if (ours.bucket, ours.prefix) != (destination.bucket, destination.prefix):
-        differences.append(f"writes to {ours.where}, not {destination.where}")
-    if ours.region != destination.region:
-        differences.append(f"names bucket region {ours.region or '?'}, not {destination.region}")
-    if (ours.kmsKeyArn or None) != (destination.kmsKeyArn or None):
-        differences.append(f"uses KMS key {ours.kmsKeyArn or 'none'}, not {destination.kmsKeyArn or 'none'}")
-    if not ours.organizationShared:
-        differences.append("has no DestinationDataSharing=Organization")
-    return "; ".join(differences) or "differs from the destination"
-
-
-def classify_verify(syncs: list[ExistingSync], sync_name: str, destination: Destination) -> Verdict:
-    """Classify from the listed syncs alone; an IN_SYNC verdict is then judged by its marker (:func:`apply_marker`).
-
-    Our sync pointing elsewhere is DRIFTED before it is judged healthy or not: where the data goes comes first.
-    """
-    classification = classify(syncs, sync_name, destination)
-    finding = classification.finding
-    if finding is Finding.OURS_SAME:
-        ours = classification.ours
-        assert ours is not None
-        if ours.lastStatus not in HEALTHY_LAST_STATUSES:
-            message = ours.lastStatusMessage or "no LastSyncStatusMessage"
-            return Verdict(
-                Status.UNHEALTHY,
-                f"{sync_name} writes to {destination.where} but its LastStatus is {ours.lastStatus}: {message}",
-                ours.describe(),
-            )
-        return Verdict(
-            Status.IN_SYNC, f"{sync_name} writes to {destination.where}; LastStatus {ours.lastStatus or 'not yet'}."
-        )
-    if finding is Finding.OURS_ELSEWHERE:
-        ours = classification.ours
-        assert ours is not None
-        holder = classification.holder
-        blocked = (
-            f" The organization-based sync {holder.name} ({holder.where}) also holds the region's only slot."
-            if holder is not None
-            else ""
-        )
-        return Verdict(Status.DRIFTED, f"{sync_name} {_how_ours_differs(ours, destination)}.{blocked}", ours.describe())
-    in_the_way = blocked_by(classification)
-    if in_the_way is not None:
-        return Verdict(*in_the_way)
-    return Verdict(Status.MISSING, f"No sync named {sync_name}: a rollout would create it.")
-
-
 def apply_marker(verdict: Verdict, marker_present: bool) -> Verdict:
-    """Fold the marker into a verdict: only a healthy sync of ours is judged by its marker.
+    """Fold the marker into a verdict: only a healthy sync in place is judged by its marker (its status's
+    :class:`~lambdas.statuses.MarkerRule`; verify runs create nothing, so any marker will do).
 
     An IN_SYNC sync without its marker stays IN_SYNC but is PENDING, which needs attention in every mode.
 
     >>> apply_marker(Verdict(Status.MISSING), True).verification
     <Verification.NOT_CHECKED: 'NOT_CHECKED'>
     """
-    if verdict.status is not Status.IN_SYNC:
+    if STATUSES[verdict.status].marker is MarkerRule.NONE:
         return verdict
     if marker_present:
         return replace(verdict, verification=Verification.VERIFIED)
@@ -123,8 +71,9 @@ def reconcile_verify(ssm: Any, item: TargetItem) -> Reconciled:
     where = f"{item.accountId} {item.region}"
 
     def classified() -> Reconciled:
-        verdict = classify_verify(list_syncs(ssm, where), item.run.syncName, item.run.destination)
-        return Reconciled(verdict.status, verdict.detail, verdict.existingSync, reconciledAt=started)
+        run = item.run
+        classification = classify(list_syncs(ssm, where), run.syncName, run.destination)
+        return Reconciled.of(decide_verify(classification, run.syncName, run.destination), started)
 
     return denials_as_outcomes(started, classified)
 
@@ -137,7 +86,7 @@ def check_marker_once(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> 
         check_marker_once(s3, item, {"status": "IN_SYNC", "detail": "...", "existingSync": None})
     """
     verdict = Verdict(Status(reconciled["status"]), str(reconciled.get("detail") or ""), reconciled.get("existingSync"))
-    if verdict.status is Status.IN_SYNC:
+    if STATUSES[verdict.status].marker is not MarkerRule.NONE:
         destination = item.run.destination
         key = marker_key(destination.prefix, item.accountId)
         verdict = apply_marker(verdict, marker_written_at(s3, destination.bucket, key) is not None)

@@ -29,7 +29,8 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from lambdas.errors import InvalidInput, RolloutIncomplete, TeardownIncomplete, VerificationFailed
+from lambdas.errors import InvalidInput
+from lambdas.modes import failure_errors
 from workflow.console.errors import CliError
 from workflow.console.history import readable_cause
 
@@ -39,7 +40,7 @@ EXIT_NEEDS_ATTENTION = 1
 EXIT_REJECTED = 2
 
 #: Fail-state errors that mean "the run finished and the report says what needs attention".
-INCOMPLETE_ERRORS = frozenset({RolloutIncomplete.__name__, VerificationFailed.__name__, TeardownIncomplete.__name__})
+INCOMPLETE_ERRORS = failure_errors()
 
 
 def exit_code_for(status: str, error: str | None) -> int:
@@ -216,7 +217,10 @@ def _run_local(
     name: str | None = None,
 ) -> int:
     from workflow.console import local
+    from workflow.local import local_extra_missing
 
+    if (missing := local_extra_missing()) is not None:
+        raise CliError(missing)
     result = local.run(scenario, execution_input, console=_stderr() if progress else None, name=name)
     return _finish(
         result.report,

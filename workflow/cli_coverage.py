@@ -106,7 +106,11 @@ def coverage_on_local_engine(scenario_path: Path, input_file: Path | None, after
 
     Without ``--input`` the whole organization (``/``) in every region the scenario mentions is verified.
     """
-    # Deferred: moto starts only when the local engine is asked for.
+    # Deferred: moto (the local extra) is imported only when the local engine is asked for.
+    from workflow.local import local_extra_missing
+
+    if (missing := local_extra_missing()) is not None:
+        raise Rejected(missing)
     from workflow.local.runner import LocalRun
     from workflow.local.scenario import load_scenario
 

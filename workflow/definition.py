@@ -32,15 +32,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambdas.errors import TRANSIENT_LAMBDA_ERRORS as TRANSIENT
-from lambdas.errors import (
-    InvalidInput,
-    MarkerNotYetWritten,
-    RolloutIncomplete,
-    S3WriteFailed,
-    TeardownIncomplete,
-    VerificationFailed,
-)
+from lambdas.errors import InvalidInput, MarkerNotYetWritten, S3WriteFailed
 from lambdas.models import Mode
+from lambdas.modes import MODES, ModeSpec
 from lambdas.report import RUNS_PREFIX
 from workflow.functions import CHECK_MARKER, RECONCILE_SYNC, RECORD_FAILURE, RESOLVE_TARGETS, SUMMARIZE, LambdaFunction
 
@@ -54,9 +48,8 @@ RECORD = "Record failure"
 SUMMARIZE_STATE = "Summarize"
 NEEDS_ATTENTION = "Needs attention?"
 DONE = "Done"
-ROLLOUT_FAILED = "Rollout needs attention"
-VERIFY_FAILED = "Verification failed"
-TEARDOWN_FAILED = "Teardown incomplete"
+#: The mode of an input without ``mode``: the Choice's Default.
+DEFAULT_MODE = Mode.ROLLOUT
 
 #: The destination bucket of the deployment, substituted like the function ARNs (CDK: the inventory bucket; the
 #: local engine: the scenario's aggregator bucket). Only the ResultWriter uses it: every other state reads the
@@ -208,25 +201,27 @@ def summarize_state() -> State:
     )
 
 
-#: The Fail state of each mode (issue 6 adds the verify and teardown runs behind the last two).
-FAILURES: dict[Mode, tuple[str, str]] = {
-    Mode.ROLLOUT: (ROLLOUT_FAILED, RolloutIncomplete.__name__),
-    Mode.VERIFY: (VERIFY_FAILED, VerificationFailed.__name__),
-    Mode.TEARDOWN: (TEARDOWN_FAILED, TeardownIncomplete.__name__),
-}
+def needs_attention_state(modes: Mapping[Mode, ModeSpec] = MODES) -> State:
+    """Green exactly when nothing needs attention (or the mode always succeeds); otherwise the mode's Fail state.
 
-
-def needs_attention_state() -> State:
-    """Green exactly when nothing needs attention; otherwise the mode's Fail state."""
-    by_mode = [
-        {"Variable": "$.mode", "StringEquals": str(mode), "Next": state}
-        for mode, (state, _) in FAILURES.items()
-        if mode is not Mode.ROLLOUT
+    A mode without a Fail state (:attr:`ModeSpec.failure` None) goes to Done whatever its summary says.
+    """
+    always = [
+        {"Variable": "$.mode", "StringEquals": str(mode), "Next": DONE}
+        for mode, spec in modes.items()
+        if spec.failure is None
     ]
+    by_mode = [
+        {"Variable": "$.mode", "StringEquals": str(mode), "Next": spec.failure.state}
+        for mode, spec in modes.items()
+        if spec.failure is not None and mode is not DEFAULT_MODE
+    ]
+    default = modes[DEFAULT_MODE].failure
+    assert default is not None, "the default mode must fail when something needs attention"
     return {
         "Type": "Choice",
-        "Choices": [{"Variable": "$.summary.needsAttention", "NumericEquals": 0, "Next": DONE}, *by_mode],
-        "Default": ROLLOUT_FAILED,
+        "Choices": [*always, {"Variable": "$.summary.needsAttention", "NumericEquals": 0, "Next": DONE}, *by_mode],
+        "Default": default.state,
     }
 
 
@@ -249,8 +244,8 @@ def substitutions(function_arns: Mapping[str, str], destination_bucket: str) -> 
     return {**function_arns, DESTINATION_BUCKET_SUBSTITUTION_KEY: destination_bucket}
 
 
-def build_definition() -> dict[str, Any]:
-    """The complete ASL document, with ``${<Name>FunctionArn}`` placeholders.
+def build_definition(modes: Mapping[Mode, ModeSpec] = MODES) -> dict[str, Any]:
+    """The complete ASL document, with ``${<Name>FunctionArn}`` placeholders; ``modes`` give the Fail states.
 
     >>> sorted(build_definition()["States"])[:3]
     ['Done', 'Needs attention?', 'Process account-regions']
@@ -259,11 +254,12 @@ def build_definition() -> dict[str, Any]:
         RESOLVE: resolve_targets_state(),
         PROCESS: process_state(),
         SUMMARIZE_STATE: summarize_state(),
-        NEEDS_ATTENTION: needs_attention_state(),
+        NEEDS_ATTENTION: needs_attention_state(modes),
         DONE: {"Type": "Succeed", "Comment": "Every account-region is in place and verified, or skipped."},
     }
-    for state, error in FAILURES.values():
-        states[state] = fail_state(error)
+    for spec in modes.values():
+        if spec.failure is not None:
+            states[spec.failure.state] = fail_state(spec.failure.error.__name__)
     return {
         "Comment": "orgsync: roll out an organization-based SSM resource data sync to every target account-region.",
         "StartAt": RESOLVE,

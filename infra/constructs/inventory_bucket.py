@@ -1,6 +1,6 @@
 """The inventory bucket SSM writes to from every account, its bucket policy, its optional KMS key, its grants.
 
-The bucket policy is the one AWS documents for organization-based resource data syncs (aws-facts.md):
+The bucket policy is the one AWS documents for organization-based resource data syncs (docs/aws-behaviour.md):
 ``ssm.amazonaws.com`` may read the bucket ACL and write under ``PREFIX/*/accountid=*/*``, only on behalf of
 accounts of our organization (``aws:SourceOrgID``) and only with ``bucket-owner-full-control``.
 """

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, RUNS_PREFIX, InventoryBucket
 from infra.nag import acknowledge, acknowledge_wildcards
+from lambdas.observability import POWERTOOLS_ENVIRONMENT
 from lambdas.settings import Settings
 from workflow.functions import (
     ALL_FUNCTIONS,
@@ -35,6 +36,24 @@ from workflow.functions import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+#: AWS's public Powertools for AWS Lambda (Python) layer, published by account 017000801446 in every commercial
+#: region as ``AWSLambdaPowertoolsPythonV3-<python version>-<architecture>``; it must match RUNTIME and
+#: ARCHITECTURE. The lambdas asset imports aws_lambda_powertools from it (tests/unit/lambdas/test_package_boundary).
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+POWERTOOLS_LAYER_NAME = "AWSLambdaPowertoolsPythonV3-python314-arm64"
+POWERTOOLS_LAYER_VERSION = 38
+
+
+def powertools_layer_arn(region: str) -> str:
+    """The Powertools layer version ``add_python_function`` puts on every function, in ``region``.
+
+    >>> powertools_layer_arn("eu-west-1")
+    'arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38'
+    """
+    layer = f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
+    return f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
 
 _staged: dict[Path, Path] = {}
 
@@ -85,8 +104,9 @@ def add_python_function(
     log_retention: logs.RetentionDays,
     memory_mb: int = MEMORY_MB,
 ) -> PythonFunction:
-    """Add one of orgsync's Lambdas to ``scope`` (children ``Logs``, ``Role``, ``Function``): the ``lambdas`` asset
-    on the shared runtime, traced, with a fixed-name role that starts with nothing but writing its own logs."""
+    """Add one of orgsync's Lambdas to ``scope`` (children ``Logs``, ``Role``, ``Powertools``, ``Function``): the
+    ``lambdas`` asset on the shared runtime with AWS's Powertools layer, traced, with a fixed-name role that starts
+    with nothing but writing its own logs."""
     log_group = logs.LogGroup(scope, "Logs", retention=log_retention, removal_policy=RemovalPolicy.RETAIN)
     role = iam.Role(
         scope,
@@ -103,10 +123,15 @@ def add_python_function(
         "Function",
         description=description,
         runtime=RUNTIME,
-        architecture=lambda_.Architecture.ARM_64,
+        architecture=ARCHITECTURE,
         handler=handler,
         code=lambda_.Code.from_asset(str(lambda_code_directory())),
-        environment=environment,
+        layers=[
+            lambda_.LayerVersion.from_layer_version_arn(
+                scope, "Powertools", powertools_layer_arn(Stack.of(scope).region)
+            )
+        ],
+        environment={**environment, **POWERTOOLS_ENVIRONMENT},
         role=role,
         log_group=log_group,
         timeout=timeout,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lambdas.models import ACTIONS, PENDING_ACTION, Status
+from lambdas.models import Status
+from lambdas.statuses import PENDING_ACTION, STATUSES
 from workflow.cli import cli
 
 ROOT = Path(__file__).parents[2]
@@ -40,7 +41,7 @@ def console_commands() -> list[str]:
 @pytest.mark.parametrize("status", list(Status))
 def test_every_status_and_its_action_are_in_the_readme(status: Status) -> None:
     assert f"| `{status}` |" in README
-    assert flat(ACTIONS[status]) in flat(README)
+    assert flat(STATUSES[status].action) in flat(README)
 
 
 def test_the_pending_marker_action_is_in_the_readme() -> None:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from lambdas.models import ACTIONS, PENDING_ACTION, Status
+from lambdas.models import Status
+from lambdas.statuses import PENDING_ACTION, STATUSES
 from tests.cli.conftest import sample_report
 from workflow.cli import cli
 
@@ -43,9 +44,9 @@ def test_table_groups_by_status_attention_first_with_the_action_to_take(report_f
     ]
     assert order == sorted(order)
     for status in (Status.FAILED, Status.QUOTA_EXCEEDED):
-        assert ACTIONS[status] in " ".join(out.split())
+        assert STATUSES[status].action in " ".join(out.split())
     assert PENDING_ACTION.split(":")[0] in out
-    assert ACTIONS[Status.CREATED] not in out  # fine groups have no action line
+    assert STATUSES[Status.CREATED].action not in out  # fine groups have no action line
     # details go under their group, one line per account and detail, regions merged
     assert "200000000003 us-east-1: other-sync (s3://someone-else/inv|x) holds the only organization slot" in out
     # without a detail, what is in the way is named from existingSync
@@ -62,7 +63,7 @@ def test_csv_has_one_row_per_account_region_with_action(report_file: Path) -> No
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 7
     failed = next(row for row in rows if row["status"] == "FAILED")
-    assert failed["needsAttention"] == "true" and failed["action"] == ACTIONS[Status.FAILED]
+    assert failed["needsAttention"] == "true" and failed["action"] == STATUSES[Status.FAILED].action
     quota = next(row for row in rows if row["status"] == "QUOTA_EXCEEDED")
     assert len(json.loads(quota["existingSync"])) == 5
 
@@ -71,7 +72,7 @@ def test_markdown_has_a_section_per_group_and_escapes_pipes(report_file: Path) -
     result = invoke("report", str(report_file), "--format", "markdown")
     out = result.stdout
     assert out.startswith("# orgsync report\n")
-    assert "## CONFLICT (1)" in out and f"**Action:** {ACTIONS[Status.CONFLICT]}" in out
+    assert "## CONFLICT (1)" in out and f"**Action:** {STATUSES[Status.CONFLICT].action}" in out
     assert "inv\\|x" in out  # a pipe in a prefix must not break the table
     assert "| FAILED | 1 |" in out
 

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from lambdas.models import ACTIONS, Status
+from lambdas.models import Status
+from lambdas.statuses import STATUSES
 from workflow.cli import cli
 from workflow.local.scenario import example_scenario_path, load_scenario
 
@@ -59,7 +60,7 @@ def test_a_rollout_that_needs_attention_exits_1_with_the_report_and_actions() ->
     assert result.exit_code == 1, result.stderr
     out = " ".join(result.stdout.split())
     for status in (Status.ACCESS_DENIED, Status.QUOTA_EXCEEDED, Status.CONFLICT, Status.REGION_DISABLED):
-        assert f"{status} (" in out and ACTIONS[status] in out
+        assert f"{status} (" in out and STATUSES[status].action in out
     assert re.search(r"CREATED, marker PENDING \(\d+\)", out)
     assert re.search(
         r"FAILED \(RolloutIncomplete\): \d+ account-regions need attention; the action for each is above\.$", out

@@ -317,6 +317,10 @@ def test_each_function_runs_its_catalogue_handler_with_the_deployed_settings(
     assert function["Handler"] == spec.handler
     assert function["Runtime"] == "python3.14"
     assert function["TracingConfig"] == {"Mode": "Active"}
+    assert render(function["Layers"]) == [
+        f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38"
+    ]
+    assert function["Architectures"] == ["arm64"]
     assert role["RoleName"] == f"OrgSync{spec.name}Role"
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
@@ -331,6 +335,9 @@ def test_each_function_runs_its_catalogue_handler_with_the_deployed_settings(
         "ORGSYNC_ORGANIZATION_READER_ROLE_ARN": f"arn:aws:iam::{MANAGEMENT}:role/OrgSyncOrganizationReader",
         "ORGSYNC_DEFAULT_TARGETS": '["ou-ab12-abcdefgh", "/Workloads/Prod"]',
         "ORGSYNC_DEFAULT_REGIONS": '["eu-west-1", "us-east-1"]',
+        "POWERTOOLS_SERVICE_NAME": "orgsync",
+        "POWERTOOLS_METRICS_NAMESPACE": "orgsync",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
     }
 
 
@@ -550,13 +557,17 @@ def test_enrolment_accepts_the_management_accounts_events_and_starts_rollouts(fu
 def test_the_shipped_package_needs_nothing_the_lambda_runtime_lacks(
     base: Synthesized, base_json: dict[str, Any]
 ) -> None:
-    # The Python runtime has the standard library, boto3 and botocore; anything else would fail at import time.
+    # The Python runtime has the standard library, boto3 and botocore, and every function has the Powertools layer;
+    # anything else would fail at import time.
     import ast
     import sys
 
     i = ids(base_json)
     root = base.outdir / base_json["Resources"][i["ResolveTargets.function"]]["Metadata"]["aws:asset:path"]
-    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "lambdas"}
+    layers = {str(layer) for spec in ALL_FUNCTIONS for layer in render(
+        base_json["Resources"][i[f"{spec.name}.function"]]["Properties"]["Layers"])}
+    assert layers == {f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38"}
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "aws_lambda_powertools", "lambdas"}
     missing: list[str] = []
     for path in (root / "lambdas").rglob("*.py"):
         tree = ast.parse(path.read_text())

@@ -28,8 +28,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.text import Text
 
 from lambdas.errors import InvalidInput
-from lambdas.models import ATTENTION_STATUSES, Mode, Status
-from workflow.console.report import STATUS_ORDER, STATUS_STYLE
+from lambdas.models import Mode, Status
+from lambdas.modes import spec_of
+from lambdas.statuses import STATUS_ORDER
+from workflow.console.report import STATUS_STYLE
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Snapshot:
 
     @property
     def needs_attention(self) -> int:
-        attention = {str(s) for s in ATTENTION_STATUSES[self.mode]}
+        attention = {str(s) for s in spec_of(self.mode).attention}
         return sum(count for status, count in self.by_status.items() if status in attention) + self.pending
 
 

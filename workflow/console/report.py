@@ -34,48 +34,12 @@ from rich.table import Table
 from rich.text import Text
 
 from lambdas.models import Mode, Outcome, Status, Summary, Verification
+from lambdas.statuses import STATUS_ORDER, STATUSES
 from workflow.console.errors import CliError
 
-#: Order of the groups in a report: what needs attention first (worst first), then what went well.
-STATUS_ORDER: tuple[Status, ...] = (
-    Status.FAILED,
-    Status.ACCESS_DENIED,
-    Status.QUOTA_EXCEEDED,
-    Status.CONFLICT,
-    Status.REGION_DISABLED,
-    Status.UNHEALTHY,
-    Status.DRIFTED,
-    Status.MISSING,
-    Status.NOT_OURS,
-    Status.CREATED,
-    Status.REPLACED,
-    Status.IN_SYNC,
-    Status.DELETED,
-    Status.NOT_FOUND,
-    Status.SKIPPED,
-)
-
-#: Colour of each status in a terminal: red must be acted on, yellow is worth a look, green is done.
-STATUS_STYLE: dict[Status, str] = {
-    Status.CREATED: "green",
-    Status.IN_SYNC: "green",
-    Status.REPLACED: "green",
-    Status.DELETED: "green",
-    Status.NOT_FOUND: "dim",
-    Status.SKIPPED: "dim",
-    Status.NOT_OURS: "yellow",
-    Status.CONFLICT: "red",
-    Status.QUOTA_EXCEEDED: "red",
-    Status.ACCESS_DENIED: "red",
-    Status.REGION_DISABLED: "red",
-    Status.FAILED: "bold red",
-    Status.MISSING: "red",
-    Status.DRIFTED: "red",
-    Status.UNHEALTHY: "red",
-}
-
-#: Statuses whose rows need no detail in the table (the detail is in JSON, CSV and Markdown).
-QUIET_STATUSES = frozenset({Status.CREATED, Status.IN_SYNC, Status.REPLACED, Status.DELETED, Status.NOT_FOUND})
+# The facts about each status live in lambdas.statuses; these are the console's reads of them.
+STATUS_STYLE: dict[Status, str] = {status: info.style for status, info in STATUSES.items()}
+QUIET_STATUSES = frozenset(status for status, info in STATUSES.items() if info.quiet)
 
 CSV_COLUMNS: tuple[str, ...] = (
     "accountId",

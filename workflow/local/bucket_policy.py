@@ -12,8 +12,9 @@ forms). An operator it does not know makes its statement not apply (a conservati
 SSM's write carries the request context of a service principal writing on behalf of the source account:
 ``aws:SourceOrgID``, ``aws:SourceAccount``, ``s3:x-amz-acl=bucket-owner-full-control``,
 ``s3:RequestObjectTag/OrgId`` (SSM tags organization objects with the OrgId), ``aws:SecureTransport=true``.
-In opt-in regions SSM acts as its regional principal ``ssm.<region>.amazonaws.com`` (aws-facts: "opt-in regions
-may need the regional principal"): we take the strict reading, only the regional principal matches there.
+In opt-in regions SSM acts as its regional principal ``ssm.<region>.amazonaws.com`` (docs/aws-behaviour.md:
+opt-in regions may need the regional principal): we take the strict reading, only the regional principal matches
+there.
 
 Example::
 

@@ -11,8 +11,9 @@ it is entered (patches installed on enter, the originals put back on exit):
   account of the Lambda function ARN they invoke, else of the task's ``Credentials.RoleArn``, else the engine's
   account (ItemReader/ResultWriter S3, aws-sdk tasks). moto would otherwise send them to its default account
   123456789012 and a function created in another account would not be found. A handler runs with credentials of
-  its function's execution role (assumed through moto's STS), so its ``boto3.client(...)`` calls land in the
-  function's account.
+  its function's execution role (assumed through moto's STS) in its invocation environment, so its clients
+  (``lambdas.aws.ClientProvider.from_environment()``) land in the function's account. Invocations run
+  concurrently, up to a Map's MaxConcurrency.
 - **A virtual clock.** Retry intervals (``retrier_decl:time``), Wait states (``WaitFunction._wait_interval``:
   Seconds, SecondsPath, Timestamp, TimestampPath) advance :attr:`LocalEngine.clock` instead of sleeping;
   execution dates, history event timestamps, ``$$.Execution.StartTime`` (as AWS's ``...T09:00:00.000Z``
@@ -69,7 +70,6 @@ from workflow.local import seams
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult, StepFunctionsDriver
 from workflow.local.lambda_runtime import (
-    INVOCATION_LOCK,
     Handler,
     InProcessLambdaRuntime,
     Invocation,
@@ -99,6 +99,12 @@ _LAMBDA_ARN_IN_PATH = re.compile(r"arn:[^:/]+:lambda:[^:/]+:(\d{12}):function:")
 
 _active_lock = threading.Lock()
 _active: LocalEngine | None = None
+
+#: moto's backends (and the emulated SSM's writes into S3) are not thread-safe: one request at a time reaches them,
+#: and the virtual clock's due callbacks (SSM's marker writes) run under the same lock. Lambda and Step Functions
+#: requests are not serialised: an Invoke lasts as long as its handler, which makes its own requests meanwhile.
+BACKEND_LOCK = threading.RLock()
+_UNSERIALISED_HOSTS = re.compile(r"^https?://(lambda|states|sync-states)\.")
 
 
 class EngineAlreadyActive(RuntimeError):
@@ -172,7 +178,8 @@ class _Patch:
         self.owner = owner
         self.attribute = attribute
         self.replacement = replacement
-        owned = vars(owner) if isinstance(owner, type) else None
+        # A class, module or instance: put back exactly what it owned (an inherited attribute is deleted again).
+        owned = vars(owner) if hasattr(owner, "__dict__") else None
         self._had_own = owned is None or attribute in owned
         self._original = owned[attribute] if owned is not None and attribute in owned else getattr(owner, attribute)
 
@@ -218,7 +225,7 @@ class LocalEngine:
         self.region = region or DEFAULT_REGION
         self.retry_sleeps: list[float] = []
         self.wait_sleeps: list[float] = []
-        self.runtime = InProcessLambdaRuntime(self.clock, self._role_credentials)
+        self.runtime = InProcessLambdaRuntime(self.clock, self._role_credentials, backend_lock=BACKEND_LOCK)
         self._patches: list[_Patch] = []
         self._mock: Any = None
         self._config_patch: Any = None
@@ -500,7 +507,7 @@ class LocalEngine:
 
         def wait_interval(wait_function: Any, env: Any, wait_seconds: int) -> None:
             if wait_seconds > 0 and env.is_running():
-                with INVOCATION_LOCK:
+                with BACKEND_LOCK:
                     self.wait_sleeps.append(float(wait_seconds))
                     self.clock.sleep(wait_seconds)
 
@@ -526,11 +533,16 @@ class LocalEngine:
             patch = _Patch(owner, attribute, replacement)
             patch.install()
             self._patches.append(patch)
+        from moto.core.models import botocore_stubber
+
+        patch = _Patch(botocore_stubber, "process_request", _serialised(botocore_stubber.process_request))
+        patch.install()
+        self._patches.append(patch)
 
     def _retry_sleep(self, seconds: float) -> None:
-        # Under the invocation lock: while a handler runs, only the handler itself moves the clock, so its
-        # get_remaining_time_in_millis() and its function Timeout are not eaten by other Map iterations' sleeps.
-        with INVOCATION_LOCK:
+        # No lock around the clock: a running handler's Timeout is measured on its own waits
+        # (lambda_runtime.InvocationClock), so other Map iterations' retries do not eat into it.
+        with BACKEND_LOCK:
             self.retry_sleeps.append(float(seconds))
             self.clock.sleep(seconds)
 
@@ -590,6 +602,16 @@ class LocalEngine:
             client.meta.events.register("before-call", _account_header(service, account))
             self._clients[key] = client
             return client  # type: ignore[no-any-return]
+
+
+def _serialised(process_request: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def process(request: Any) -> Any:
+        if _UNSERIALISED_HOSTS.match(str(request.url)):
+            return process_request(request)
+        with BACKEND_LOCK:
+            return process_request(request)
+
+    return process
 
 
 def _account_header(service: str, account: str) -> Callable[..., None]:

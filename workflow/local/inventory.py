@@ -1,6 +1,6 @@
 """What SSM writes into the destination bucket: the test.json marker and the managed instances' inventory files.
 
-Layout (aws-facts.md): the marker at ``PREFIX/AWS:InstanceInformation/accountid=ID/test.json`` (no region: one
+Layout (docs/aws-behaviour.md): the marker at ``PREFIX/AWS:InstanceInformation/accountid=ID/test.json`` (no region: one
 per account), inventory at ``PREFIX/AWS:<Type>/accountid=<id>/region=<r>/resourcetype=ManagedInstanceInventory/
 <instance-id>.json``, one JSON object per line (JsonSerDe). The functions here only build ``(key, body)`` pairs;
 ``LocalAws`` puts them into the aggregator's moto S3 backend. Instance ids and fields are derived from the

@@ -12,17 +12,19 @@ What a handler sees, as on AWS:
   ``memory_limit_in_mb``, ``log_group_name`` and ``get_remaining_time_in_millis()`` (the function Timeout
   counted on the virtual clock);
 - the function's ``Environment`` variables plus ``AWS_REGION``, ``AWS_LAMBDA_FUNCTION_NAME`` and credentials of
-  the function's execution role, applied to ``os.environ`` for the call and restored afterwards;
-- ``boto3.client(...)`` (the default session) with those credentials: calls land in the role's account, which is
-  the function's account.
+  the function's execution role, as the invocation's environment (:func:`lambdas.invocation.environment`; a
+  ContextVar set in the invocation's thread, so ``os.environ`` is never changed): a
+  ``lambdas.aws.ClientProvider.from_environment()`` then lands in the role's account, the function's account;
+- its own clock (``lambdas.clock.during``): the engine's virtual clock, with the invocation's own waits counted
+  against its Timeout (other invocations' waits move the shared time, not this one's budget).
 
 An exception becomes AWS's error payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with
 ``errorType`` the class name; Step Functions then uses ``errorType`` as the error name (Retry/Catch match it)
 and the payload as the cause. A handler whose simulated run (its sleeps on ``lambdas.clock``) passes the
 function Timeout fails with ``Sandbox.Timedout``, as on AWS.
 
-Invocations are serialised by one lock: handlers run on the interpreter's worker threads (as many as a Map's
-MaxConcurrency), and the environment and default session they change are process-wide.
+Invocations run concurrently, on the interpreter's worker threads (as many as a Map's MaxConcurrency): nothing
+here is process-wide but the handler code itself, and the stdout capture is per thread.
 
 Example::
 
@@ -35,25 +37,26 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import os
 import sys
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
-import boto3
-
+from lambdas import clock as lambda_clock
+from lambdas import invocation as lambda_invocation
 from workflow.local.clock import VirtualClock
 
 #: A Lambda handler: ``handler(event, context) -> JSON-serialisable result``.
 Handler = Callable[[Any, Any], Any]
 
-#: One lock for every in-process invocation (re-entrant: a handler may invoke another function synchronously).
-INVOCATION_LOCK = threading.RLock()
+#: What the local runtime adds to every function's environment: no X-Ray daemon listens here, so Powertools'
+#: Tracer stays off (it also turns itself off outside Lambda), as AWS SAM's local runtime does.
+LOCAL_ENVIRONMENT = {"POWERTOOLS_TRACE_DISABLED": "true"}
 
 
 class _InvocationStdout(io.TextIOBase):
@@ -127,6 +130,28 @@ class RoleCredentials:
     session_token: str
 
 
+class InvocationClock:
+    """The engine's virtual clock as one invocation sees it: the same "now", and its own waits counted.
+
+    Concurrent invocations each advance the shared clock when they wait; their Timeout is measured on what each
+    waited itself (on AWS each runs in its own execution environment, in parallel).
+    """
+
+    def __init__(self, clock: VirtualClock, lock: AbstractContextManager[Any] | None = None) -> None:
+        self.clock = clock
+        self.waited = 0.0
+        self._lock = lock or nullcontext()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.waited += float(seconds)
+        # The callbacks falling due (the emulated SSM's writes into S3) run in this thread: under the backend lock.
+        with self._lock:
+            self.clock.sleep(seconds)
+
+
 @dataclass
 class LambdaContext:
     """The context object AWS's Python runtime passes to a handler."""
@@ -138,14 +163,14 @@ class LambdaContext:
     aws_request_id: str
     log_group_name: str
     log_stream_name: str
-    deadline: float
-    clock: VirtualClock = field(repr=False)
+    timeout: float
+    clock: InvocationClock = field(repr=False)
     identity: Any = None
     client_context: Any = None
 
     def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the function's Timeout, on the virtual clock."""
-        return max(0, int((self.deadline - self.clock.time()) * 1000))
+        """Milliseconds left before the function's Timeout: what the invocation has not yet waited (virtual)."""
+        return max(0, int((self.timeout - self.clock.waited) * 1000))
 
 
 @dataclass(frozen=True)
@@ -155,6 +180,8 @@ class Invocation:
     function_name: str
     request_id: str
     error_type: str | None
+    #: What the invocation printed (its log lines), as CloudWatch Logs would hold them.
+    output: str = field(default="", repr=False)
 
 
 def resolve_handler(dotted: str) -> Handler:
@@ -193,20 +220,25 @@ class InProcessLambdaRuntime:
     """Runs moto Lambda functions' handlers in this process; see the module docstring for what a handler sees.
 
     ``credentials_for(role_arn)`` returns credentials of a function's execution role (the engine assumes the role
-    through moto's STS, so the keys belong to the role's account).
+    through moto's STS, so the keys belong to the role's account). ``backend_lock`` is held while an invocation's
+    wait moves the clock (the callbacks falling due write into moto's backends).
     """
 
     def __init__(
         self,
         clock: VirtualClock,
         credentials_for: Callable[[str], RoleCredentials] | None = None,
+        *,
+        backend_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.clock = clock
+        self._backend_lock = backend_lock
         self._credentials_for = credentials_for
         self._callables: dict[str, Handler] = {}
-        self._sessions: dict[str, tuple[RoleCredentials, boto3.Session]] = {}
-        self._sessions_lock = threading.Lock()
-        #: Every invocation, in order.
+        self._credentials: dict[str, RoleCredentials] = {}
+        self._credentials_lock = threading.Lock()
+        self._invocations_lock = threading.Lock()
+        #: Every invocation, in the order they ended.
         self.invocations: list[Invocation] = []
 
     def register(self, function_arn: str, handler: Handler) -> None:
@@ -219,54 +251,59 @@ class InProcessLambdaRuntime:
             # moto hands over "{}" (a string) when the request had no payload.
             event = json.loads(event or "{}")
         request_id = str(uuid.uuid4())
-        with INVOCATION_LOCK:
-            context = LambdaContext(
-                function_name=function.function_name,
-                function_version=str(function.version),
-                invoked_function_arn=function.function_arn,
-                memory_limit_in_mb=int(function.memory_size),
-                aws_request_id=request_id,
-                log_group_name=function.logs_group_name,
-                log_stream_name=f"{self.clock.now():%Y/%m/%d}/[{function.version}]{request_id.replace('-', '')}",
-                deadline=self.clock.time() + float(function.timeout),
-                clock=self.clock,
-            )
-            output = io.StringIO()
-            error_type: str | None = None
-            payload: dict[str, Any] | None
-            with self._function_environment(function), captured_stdout(output):
+        own_clock = InvocationClock(self.clock, self._backend_lock)
+        context = LambdaContext(
+            function_name=function.function_name,
+            function_version=str(function.version),
+            invoked_function_arn=function.function_arn,
+            memory_limit_in_mb=int(function.memory_size),
+            aws_request_id=request_id,
+            log_group_name=function.logs_group_name,
+            log_stream_name=f"{self.clock.now():%Y/%m/%d}/[{function.version}]{request_id.replace('-', '')}",
+            timeout=float(function.timeout),
+            clock=own_clock,
+        )
+        output = io.StringIO()
+        error_type: str | None = None
+        payload: dict[str, Any] | None
+        with (
+            lambda_invocation.environment_of(self._environment(function)),
+            lambda_clock.during(own_clock),
+            captured_stdout(output),
+        ):
+            try:
+                handler = self._handler_for(function)
+                result = handler(event, context)
+            except HandlerNotFound as exc:
+                payload = error_payload(exc, request_id, error_type="Runtime.ImportModuleError")
+            except Exception as exc:
+                payload = error_payload(exc, request_id)
+            except SystemExit as exc:
+                payload = error_payload(exc, request_id, error_type="Runtime.ExitError")
+                payload["errorMessage"] = (
+                    f"RequestId: {request_id} Error: Runtime exited with error: exit status {exc.code}"
+                )
+            else:
+                payload = None
                 try:
-                    handler = self._handler_for(function)
-                    result = handler(event, context)
-                except HandlerNotFound as exc:
-                    payload = error_payload(exc, request_id, error_type="Runtime.ImportModuleError")
-                except Exception as exc:
-                    payload = error_payload(exc, request_id)
-                except SystemExit as exc:
-                    payload = error_payload(exc, request_id, error_type="Runtime.ExitError")
-                    payload["errorMessage"] = (
-                        f"RequestId: {request_id} Error: Runtime exited with error: exit status {exc.code}"
-                    )
-                else:
-                    payload = None
-                    try:
-                        body = json.dumps(result)
-                    except (TypeError, ValueError) as exc:
-                        payload = error_payload(exc, request_id, error_type="Runtime.MarshalError")
-                        payload["errorMessage"] = f"Unable to marshal response: {exc}"
-            if self.clock.time() > context.deadline:
-                # As on AWS, overrunning the Timeout fails the invocation, whatever the handler returned; here the
-                # overrun is in simulated time (a handler sleeping on lambdas.clock past its deadline).
-                payload = {
-                    "errorType": "Sandbox.Timedout",
-                    "errorMessage": (
-                        f"RequestId: {request_id} Error: Task timed out after {float(function.timeout):.2f} seconds"
-                    ),
-                }
-            if payload is not None:
-                error_type = str(payload["errorType"])
-                body = json.dumps(payload)
-            self.invocations.append(Invocation(function.function_name, request_id, error_type))
+                    body = json.dumps(result)
+                except (TypeError, ValueError) as exc:
+                    payload = error_payload(exc, request_id, error_type="Runtime.MarshalError")
+                    payload["errorMessage"] = f"Unable to marshal response: {exc}"
+        if own_clock.waited > context.timeout:
+            # As on AWS, overrunning the Timeout fails the invocation, whatever the handler returned; here the
+            # overrun is in simulated time (a handler sleeping on lambdas.clock past its Timeout).
+            payload = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": (
+                    f"RequestId: {request_id} Error: Task timed out after {float(function.timeout):.2f} seconds"
+                ),
+            }
+        if payload is not None:
+            error_type = str(payload["errorType"])
+            body = json.dumps(payload)
+        with self._invocations_lock:
+            self.invocations.append(Invocation(function.function_name, request_id, error_type, output.getvalue()))
         logs = (
             f"START RequestId: {request_id} Version: {function.version}\n"
             f"{output.getvalue()}"
@@ -282,25 +319,16 @@ class InProcessLambdaRuntime:
             raise HandlerNotFound(f"function {function.function_name} has no Handler")
         return resolve_handler(function.handler)
 
-    def _session_for(self, function: MotoLambdaFunction) -> tuple[RoleCredentials, boto3.Session] | None:
+    def _role_credentials(self, function: MotoLambdaFunction) -> RoleCredentials | None:
         if self._credentials_for is None:
             return None
-        with self._sessions_lock:
-            # One session per role and region: a new session reloads the service models (~60 ms per client).
-            key = f"{function.role}|{function.region}"
-            if key not in self._sessions:
-                credentials = self._credentials_for(function.role)
-                session = boto3.Session(
-                    aws_access_key_id=credentials.access_key_id,
-                    aws_secret_access_key=credentials.secret_access_key,
-                    aws_session_token=credentials.session_token,
-                    region_name=function.region,
-                )
-                self._sessions[key] = (credentials, session)
-            return self._sessions[key]
+        with self._credentials_lock:
+            if function.role not in self._credentials:
+                self._credentials[function.role] = self._credentials_for(function.role)
+            return self._credentials[function.role]
 
-    @contextmanager
-    def _function_environment(self, function: MotoLambdaFunction) -> Iterator[None]:
+    def _environment(self, function: MotoLambdaFunction) -> dict[str, str]:
+        """The invocation's environment, as Lambda builds it: its own variables over the runtime's."""
         variables = {
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
@@ -309,38 +337,17 @@ class InProcessLambdaRuntime:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
             "AWS_LAMBDA_LOG_GROUP_NAME": function.logs_group_name,
             "_HANDLER": function.handler or "",
+            **LOCAL_ENVIRONMENT,
         }
-        role_session = self._session_for(function)
-        if role_session is not None:
-            credentials = role_session[0]
+        credentials = self._role_credentials(function)
+        if credentials is not None:
             variables.update(
                 AWS_ACCESS_KEY_ID=credentials.access_key_id,
                 AWS_SECRET_ACCESS_KEY=credentials.secret_access_key,
                 AWS_SESSION_TOKEN=credentials.session_token,
             )
         variables.update({str(key): str(value) for key, value in function.environment_vars.items()})
-        previous_session = boto3.DEFAULT_SESSION
-        with _environ(variables):
-            if role_session is not None:
-                boto3.DEFAULT_SESSION = role_session[1]
-            try:
-                yield
-            finally:
-                boto3.DEFAULT_SESSION = previous_session
-
-
-@contextmanager
-def _environ(variables: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        return variables
 
 
 def _unqualified(function_arn: str) -> str:

@@ -57,12 +57,19 @@ from typing import Any
 
 import yaml
 
+from lambdas import identifiers
+from lambdas.identifiers import (
+    ACCOUNT_ID,
+    BUCKET_NAME,
+    MAX_SYNC_NAME_LENGTH,
+    MAX_SYNCS_PER_REGION,
+    ORGANIZATION_ID,
+    OU_NAME,
+    PREFIX,
+    REGION,
+)
 from lambdas.regions import OPT_IN_REGIONS
 
-ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-ORGANIZATION_ID_RE = re.compile(r"^o-[a-z0-9]{10}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 API_RE = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]*$")
 API_PATTERN_RE = re.compile(r"^(\*|[a-z0-9-]+:(\*|[A-Z][A-Za-z0-9]*))$")
 ERROR_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
@@ -70,7 +77,6 @@ ERROR_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
 ACCOUNT_STATES = ("ACTIVE", "SUSPENDED")
 BUCKET_POLICY_KINDS = ("source-org-id", "request-object-tag", "none")
 SYNC_STATUSES = ("Successful", "Failed", "InProgress")
-MAX_SYNCS_PER_REGION = 5
 
 
 class ScenarioError(ValueError):
@@ -313,6 +319,13 @@ class _Parser:
             raise self.fail(place, f"{value!r} is not {what}")
         return value
 
+    def identifier(self, value: Any, place: str, rule: identifiers.Rule) -> str:
+        text = self.string(value, place)
+        why = rule.problem(text)
+        if why is not None:
+            raise self.fail(place, f"{text!r} {why}")
+        return text
+
     def boolean(self, value: Any, place: str) -> bool:
         if not isinstance(value, bool):
             raise self.fail(place, f"{value!r} must be true or false")
@@ -326,7 +339,7 @@ class _Parser:
         return value
 
     def region(self, value: Any, place: str) -> str:
-        return self.string(value, place, REGION_RE, "a region name such as us-east-1")
+        return self.identifier(value, place, REGION)
 
     def opt_in_region(self, value: Any, place: str) -> str:
         # AWS lets an account disable only opt-in regions; us-east-1 and the other default regions are always on.
@@ -361,12 +374,7 @@ class _Parser:
         mgmt_id = accounts[0].id
         org_id = derive_organization_id(mgmt_id)
         if "id" in org:
-            org_id = self.string(
-                org["id"],
-                "organization.id",
-                ORGANIZATION_ID_RE,
-                "an organization ID (o- and 10 lowercase letters or digits)",
-            )
+            org_id = self.identifier(org["id"], "organization.id", ORGANIZATION_ID)
         organization = Organization(
             id=org_id,
             management_account_id=mgmt_id,
@@ -403,9 +411,7 @@ class _Parser:
         for i, spec in enumerate(specs):
             ou_place = f"{place}[{i}]"
             ou = self.mapping(spec, ou_place, ("name", "accounts", "ous"), ("name",))
-            name = self.string(ou["name"], f"{ou_place}.name")
-            if "/" in name or len(name) > 128 or name != name.strip():
-                raise self.fail(f"{ou_place}.name", f"{name!r} is not an OU name (1-128 characters, no '/')")
+            name = self.identifier(ou["name"], f"{ou_place}.name", OU_NAME)
             if name in seen:
                 raise self.fail(f"{ou_place}.name", f"duplicate OU name {name!r} (also at {seen[name]})")
             seen[name] = ou_place
@@ -447,9 +453,7 @@ class _Parser:
                 raise self.fail(f"{item.place}.name", f"duplicate account name {name!r} (also at {names[name]})")
             names[name] = item.place
             if "id" in data:
-                account_id = data["id"]
-                if not isinstance(account_id, str) or not ACCOUNT_ID_RE.match(account_id):
-                    raise self.fail(f"{item.place}.id", f"{account_id!r} is not a 12-digit account ID")
+                account_id = self.identifier(data["id"], f"{item.place}.id", ACCOUNT_ID)
                 if account_id in ids:
                     raise self.fail(
                         f"{item.place}.id", f"duplicate account ID {account_id!r} (also at {ids[account_id]})"
@@ -517,10 +521,11 @@ class _Parser:
             here = f"{place}[{i}]"
             data = self.mapping(spec, here, allowed, ("region", "name", "bucket"))
             region = self.region(data["region"], f"{here}.region")
+            # A sync someone else created: AWS allows any 1-64 characters (orgsync's own name is stricter).
             name = self.string(data["name"], f"{here}.name")
-            if len(name) > 64:
-                raise self.fail(f"{here}.name", f"{name!r} is longer than 64 characters")
-            bucket = self.string(data["bucket"], f"{here}.bucket", BUCKET_RE, "a valid S3 bucket name")
+            if len(name) > MAX_SYNC_NAME_LENGTH:
+                raise self.fail(f"{here}.name", f"{name!r} is longer than {MAX_SYNC_NAME_LENGTH} characters")
+            bucket = self.identifier(data["bucket"], f"{here}.bucket", BUCKET_NAME)
             prefix = data.get("prefix")
             if prefix is not None:
                 prefix = self.string(prefix, f"{here}.prefix")
@@ -562,22 +567,16 @@ class _Parser:
             ("accountId", "bucket", "region", "prefix", "bucketPolicy"),
             ("accountId", "bucket", "region"),
         )
-        account_id = data["accountId"]
-        if not isinstance(account_id, str) or not ACCOUNT_ID_RE.match(account_id):
-            raise self.fail("aggregator.accountId", f"{account_id!r} is not a 12-digit account ID")
+        account_id = self.identifier(data["accountId"], "aggregator.accountId", ACCOUNT_ID)
         if account_id not in account_ids:
             raise self.fail("aggregator.accountId", f"{account_id!r} is not an account of the organization")
         kind = data.get("bucketPolicy", "source-org-id")
         if kind not in BUCKET_POLICY_KINDS:
             raise self.fail("aggregator.bucketPolicy", f"{kind!r} is not one of {', '.join(BUCKET_POLICY_KINDS)}")
-        prefix = self.string(data.get("prefix", "default"), "aggregator.prefix")
-        if prefix.startswith("/") or prefix.endswith("/") or len(prefix) > 256:
-            raise self.fail(
-                "aggregator.prefix", f"{prefix!r} must be 1-256 characters without a leading or trailing '/'"
-            )
+        prefix = self.identifier(data.get("prefix", "default"), "aggregator.prefix", PREFIX)
         return Aggregator(
             account_id=account_id,
-            bucket=self.string(data["bucket"], "aggregator.bucket", BUCKET_RE, "a valid S3 bucket name"),
+            bucket=self.identifier(data["bucket"], "aggregator.bucket", BUCKET_NAME),
             region=self.region(data["region"], "aggregator.region"),
             prefix=prefix,
             bucket_policy=kind,

@@ -36,6 +36,11 @@ def item(account_id: str, region: str = "ap-northeast-1", on_conflict: OnConflic
     return TargetItem(account_id, "acct", "/", region, run)
 
 
+def member_ssm(target: TargetItem) -> Any:
+    """The member SSM client ReconcileSync makes, with the process's (the aggregator's) credentials."""
+    return sync.member_ssm(lambda_aws.ClientProvider.from_environment(), target)
+
+
 def listing(local_aws: LocalAws, account_id: str, region: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = local_aws.client("ssm", account_id, region).list_resource_data_sync()[
         "ResourceDataSyncItems"]
@@ -43,7 +48,7 @@ def listing(local_aws: LocalAws, account_id: str, region: str) -> list[dict[str,
 
 
 def test_created_is_an_organization_sync_to_the_destination(local_aws: LocalAws) -> None:
-    result = sync.reconcile(item("200000000001"), sync.member_ssm)
+    result = sync.reconcile(item("200000000001"), member_ssm)
     assert result.status is Status.CREATED and result.syncCreatedTime is not None
     [created] = listing(local_aws, "200000000001", "ap-northeast-1")
     assert created["SyncName"] == "org-inventory"
@@ -54,12 +59,12 @@ def test_created_is_an_organization_sync_to_the_destination(local_aws: LocalAws)
 
 def test_in_sync_changes_nothing(local_aws: LocalAws) -> None:
     before = listing(local_aws, "200000000003", "us-east-1")
-    assert sync.reconcile(item("200000000003", "us-east-1"), sync.member_ssm).status is Status.IN_SYNC
+    assert sync.reconcile(item("200000000003", "us-east-1"), member_ssm).status is Status.IN_SYNC
     assert listing(local_aws, "200000000003", "us-east-1") == before
 
 
 def test_foreign_organization_sync_is_a_conflict_even_with_replace(local_aws: LocalAws) -> None:
-    result = sync.reconcile(item("200000000004", on_conflict=OnConflict.REPLACE), sync.member_ssm)
+    result = sync.reconcile(item("200000000004", on_conflict=OnConflict.REPLACE), member_ssm)
     assert result.status is Status.CONFLICT
     assert result.existingSync == {"name": "acme-legacy-inventory", "bucket": "acme-legacy-inventory",
                                    "prefix": "legacy", "region": "ap-northeast-1", "organizationShared": True}
@@ -67,11 +72,11 @@ def test_foreign_organization_sync_is_a_conflict_even_with_replace(local_aws: Lo
 
 
 def test_ours_elsewhere_is_a_conflict_in_report_mode_and_replaced_in_replace_mode(local_aws: LocalAws) -> None:
-    reported = sync.reconcile(item("200000000005", "us-east-1"), sync.member_ssm)
+    reported = sync.reconcile(item("200000000005", "us-east-1"), member_ssm)
     assert reported.status is Status.CONFLICT
     assert listing(local_aws, "200000000005", "us-east-1")[0]["S3Destination"]["BucketName"] == "acme-old-inventory"
 
-    replaced = sync.reconcile(item("200000000005", "us-east-1", OnConflict.REPLACE), sync.member_ssm)
+    replaced = sync.reconcile(item("200000000005", "us-east-1", OnConflict.REPLACE), member_ssm)
     assert replaced.status is Status.REPLACED
     assert isinstance(replaced.existingSync, dict) and replaced.existingSync["bucket"] == "acme-old-inventory"
     [now] = listing(local_aws, "200000000005", "us-east-1")
@@ -86,21 +91,21 @@ def test_replace_is_not_attempted_when_another_organization_sync_would_block_it(
         {"region": "ap-northeast-1", "name": "LicenseManager", "organization": True, "bucket": "lm-bucket",
          "bucketRegion": "ap-northeast-1"},
     ])
-    result = sync.reconcile(item(account_id, on_conflict=OnConflict.REPLACE), sync.member_ssm)
+    result = sync.reconcile(item(account_id, on_conflict=OnConflict.REPLACE), member_ssm)
     assert result.status is Status.CONFLICT and "replacing ours would not succeed" in result.detail
     assert {s["SyncName"] for s in listing(local_aws, account_id, "ap-northeast-1")} == {
         "org-inventory", "LicenseManager"}
 
 
 def test_five_syncs_is_quota_exceeded_listing_them(local_aws: LocalAws) -> None:
-    result = sync.reconcile(item("200000000013"), sync.member_ssm)
+    result = sync.reconcile(item("200000000013"), member_ssm)
     assert result.status is Status.QUOTA_EXCEEDED
     assert isinstance(result.existingSync, list) and len(result.existingSync) == 5
     assert len(listing(local_aws, "200000000013", "ap-northeast-1")) == 5
 
 
 def test_missing_member_role_is_access_denied_naming_the_role(local_aws: LocalAws) -> None:
-    result = sync.reconcile(item("400000000004"), sync.member_ssm)
+    result = sync.reconcile(item("400000000004"), member_ssm)
     assert result.status is Status.ACCESS_DENIED
     assert "arn:aws:iam::400000000004:role/OrgSyncMemberRole" in result.detail
 
@@ -108,12 +113,12 @@ def test_missing_member_role_is_access_denied_naming_the_role(local_aws: LocalAw
 def test_denied_call_is_access_denied_naming_the_action(local_aws: LocalAws) -> None:
     local_aws.add_fault("ssm:ListResourceDataSync", "AccessDeniedException", account="prod-web",
                         message="not authorized to perform: ssm:ListResourceDataSync")
-    result = sync.reconcile(item("200000000002"), sync.member_ssm)
+    result = sync.reconcile(item("200000000002"), member_ssm)
     assert result.status is Status.ACCESS_DENIED and "ssm:ListResourceDataSync" in result.detail
 
 
 def test_disabled_region_is_region_disabled(local_aws: LocalAws) -> None:
-    result = sync.reconcile(item("400000000005", "ap-east-1"), sync.member_ssm)
+    result = sync.reconcile(item("400000000005", "ap-east-1"), member_ssm)
     assert result.status is Status.REGION_DISABLED and "UnrecognizedClientException" in result.detail
 
 
@@ -131,29 +136,29 @@ def test_a_race_on_create_is_settled_by_listing_again(local_aws: LocalAws) -> No
             self.real.create_resource_data_sync(**kwargs)
             return self.real.create_resource_data_sync(**kwargs)  # ours now fails: AlreadyExists
 
-    result = sync.reconcile(item("200000000002"), lambda i: RacingSsm(sync.member_ssm(i)))
+    result = sync.reconcile(item("200000000002"), lambda i: RacingSsm(member_ssm(i)))
     assert result.status is Status.IN_SYNC and "created concurrently" in result.detail
 
 
 def test_an_account_reuses_one_assumed_role_across_its_regions(local_aws: LocalAws) -> None:
-    first = sync.member_ssm(item("200000000001", "ap-northeast-1"))
-    second = sync.member_ssm(item("200000000001", "us-east-1"))
+    first = member_ssm(item("200000000001", "ap-northeast-1"))
+    second = member_ssm(item("200000000001", "us-east-1"))
     assert lambda_aws.cached_credentials_count() == 1
     assert first._request_signer._credentials.access_key == second._request_signer._credentials.access_key
-    sync.member_ssm(item("200000000002", "us-east-1"))
+    member_ssm(item("200000000002", "us-east-1"))
     assert lambda_aws.cached_credentials_count() == 2
 
 
 def test_persistent_throttling_raises_throttled_for_the_state_retry(local_aws: LocalAws) -> None:
     local_aws.add_fault("ssm:ListResourceDataSync", "ThrottlingException", times=50, account="prod-web")
     with pytest.raises(Throttled, match="ssm:ListResourceDataSync in 200000000002 ap-northeast-1 throttled"):
-        sync.reconcile(item("200000000002"), sync.member_ssm)
+        sync.reconcile(item("200000000002"), member_ssm)
 
 
 def test_s3_write_failed_is_raised_for_the_state_retry(local_aws: LocalAws) -> None:
     local_aws.set_bucket_policy("none")
     with pytest.raises(S3WriteFailed, match="S3 write failed for bucket acme-inventory"):
-        sync.reconcile(item("200000000002"), sync.member_ssm)
+        sync.reconcile(item("200000000002"), member_ssm)
     assert listing(local_aws, "200000000002", "ap-northeast-1") == []
 
 
@@ -162,4 +167,4 @@ def test_the_emulation_answers_a_second_organization_sync_with_an_error_we_never
     ssm = local_aws.client("ssm", "200000000004", "ap-northeast-1")
     with pytest.raises(ClientError):
         ssm.create_resource_data_sync(SyncName="org-inventory", S3Destination=sync.s3_destination(DEST))
-    assert sync.reconcile(item("200000000004"), sync.member_ssm).status is Status.CONFLICT
+    assert sync.reconcile(item("200000000004"), member_ssm).status is Status.CONFLICT

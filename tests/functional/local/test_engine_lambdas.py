@@ -16,6 +16,8 @@ from moto import mock_aws
 from moto.iam.models import iam_backends
 
 from lambdas import clock as lambda_clock
+from lambdas import invocation
+from lambdas.aws import ClientProvider
 from lambdas.errors import InvalidInput, MarkerNotYetWritten
 from workflow.local.driver import remote_endpoint_url
 from workflow.local.engine import LocalEngine
@@ -41,16 +43,16 @@ def single_task(resource: str) -> dict[str, Any]:
 
 
 def observe(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Reports what a handler sees: the context, its environment, whose credentials its default clients use."""
-    identity = boto3.client("sts").get_caller_identity()
+    """Reports what a handler sees: the context, its environment, whose credentials its clients use."""
+    identity = ClientProvider.from_environment().client("sts").get_caller_identity()
     return {
         "event": event,
         "function_name": context.function_name,
         "invoked_function_arn": context.invoked_function_arn,
         "aws_request_id": context.aws_request_id,
         "remaining_ms": context.get_remaining_time_in_millis(),
-        "setting": os.environ.get("ORGSYNC_SYNC_NAME"),
-        "region": os.environ.get("AWS_REGION"),
+        "setting": invocation.environment().get("ORGSYNC_SYNC_NAME"),
+        "region": invocation.environment().get("AWS_REGION"),
         "caller_account": identity["Account"],
         "caller_arn": identity["Arn"],
         "lambda_now": lambda_clock.now().isoformat(),
@@ -128,7 +130,7 @@ def test_dotted_handler_runs_in_the_function_account_with_its_environment(aggreg
     assert seen["caller_account"] == AGGREGATOR
     assert ":assumed-role/orgsync-local-lambda/" in seen["caller_arn"]
     assert seen["lambda_now"] == engine.clock.now().isoformat()
-    # AND the process environment is restored after the invocation
+    # AND the process environment was never changed: the invocation's is its own
     assert "ORGSYNC_SYNC_NAME" not in os.environ
 
 
@@ -206,18 +208,21 @@ def test_unserialisable_result_fails_with_a_marshal_error() -> None:
     assert result.error == "Runtime.MarshalError"
 
 
-def test_invocations_are_serialised_even_under_map_concurrency() -> None:
+def test_map_invocations_run_concurrently_up_to_max_concurrency() -> None:
     in_flight = 0
-    overlaps: list[int] = []
+    most = 0
     guard = threading.Lock()
+    # Four invocations must be inside the handler at once to pass: serialised invocations would break the barrier.
+    together = threading.Barrier(4)
 
     def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        nonlocal in_flight
+        nonlocal in_flight, most
         with guard:
             in_flight += 1
-            if in_flight > 1:
-                overlaps.append(in_flight)
-        time.sleep(0.005)  # a real pause, so that overlapping invocations would be seen
+            most = max(most, in_flight)
+        if event["i"] < 4:
+            together.wait(timeout=30)
+        time.sleep(0.005)  # a real pause, so that overlapping invocations are seen
         with guard:
             in_flight -= 1
         return event
@@ -239,12 +244,12 @@ def test_invocations_are_serialised_even_under_map_concurrency() -> None:
     }
     with LocalEngine(region=REGION) as engine:
         slow_arn = engine.create_function("Slow", slow)
-        state_machine = engine.create_state_machine("serial", definition, substitutions={"SlowArn": slow_arn})
+        state_machine = engine.create_state_machine("concurrent", definition, substitutions={"SlowArn": slow_arn})
         result = engine.run(state_machine, [{"i": i} for i in range(30)])
 
     assert result.status == "SUCCEEDED", result.cause
     assert result.output == [{"i": i} for i in range(30)]
-    assert overlaps == []
+    assert 4 <= most <= 10
     assert len(engine.invocations) == 30
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
 import pytest
 
 from lambdas import clock as lambda_clock
+from lambdas import invocation
+from lambdas.aws import ClientProvider
 from workflow.local.aws import LocalAws
 from workflow.local.driver import remote_endpoint_url
 from workflow.local.engine import LocalEngine
@@ -21,7 +22,7 @@ MEMBER = "200000000003"  # "in-sync-already": has our sync
 
 def list_member_syncs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Assumes the member role (as ReconcileSync will) and lists the member's syncs in the emulated SSM."""
-    sts = boto3.client("sts")
+    sts = ClientProvider.from_environment().client("sts")
     role = f"arn:aws:iam::{event['account']}:role/OrgSyncMemberRole"
     credentials = sts.assume_role(RoleArn=role, RoleSessionName="orgsync")["Credentials"]
     ssm = boto3.client(
@@ -35,7 +36,7 @@ def list_member_syncs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {
         "caller": sts.get_caller_identity()["Account"],
         "syncs": [item["SyncName"] for item in ssm.list_resource_data_sync()["ResourceDataSyncItems"]],
-        "bucket": os.environ["ORGSYNC_DESTINATION_BUCKET"],
+        "bucket": invocation.environment()["ORGSYNC_DESTINATION_BUCKET"],
         "now": lambda_clock.now().isoformat(),
     }
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from lambdas import aws
+from lambdas import aws, invocation
 from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled, translate, with_backoff
 from lambdas.errors import S3WriteFailed, Throttled
+from lambdas.settings import Settings
 from workflow.local.clock import VirtualClock
 
 
@@ -77,12 +80,47 @@ def test_other_errors_are_not_retried(virtual_clock: VirtualClock) -> None:
 
 def test_clients_are_reused_per_credentials_and_have_no_botocore_retries() -> None:
     aws.clear_credentials_cache()
-    first = aws.client("s3", "us-east-1")
-    assert aws.client("s3", "us-east-1") is first
-    assert aws.client("s3", "eu-west-1") is not first
+    clients = aws.ClientProvider("us-east-1")
+    first = clients.client("s3")
+    assert clients.client("s3", "us-east-1") is first
+    assert aws.ClientProvider("us-east-1").client("s3") is first  # a warm container's next invocation
+    assert clients.client("s3", "eu-west-1") is not first
     other = aws.Credentials("AKIAOTHER", "secret", "token", first_expiry())
-    assert aws.client("s3", "us-east-1", other) is not first
+    assert aws.ClientProvider("us-east-1", other).client("s3") is not first
     assert first.meta.config.retries["total_max_attempts"] == 1
+    aws.clear_credentials_cache()
+
+
+def test_a_provider_reads_the_invocations_environment_not_the_process() -> None:
+    own = {"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDOWN", "AWS_SECRET_ACCESS_KEY": "s", "X": "1"}
+    with invocation.environment_of(own):
+        clients = aws.ClientProvider.from_environment()
+        settings = Settings.from_env()
+    assert clients.region == "eu-west-1"
+    assert clients.credentials is not None and clients.credentials.access_key_id == "AKIDOWN"
+    assert clients.client("sts").meta.region_name == "eu-west-1"
+    assert settings == Settings()
+    assert "X" not in os.environ
+
+
+def test_clients_are_made_safely_from_many_threads() -> None:
+    # boto3's Session.client is not thread-safe: the provider serialises creation, and every thread gets a client.
+    aws.clear_credentials_cache()
+    start = threading.Barrier(8)
+    made: list[Any] = []
+
+    def make(index: int) -> None:
+        start.wait(timeout=10)
+        credentials = aws.Credentials(f"AKID{index}", "secret", "token")
+        made.append(aws.ClientProvider("us-east-1", credentials).client("ssm", "eu-west-1"))
+
+    threads = [threading.Thread(target=make, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len({id(client) for client in made}) == 8
+    assert {client.meta.region_name for client in made} == {"eu-west-1"}
     aws.clear_credentials_cache()
 
 

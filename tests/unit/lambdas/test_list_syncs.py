@@ -8,8 +8,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from lambdas.classification import Finding, classify
 from lambdas.models import Destination
-from lambdas.sync import Finding, classify, list_syncs
+from lambdas.sync import list_syncs
 
 DEST = Destination("acme-inventory", "us-east-1", "default")
 

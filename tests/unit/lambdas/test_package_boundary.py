@@ -1,5 +1,6 @@
-"""The Lambda asset is the lambdas/ package alone, run on the Python runtime with its bundled boto3: nothing else
-may be imported, or a function would fail on AWS with Runtime.ImportModuleError while every local test passes."""
+"""The Lambda asset is the lambdas/ package alone, run on the Python runtime with its bundled boto3 and AWS's
+Powertools layer (infra adds it to every function): nothing else may be imported, or a function would fail on AWS
+with Runtime.ImportModuleError while every local test passes."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 LAMBDAS = Path(__file__).resolve().parents[3] / "lambdas"
-#: What the Lambda Python runtime provides besides the standard library, and the package itself.
-RUNTIME_PROVIDED = {"boto3", "botocore", "lambdas"}
+#: What the Lambda Python runtime provides besides the standard library, the Powertools layer, and the package itself.
+RUNTIME_PROVIDED = {"boto3", "botocore", "aws_lambda_powertools", "lambdas"}
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -49,9 +50,11 @@ def test_lambda_module_imports_only_what_the_runtime_provides(source: Path) -> N
 def test_the_check_sees_a_foreign_import(tmp_path: Path) -> None:
     module = tmp_path / "handler.py"
     module.write_text(
-        "import boto3\nfrom workflow.local import aws\nfrom . import sibling\n"
+        "import boto3\nfrom aws_lambda_powertools import Logger\n"
+        "from workflow.local import aws\nfrom . import sibling\n"
         "if TYPE_CHECKING:\n    from mypy_boto3_s3 import S3Client\n"
         "def handler():\n    import yaml\n",
         encoding="utf-8",
     )
-    assert imported_top_level_modules(module) == {"boto3", "workflow", "yaml"}
+    assert imported_top_level_modules(module) == {"boto3", "aws_lambda_powertools", "workflow", "yaml"}
+

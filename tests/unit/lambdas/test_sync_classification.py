@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from lambdas.classification import Decision, ExistingSync, Finding, blocked_by, classify
 from lambdas.models import Destination, Status
-from lambdas.sync import ExistingSync, Finding, blocked_by, classify
 
 DEST = Destination("acme-inventory", "us-east-1", "default")
 
@@ -72,10 +72,11 @@ def test_blocked_by_words_a_conflict_and_a_full_quota_for_the_rollout_and_for_ve
         "region's only organization slot"
     )
     full = "5 resource data syncs exist (s0, s1, s2, s3, s4); the quota is 5"
-    assert blocked_by(slot) == (Status.CONFLICT, f"{held}.", inspector.describe())
-    assert blocked_by(slot, nothing_changed=True) == (
+    assert blocked_by(slot) == Decision(Status.CONFLICT, f"{held}.", inspector.describe())
+    assert blocked_by(slot, nothing_changed=True) == Decision(
         Status.CONFLICT, f"{held}; nothing was changed.", inspector.describe()
     )
-    assert blocked_by(quota) == (Status.QUOTA_EXCEEDED, f"{full}.", [s.describe() for s in quota.syncs])
-    assert blocked_by(quota, nothing_changed=True)[1] == f"{full} per account and region. Nothing was changed."
+    assert blocked_by(quota) == Decision(Status.QUOTA_EXCEEDED, f"{full}.", [s.describe() for s in quota.syncs])
+    in_the_way = blocked_by(quota, nothing_changed=True)
+    assert in_the_way is not None and in_the_way.detail == f"{full} per account and region. Nothing was changed."
     assert blocked_by(classify([], "org-inventory", DEST)) is None

@@ -8,10 +8,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from lambdas.classification import Action, ExistingSync, decide_teardown
 from lambdas.errors import InvalidInput
 from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status, TargetItem
-from lambdas.sync import ExistingSync
-from lambdas.teardown import decide_teardown, reconcile_teardown, require_confirmation
+from lambdas.teardown import reconcile_teardown, require_confirmation
 
 BUCKET = "acme-inventory"
 PREFIX = "default"
@@ -67,12 +67,12 @@ def test_our_name_pointing_elsewhere_is_not_ours_and_kept() -> None:
 def test_same_bucket_other_prefix_is_not_ours() -> None:
     syncs = [ExistingSync.from_item(raw(prefix="other-team"))]
     decision = decide_teardown(syncs, SYNC, BUCKET, PREFIX)
-    assert (decision.status, decision.delete) == (Status.NOT_OURS, False)
+    assert (decision.status, decision.action) == (Status.NOT_OURS, Action.NONE)
 
 
 def test_ours_without_organization_sharing_is_still_ours_by_destination() -> None:
     decision = decide_teardown([ExistingSync.from_item(raw(organization=False))], SYNC, BUCKET, PREFIX)
-    assert (decision.status, decision.delete) == (Status.DELETED, True)
+    assert (decision.status, decision.action) == (Status.DELETED, Action.DELETE)
 
 
 def test_no_sync_of_our_name_is_not_found() -> None:

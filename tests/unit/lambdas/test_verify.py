@@ -8,8 +8,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from lambdas.classification import SYNC_QUOTA, Action, ExistingSync, classify, decide_verify
 from lambdas.models import (
-    ATTENTION_STATUSES,
     Destination,
     Mode,
     OnConflict,
@@ -18,8 +18,8 @@ from lambdas.models import (
     TargetItem,
     Verification,
 )
-from lambdas.sync import SYNC_QUOTA, ExistingSync
-from lambdas.verify import Verdict, apply_marker, check_marker_once, classify_verify, reconcile_verify
+from lambdas.modes import spec_of
+from lambdas.verify import Verdict, apply_marker, check_marker_once, reconcile_verify
 
 BUCKET = "acme-inventory"
 PREFIX = "default"
@@ -54,7 +54,9 @@ def raw(
 
 
 def verify(*items: dict[str, Any]) -> Verdict:
-    return classify_verify([ExistingSync.from_item(i) for i in items], SYNC, DEST)
+    decision = decide_verify(classify([ExistingSync.from_item(i) for i in items], SYNC, DEST), SYNC, DEST)
+    assert decision.action is Action.NONE  # verify never changes anything
+    return Verdict(decision.status, decision.detail, decision.existingSync)
 
 
 def foreign(count: int) -> list[dict[str, Any]]:
@@ -140,8 +142,8 @@ def test_ours_among_five_is_still_judged_as_ours() -> None:
 
 def test_every_verify_status_but_in_sync_needs_attention() -> None:
     produced = {Status.MISSING, Status.DRIFTED, Status.UNHEALTHY, Status.CONFLICT, Status.QUOTA_EXCEEDED}
-    assert produced <= ATTENTION_STATUSES[Mode.VERIFY]
-    assert Status.IN_SYNC not in ATTENTION_STATUSES[Mode.VERIFY]
+    assert produced <= spec_of(Mode.VERIFY).attention
+    assert Status.IN_SYNC not in spec_of(Mode.VERIFY).attention
 
 
 def ssm_client() -> Any:

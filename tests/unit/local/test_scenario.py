@@ -298,7 +298,7 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
 
     with pytest.raises(ScenarioError, match=r"^broken\.json: not valid JSON"):
         load_scenario(broken)
-    with pytest.raises(ScenarioError, match=r"^bad\.yml: aggregator\.prefix: '/default' must be 1-256 characters"):
+    with pytest.raises(ScenarioError, match=r"^bad\.yml: aggregator\.prefix: '/default' is not an S3 key prefix"):
         load_scenario(bad_yaml)
     with pytest.raises(ScenarioError, match=r"^missing\.json: cannot be read"):
         load_scenario(tmp_path / "missing.json")

@@ -50,7 +50,7 @@ def test_every_moto_name_the_seam_module_imports_is_declared_and_checked() -> No
 
 
 def test_moto_is_pinned_to_the_version_the_seams_were_read_from() -> None:
-    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["local"]
     pins = [d for d in dependencies if re.match(r"moto\b", d)]
     assert pins == [f"moto[server]=={seams.MOTO_VERSION}"], (
         f"pyproject.toml must pin moto exactly to {seams.MOTO_VERSION}: the local engine hooks private moto API"

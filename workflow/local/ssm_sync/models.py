@@ -1,6 +1,6 @@
 """Resource data syncs with AWS's rules, one backend per account and region.
 
-The rules (``aws-facts.md``): a name is unique per account-region; at most 5 syncs per account-region; at most
+The rules (``docs/aws-behaviour.md``): a name is unique per account-region; at most 5 syncs per account-region; at most
 one organization-based sync (``DestinationDataSharingType=Organization``) per account-region; the S3
 destination is validated; SSM must be able to write the marker into the bucket. What lies outside SSM (the
 bucket, its policy, time, the marker write) is reached through a :class:`SyncEnvironment`, which

@@ -1,0 +1,27 @@
+"""Rollout: create orgsync's sync where it is missing (replace ours that points elsewhere if asked), then wait
+for SSM's test.json marker to prove it writes.
+
+Example::
+
+    >>> SPEC.failure.state, sorted(str(s) for s in SPEC.attention)[:2]
+    ('Rollout needs attention', ['ACCESS_DENIED', 'CONFLICT'])
+"""
+
+from __future__ import annotations
+
+from lambdas.errors import RolloutIncomplete
+from lambdas.marker import check_marker
+from lambdas.models import Mode, Status
+from lambdas.modes.base import ModeFailure, ModeSpec
+from lambdas.sync import reconcile_rollout
+
+SPEC = ModeSpec(
+    mode=Mode.ROLLOUT,
+    summary="Create orgsync's sync in every target account-region and prove it writes (the default).",
+    reconcile=reconcile_rollout,
+    check_marker=check_marker,
+    attention=frozenset(
+        {Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}
+    ),
+    failure=ModeFailure("Rollout needs attention", RolloutIncomplete),
+)

@@ -1,0 +1,112 @@
+"""The orgsync Lambdas on the local engine run as on AWS: a Map's children at once, each invocation with its own
+credentials and environment (never the process's), and Powertools' JSON log lines that carry no credential."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lambdas import aws as lambda_aws
+from lambdas import handlers, invocation, sync
+from lambdas.models import TargetItem
+from workflow.functions import RECONCILE_SYNC
+from workflow.local.driver import remote_endpoint_url
+from workflow.local.runner import LocalRun
+from workflow.local.scenario import Scenario, example_scenario_path, load_scenario
+
+pytestmark = pytest.mark.skipif(remote_endpoint_url() is not None, reason="needs the in-process local engine")
+
+REGION = "ap-northeast-1"
+PROD_PAYMENTS = "200000000001"
+PROD_WEB = "200000000002"
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return load_scenario(example_scenario_path())
+
+
+@pytest.fixture
+def local(scenario: Scenario) -> Iterator[LocalRun]:
+    with LocalRun(scenario) as run:
+        yield run
+
+
+def test_two_childrens_lambdas_overlap_in_time_each_with_its_own_accounts_credentials(local: LocalRun) -> None:
+    # GIVEN ReconcileSync wrapped so that two children (two accounts) must both be inside it at once to go on:
+    # serialised invocations would break the barrier (BrokenBarrierError after its timeout) and fail the children
+    together = threading.Barrier(2)
+    seen: dict[str, dict[str, Any]] = {}
+
+    def reconcile(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event["accountId"] in (PROD_PAYMENTS, PROD_WEB):
+            together.wait(timeout=60)
+            entered = time.monotonic()
+            item = TargetItem.from_dict(event)
+            own = lambda_aws.ClientProvider.from_environment()
+            member = own.assuming(sync.member_role_arn(item), item.run.executionName)
+            identity = member.client("sts").get_caller_identity()
+            together.wait(timeout=60)  # the other child is still inside too
+            seen[event["accountId"]] = {
+                "entered": entered,
+                "left": time.monotonic(),
+                "caller": identity["Account"],
+                "member_key": member.credentials.access_key_id if member.credentials else None,
+                "own_key": invocation.environment()["AWS_ACCESS_KEY_ID"],
+            }
+        return handlers.reconcile_sync(event, context)
+
+    local.engine.register_handler(local.function_arns[RECONCILE_SYNC.substitution_key], reconcile)
+
+    # WHEN a rollout of both accounts runs
+    result = local.run({"targets": [PROD_PAYMENTS, PROD_WEB], "regions": [REGION]})
+
+    # THEN both children's Lambdas were running at the same time, in real time
+    assert result.statuses() == {(PROD_PAYMENTS, REGION): "CREATED", (PROD_WEB, REGION): "CREATED"}, result.cause
+    payments, web = seen[PROD_PAYMENTS], seen[PROD_WEB]
+    assert max(payments["entered"], web["entered"]) < min(payments["left"], web["left"])
+    # AND each acted with its own account's member-role credentials
+    assert (payments["caller"], web["caller"]) == (PROD_PAYMENTS, PROD_WEB)
+    assert payments["member_key"] != web["member_key"]
+    # AND with the function role's own keys, which never were the process's
+    assert payments["own_key"] == web["own_key"] != os.environ.get("AWS_ACCESS_KEY_ID")
+
+
+def test_log_lines_are_json_with_the_run_keys_and_no_credential(local: LocalRun) -> None:
+    # WHEN a rollout runs (one account denies the member role: its error is logged too)
+    result = local.run({"targets": ["/Workloads/Prod", "400000000004"], "regions": [REGION]})
+    assert result.report is not None, result.cause
+
+    # THEN every line a Lambda printed is JSON; ReconcileSync's name the execution, account, region and sync
+    lines = [line for call in local.engine.invocations for line in call.output.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    reconciles = [r for r in records if r.get("function") == "ReconcileSync"]
+    assert reconciles
+    for record in reconciles:
+        assert record["executionName"] == result.execution_name
+        assert record["account"] and record["region"] == REGION and record["syncName"] == "org-inventory"
+    # AND the summary's metrics, one per outcome status, in EMF
+    metrics = [r for r in records if "_aws" in r and "Outcomes" in r]
+    assert {m["status"] for m in metrics} == set(result.statuses().values())
+    assert all(m["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "orgsync" for m in metrics)
+    # AND no access key, secret or session token of any identity used appears in any line
+    for credential in credentials_in_play(local):
+        assert not [line for line in lines if credential in line], "a credential reached a log line"
+
+
+def credentials_in_play(local: LocalRun) -> set[str]:
+    """Every key, secret and token the run used: the process's, the functions' roles' and the assumed roles'."""
+    found = {os.environ.get(name, "") for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    for role in local.engine._role_credentials_cache.values():
+        found |= {role.access_key_id, role.secret_access_key, role.session_token}
+    for assumed in lambda_aws._credentials_cache.values():
+        found |= {assumed.access_key_id, assumed.secret_access_key, assumed.session_token}
+    found.discard("")
+    assert len(found) >= 6  # the functions' role and at least one member role, each with three parts
+    return found
