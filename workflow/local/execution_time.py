@@ -3,6 +3,7 @@
 :class:`ExecutionTimes` gives the local engine three hooks into moto's interpreter (declared in
 :mod:`workflow.local.seams`):
 
+- the interpreter's helper threads (a program's, a state body's) carry their creator's timeline;
 - each **state entered** is a Standard workflow's state transition: its latency is charged to the thread's
   timeline; the first state of an execution opens the execution's own :class:`~workflow.local.timeline.Timeline`;
 - each **Map worker launched** (on the parent's thread, once per concurrent slot: MaxConcurrency, or one per item)
@@ -28,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import threading
+import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -62,7 +64,12 @@ class ExecutionTimes:
 
     def patches(self) -> list[tuple[seams.Seam, Any]]:
         """``(seam, replacement)`` for the engine to install, each wrapping the seam's current value."""
+        threading_module = types.ModuleType("threading", "threading, whose threads carry their creator's timeline")
+        threading_module.__dict__.update({k: v for k, v in vars(threading).items() if not k.startswith("__")})
+        threading_module.Thread = timeline.CarryingThread  # type: ignore[attr-defined]
         return [
+            (seams.PROGRAM_THREADING, threading_module),
+            (seams.STATE_THREAD, timeline.CarryingThread),
             (seams.STATE_ENTERED, self._state_entered(seams.STATE_ENTERED.resolve()[2])),
             (seams.MAP_WORKER_LAUNCHED, self._map_worker_launched(seams.MAP_WORKER_LAUNCHED.resolve()[2])),
             (seams.INLINE_ITERATION, self._iteration(seams.INLINE_ITERATION.resolve()[2], distributed=False)),
@@ -72,6 +79,7 @@ class ExecutionTimes:
     def _state_entered(self, original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         def eval_body(state: Any, env: Any) -> None:
             if timeline.current() is None:
+                # The first state of an execution, on its program's thread: that thread is the execution's.
                 execution_arn = str(env.states.context_object.context_object_data["Execution"]["Id"])
                 with self._lock:
                     root = self._executions.get(execution_arn)
@@ -80,10 +88,7 @@ class ExecutionTimes:
                     else:
                         # Another thread of an execution already timed (a Parallel branch): not modelled.
                         root = Timeline("execution", f"{execution_arn} (untimed thread)")
-                with timeline.entered(root):
-                    timeline.charge(latency.active().seconds("states:StateTransition"))
-                    original(state, env)
-                return
+                timeline.adopt(root)
             timeline.charge(latency.active().seconds("states:StateTransition"))
             original(state, env)
 

@@ -193,7 +193,29 @@ DISTRIBUTED_ITERATION = _method(
     ("self", "env", "job"),
     "one Distributed Map child execution on a worker thread; wrapped to give it its own modelled timeline",
 )
-TIMING_SEAMS: tuple[Seam, ...] = (STATE_ENTERED, MAP_WORKER_LAUNCHED, INLINE_ITERATION, DISTRIBUTED_ITERATION)
+PROGRAM_THREADING = _imported_module(
+    "moto.stepfunctions.parser.asl.component.program.program",
+    "threading",
+    ("Thread",),
+    "a program (an execution's or a Map iteration's states) runs on a thread of its own; replaced by threads that "
+    "carry their creator's modelled timeline",
+)
+STATE_THREAD = Seam(
+    f"{_STATE}.exec.execute_state",
+    "Thread",
+    "attribute",
+    "a Task or Map state's body runs on a thread of its own (for TimeoutSeconds); replaced by threads that carry "
+    "their creator's modelled timeline",
+    ("group", "target", "name", "args", "kwargs", "daemon"),
+)
+TIMING_SEAMS: tuple[Seam, ...] = (
+    STATE_ENTERED,
+    MAP_WORKER_LAUNCHED,
+    INLINE_ITERATION,
+    DISTRIBUTED_ITERATION,
+    PROGRAM_THREADING,
+    STATE_THREAD,
+)
 
 BOTO_CLIENT_FOR = "boto_client_for"
 _BOTO_CLIENT_PARAMETERS = ("region", "service", "state_credentials")
@@ -262,6 +284,13 @@ REQUEST_BOUNDARY = _method(
     "every in-process request passes through it; wrapped for fault injection, disabled regions and the STS "
     "missing-role check",
 )
+SERIALISED_REQUESTS = _method(
+    "moto.core.botocore_stubber",
+    "BotocoreStubber.process_request",
+    ("self", "request"),
+    "answers each in-process request from moto's backends, which are not thread-safe; wrapped on the registered "
+    "stubber so that concurrent Lambdas' requests reach the backends one at a time",
+)
 SSM_WIRE = _method(
     "moto.ssm.responses",
     "SimpleSystemManagerResponse.__init__",
@@ -276,7 +305,13 @@ ACCESS_KEY_ACCOUNT = Seam(
     "per request); wrapped with a cache so a rollout over N accounts does not cost O(N^2)",
     ("access_key",),
 )
-EMULATION_SEAMS: tuple[Seam, ...] = (S3_LAST_MODIFIED, REQUEST_BOUNDARY, SSM_WIRE, ACCESS_KEY_ACCOUNT)
+EMULATION_SEAMS: tuple[Seam, ...] = (
+    S3_LAST_MODIFIED,
+    REQUEST_BOUNDARY,
+    SERIALISED_REQUESTS,
+    SSM_WIRE,
+    ACCESS_KEY_ACCOUNT,
+)
 
 
 def _import(module: str, attribute: str, why: str, parameters: tuple[str, ...] = ()) -> Seam:

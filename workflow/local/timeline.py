@@ -9,8 +9,9 @@ Map's makespan, computed by :func:`makespan` from the children's own durations, 
 Distributed Map, the rate at which Step Functions starts child executions.
 
 Locally, iterations run on the interpreter's worker threads; the timeline that a call or a sleep is charged to
-is the one entered on the calling thread (:func:`entered`, :func:`charge`). Nothing here reads the wall clock:
-the figures are a model computed from the run's own durations, not a measurement.
+is the one entered on the calling thread (:func:`entered`, :func:`charge`); the interpreter's helper threads
+(a program's, a state's body) are each a :class:`CarryingThread`, started with its creator's timeline. Nothing
+here reads the wall clock: the figures are a model computed from the run's own durations, not a measurement.
 
 Example::
 
@@ -29,7 +30,7 @@ import heapq
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 #: Child executions a Distributed Map starts per second (Standard children): the Step Functions service quotas
 #: page, https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html (Express children: 1,000/s).
@@ -155,6 +156,30 @@ def entered(timeline: Timeline) -> Iterator[Timeline]:
         yield timeline
     finally:
         stack.pop()
+
+
+def adopt(timeline: Timeline) -> None:
+    """Make ``timeline`` this thread's own for the rest of the thread's life (an execution's program thread)."""
+    stack: list[Timeline] | None = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    stack.insert(0, timeline)
+
+
+class CarryingThread(threading.Thread):
+    """A thread that starts with its creator's current timeline entered (the interpreter's helper threads)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._creators_timeline = current()
+
+    def run(self) -> None:
+        carried = self._creators_timeline
+        if carried is None:
+            super().run()
+            return
+        with entered(carried):
+            super().run()
 
 
 def charge(seconds: float) -> None:
