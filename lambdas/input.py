@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,7 +58,8 @@ SUPPORTED_MODES: frozenset[Mode] = frozenset(MODES)
 
 
 def _fail(field: str, value: Any, why: str) -> InvalidInput:
-    return InvalidInput(f"{field}: {value!r} {why}")
+    """The error naming ``field`` and its value as JSON (``null``, ``true``, ``"x"``), as the user wrote it."""
+    return InvalidInput(f"{field}: {json.dumps(value, default=str)} {why}")
 
 
 def _string(raw: Mapping[str, Any], field: str, default: str | None, label: str | None = None) -> str | None:
@@ -99,14 +101,16 @@ def _destination(raw: Mapping[str, Any], settings: Settings) -> Destination:
     if settings.destination_bucket is not None and bucket != settings.destination_bucket:
         # The deployment's roles may read and write only its own bucket: another one would fail midway.
         raise _fail(
-            "destination.bucket", bucket, f"is not this deployment's bucket {settings.destination_bucket!r}"
+            "destination.bucket", bucket, f"is not this deployment's bucket {json.dumps(settings.destination_bucket)}"
         )
     if region is None:
         raise _fail("destination.region", None, "is required (no deployed default)")
     _check(REGION, region, "destination.region")
     if bucket == settings.destination_bucket and settings.destination_region not in (None, region):
         raise _fail(
-            "destination.region", region, f"is not the region of bucket {bucket!r} ({settings.destination_region})"
+            "destination.region",
+            region,
+            f"is not the region of bucket {json.dumps(bucket)} ({settings.destination_region})",
         )
     assert prefix is not None  # Settings always carries a default prefix
     _check(PREFIX, prefix, "destination.prefix")
@@ -126,7 +130,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     >>> validate_input({"targets": ["r-ab12"], "regions": ["mars-1"]}, settings)
     Traceback (most recent call last):
     ...
-    lambdas.errors.InvalidInput: regions: 'mars-1' is not a region name such as us-east-1
+    lambdas.errors.InvalidInput: regions: "mars-1" is not a region name such as us-east-1
     """
     if not isinstance(raw, dict):
         raise _fail("input", raw, "must be a JSON object")

@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from lambdas import clock, report
 from lambdas.aws import error_code, translate
+from lambdas.causes import error_message
 from lambdas.errors import MarkerNotYetWritten, S3WriteFailed
 from lambdas.models import Outcome, Status, TargetItem, Verification
 from lambdas.statuses import STATUSES, MarkerRule
@@ -142,17 +142,6 @@ def record_unchecked(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> O
     )
 
 
-def _error_message(error: dict[str, Any]) -> str:
-    cause = str(error.get("Cause") or "")
-    try:
-        parsed = json.loads(cause)
-    except ValueError:
-        return cause
-    if isinstance(parsed, dict) and "errorMessage" in parsed:
-        return str(parsed["errorMessage"])
-    return cause
-
-
 def failure_outcome(item: TargetItem, error: dict[str, Any], reconciled: dict[str, Any] | None) -> Outcome:
     """The outcome of an item whose processing failed after its retries (``error`` is the Catch's Error/Cause).
 
@@ -163,7 +152,7 @@ def failure_outcome(item: TargetItem, error: dict[str, Any], reconciled: dict[st
     'FAILED'
     """
     name = str(error.get("Error") or "Unknown")
-    message = _error_message(error)
+    message = error_message(str(error.get("Cause") or "")) or ""
     destination = item.run.destination
     if name == MarkerNotYetWritten.__name__ and reconciled is not None:
         # The marker Retry ran out before the Lambda's own deadline: the sync is there, unproven.

@@ -15,6 +15,7 @@ Example (with moto)::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,22 +122,24 @@ def walk_organization(organizations: Any) -> Organization:
 def _accounts_of_target(org: Organization, target: str) -> list[Account]:
     if ROOT_ID.matches(target):
         if target != org.root_id:
-            raise InvalidInput(f"targets: {target!r} is not this organization's root (its root is {org.root_id})")
+            raise InvalidInput(
+                f"targets: {json.dumps(target)} is not this organization's root (its root is {org.root_id})"
+            )
         return list(org.accounts_under(target))
     if OU_ID.matches(target):
         if target not in org.ou_paths:
-            raise InvalidInput(f"targets: {target!r} is not an OU of this organization")
+            raise InvalidInput(f"targets: {json.dumps(target)} is not an OU of this organization")
         return list(org.accounts_under(target))
     if ACCOUNT_ID.matches(target):
         account = org.account(target)
         if account is None:
-            raise InvalidInput(f"targets: {target!r} is not an account of this organization")
+            raise InvalidInput(f"targets: {json.dumps(target)} is not an account of this organization")
         return [account]
     if target == "/":
         return list(org.accounts_under(org.root_id))
     ou_id = org.ou_by_path.get(target)
     if ou_id is None:
-        raise InvalidInput(f"targets: OU path {target!r} does not exist in this organization")
+        raise InvalidInput(f"targets: OU path {json.dumps(target)} does not exist in this organization")
     return list(org.accounts_under(ou_id))
 
 

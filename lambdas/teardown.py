@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,14 +40,15 @@ def require_confirmation(execution_input: Mapping[str, Any]) -> None:
     >>> require_confirmation({"mode": "teardown"})
     Traceback (most recent call last):
     ...
-    lambdas.errors.InvalidInput: confirm: None must be "teardown" to run a teardown (it deletes orgsync's syncs)
+    lambdas.errors.InvalidInput: confirm: null must be "teardown" to run a teardown (it deletes orgsync's syncs)
     """
     if str(execution_input.get("mode", Mode.ROLLOUT)) != Mode.TEARDOWN:
         return
     value = execution_input.get(CONFIRM_FIELD)
     if value != CONFIRM_VALUE:
         raise InvalidInput(
-            f'{CONFIRM_FIELD}: {value!r} must be "{CONFIRM_VALUE}" to run a teardown (it deletes orgsync\'s syncs)'
+            f"{CONFIRM_FIELD}: {json.dumps(value, default=str)} must be {json.dumps(CONFIRM_VALUE)} "
+            "to run a teardown (it deletes orgsync's syncs)"
         )
 
 

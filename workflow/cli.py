@@ -23,6 +23,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -30,17 +31,15 @@ import click
 from rich.console import Console
 
 from lambdas.errors import InvalidInput
-from lambdas.modes import failure_errors
+from lambdas.models import Outcome
 from workflow.console.errors import CliError
 from workflow.console.history import readable_cause
+from workflow.runs import ExecutionResult, RunBackend
 
 #: Exit codes: the contract of ``orgsync run`` (issue 3), shared by demo and watch.
 EXIT_SUCCEEDED = 0
 EXIT_NEEDS_ATTENTION = 1
 EXIT_REJECTED = 2
-
-#: Fail-state errors that mean "the run finished and the report says what needs attention".
-INCOMPLETE_ERRORS = failure_errors()
 
 
 def exit_code_for(status: str, error: str | None) -> int:
@@ -179,69 +178,93 @@ def cli(debug: bool) -> None:
 # ---------------------------------------------------------------------------------------------------- demo / run
 
 
-def _finish(report: Any, status: str, error: str | None, cause: str | None, *, as_json: bool, title: str) -> int:
+def _finish(result: ExecutionResult, *, as_json: bool, title: str) -> int:
     """Print a finished run's report (or its one-line rejection) and return the exit code."""
-    from workflow.console.report import render_json, render_table
+    from workflow.console.report import Report, print_unbroken, render_json, render_table
 
-    code = exit_code_for(status, error)
+    code = exit_code_for(result.status, result.error)
+    cause = result.cause_message()
     if code == EXIT_REJECTED:
-        raise CliError(f"invalid input: {cause or error}")
-    if report is None:
+        raise CliError(f"invalid input: {cause or result.error}")
+    if result.report is None:
         # It ran but did not finish its job (a Lambda bug, a timeout, an abort): not a rejected input.
-        message = f"the execution ended {status} ({error}) without a report: {cause or 'no cause given'}"
+        message = (
+            f"the execution ended {result.status} ({result.error}) without a report: {cause or 'no cause given'}"
+        )
         raise CliError(message, exit_code=EXIT_NEEDS_ATTENTION)
+    report = Report.from_dict(result.report, source=f"report of {result.execution_name}")
     if as_json:
         click.echo(render_json(report), nl=False)
         return code
     out = _stdout()
-    out.print(render_table(report, title=title))
+    print_unbroken(out, render_table(report, title=title))
     out.print()
     if code == EXIT_SUCCEEDED:
-        out.print(f"[green]{status}[/]: nothing needs attention.")
+        out.print(f"[green]{result.status}[/]: nothing needs attention.")
     else:
         attention = report.summary.needsAttention
         out.print(
-            f"[red]{status}[/] ({error}): {attention} account-region{'s' if attention != 1 else ''} "
+            f"[red]{result.status}[/] ({result.error}): {attention} account-region{'s' if attention != 1 else ''} "
             "need attention; the action for each is above."
         )
     return code
 
 
-def _run_local(
-    scenario: str | None,
-    execution_input: dict[str, Any] | None,
-    *,
-    as_json: bool,
-    progress: bool,
-    title: str,
-    name: str | None = None,
-) -> int:
-    from workflow.console import local
+def _run(backend: RunBackend, execution_input: dict[str, Any], options: RunOptions) -> int:
+    """Start, follow and finish one execution on ``backend``; print its report and return the exit code."""
+    with backend:
+        arn = backend.start(execution_input, options.name)
+        if not options.as_json and not options.local:  # a local run ends with this process: nothing to find again
+            _stderr().print(f"Started {arn}", soft_wrap=True)
+        try:
+            backend.follow(arn, _stderr() if options.progress else None, options.interval)
+        except KeyboardInterrupt:
+            if options.local:
+                raise
+            # Stopping the CLI does not stop the execution: say how to find it again.
+            raise CliError(f"interrupted; the execution keeps running: orgsync watch {arn}", exit_code=130) from None
+        result = backend.finish(arn)
+    return _finish(result, as_json=options.as_json, title=f"{options.title}: {arn}")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``run`` and ``demo`` present a run."""
+
+    title: str
+    as_json: bool
+    progress: bool
+    name: str | None = None
+    interval: float = 0.1
+    local: bool = True
+
+
+def _local_backend(scenario: str | None) -> RunBackend:
+    """The local engine's backend over ``scenario`` (None: the bundled example); one line if moto is missing."""
     from workflow.local import local_extra_missing
 
     if (missing := local_extra_missing()) is not None:
         raise CliError(missing)
-    result = local.run(scenario, execution_input, console=_stderr() if progress else None, name=name)
-    return _finish(
-        result.report,
-        result.status,
-        result.error,
-        result.cause,
-        as_json=as_json,
-        title=f"{title}: {result.execution_arn}",
-    )
+    from workflow.console.local import LocalBackend, load
+
+    return LocalBackend(load(scenario))
 
 
 @cli.command(epilog=_examples("orgsync demo", "orgsync demo --json > report.json"))
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
 def demo(as_json: bool, no_progress: bool) -> int:
-    """Run a rollout over the bundled example organization on the local engine (no AWS account needed).
+    """Run the README's example rollout (docs/examples/rollout-input.json) over the bundled example organization
+    on the local engine (no AWS account needed).
 
     Shows live progress, then the report grouped by status with the action to take. Exits like run: 0 when
     nothing needs attention, 1 when something does (the example organization has some on purpose).
     """
-    return _run_local(None, None, as_json=as_json, progress=not no_progress and not as_json, title="orgsync demo")
+    backend = _local_backend(None)
+    from workflow.console.local import demo_input
+
+    options = RunOptions("orgsync demo", as_json, progress=not no_progress and not as_json)
+    return _run(backend, demo_input(), options)
 
 
 @cli.command(
@@ -256,10 +279,14 @@ def demo(as_json: bool, no_progress: bool) -> int:
 @click.option("--scenario", metavar="FILE", help="Run on the local engine against this simulated organization.")
 @click.option("--state-machine-arn", metavar="ARN", help="Start an execution of this deployed state machine.")
 @click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
-@click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
+@click.option(
+    "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not with --scenario)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls of a deployed execution.")
+@click.option(
+    "--interval", type=float, metavar="SECONDS", help="Seconds between polls of a deployed execution [default: 2]."
+)
 def run(
     input_path: str,
     scenario: str | None,
@@ -268,7 +295,7 @@ def run(
     endpoint_url: str | None,
     as_json: bool,
     no_progress: bool,
-    interval: float,
+    interval: float | None,
 ) -> int:
     """Run the workflow with an input: locally against a scenario, or on a deployed state machine.
 
@@ -277,43 +304,24 @@ def run(
     """
     if bool(scenario) == bool(state_machine_arn):
         raise CliError("give exactly one of --scenario FILE (local engine) or --state-machine-arn ARN (AWS)")
+    if scenario:
+        # The local engine runs in this process: there is no endpoint to point at, and nothing to poll remotely.
+        for flag, value in (("--endpoint-url", endpoint_url), ("--interval", interval)):
+            if value is not None:
+                raise CliError(f"{flag} applies to --state-machine-arn, not to --scenario (the local engine)")
     execution_input = read_input(input_path)
     progress = not no_progress and not as_json
+    backend: RunBackend
     if scenario:
-        return _run_local(scenario, execution_input, as_json=as_json, progress=progress, title="orgsync run", name=name)
-    assert state_machine_arn is not None
-    from workflow.console import remote
-    from workflow.console.live import follow
+        backend = _local_backend(scenario)
+        options = RunOptions("orgsync run", as_json, progress, name)
+    else:
+        from workflow.console.remote import AwsBackend
 
-    sfn, s3 = remote.clients(remote.parse_state_machine_arn(state_machine_arn), endpoint_url)
-    arn = remote.start_execution(sfn, state_machine_arn, execution_input, name)
-    if not as_json:
-        _stderr().print(f"Started {arn}")
-    poller = remote.ExecutionPoller(sfn, s3, arn, mode=remote.mode_of(execution_input))
-    try:
-        if progress:
-            follow(poller.snapshot, _stderr(), interval=interval)
-        else:
-            _wait(poller, interval)
-    except KeyboardInterrupt:
-        # Stopping the CLI does not stop the execution: say how to find it again.
-        raise CliError(f"interrupted; the execution keeps running: orgsync watch {arn}", exit_code=130) from None
-    view = poller.view
-    report = None
-    if view.status == "SUCCEEDED" or view.error in INCOMPLETE_ERRORS:
-        report = remote.load_report_for_execution(sfn, s3, arn)
-    cause = readable_cause(view.cause)
-    return _finish(report, view.status, view.error, cause, as_json=as_json, title=f"orgsync run: {arn}")
-
-
-def _wait(poller: Any, interval: float) -> Any:
-    import time
-
-    while True:
-        snapshot = poller.snapshot()
-        if snapshot.finished:
-            return snapshot
-        time.sleep(interval)
+        assert state_machine_arn is not None
+        backend = AwsBackend(state_machine_arn, endpoint_url)
+        options = RunOptions("orgsync run", as_json, progress, name, interval=interval or 2.0, local=False)
+    return _run(backend, execution_input, options)
 
 
 # ---------------------------------------------------------------------------------------------------- watch
@@ -338,24 +346,31 @@ def watch(execution_arn: str, endpoint_url: str | None, interval: float, no_prog
     Exits like run once the execution has finished.
     """
     from workflow.console import remote
-    from workflow.console.live import follow
+    from workflow.console.history import analyze
+    from workflow.console.poller import ExecutionPoller, follow_poller
+    from workflow.console.report import print_unbroken
+    from workflow.console.saved import load_execution
     from workflow.console.watch import render_items
 
     parsed = remote.parse_execution_arn(execution_arn)
-    sfn, s3 = remote.clients(parsed.region, endpoint_url)
-    poller = remote.ExecutionPoller(sfn, s3, execution_arn)
-    _describe_or_fail(sfn, execution_arn)
-    if no_progress:
-        _wait(poller, interval)
+    saved = None if endpoint_url else load_execution(execution_arn)
+    warnings: list[str] = []
+    if saved is not None:
+        # A local execution: its engine is gone, what it left is its saved history and report.
+        view = analyze(saved.history)
+        outcomes = [Outcome.from_dict(result) for result in (saved.report or {}).get("results", [])]
     else:
-        follow(poller.snapshot, _stderr(), interval=interval)
-    view = poller.view
+        sfn, s3 = remote.clients(parsed.region, endpoint_url)
+        poller = ExecutionPoller(sfn, s3, execution_arn)
+        _describe_or_fail(sfn, execution_arn)
+        follow_poller(poller, None if no_progress else _stderr(), interval)
+        view, outcomes, warnings = poller.view, poller.outcomes(), poller.warnings
     out = _stdout()
-    out.print(render_items(view, poller.outcomes(), title=f"{parsed.name}: {view.status}"))
-    for warning in poller.warnings:
+    print_unbroken(out, render_items(view, outcomes, title=f"{parsed.name}: {view.status}"))
+    for warning in warnings:
         _stderr().print(f"[yellow]note:[/] {warning}")
     if view.error:
-        out.print(f"{view.status}: {view.error}: {' '.join(readable_cause(view.cause).split())[:300]}")
+        out.print(f"{view.status}: {view.error}: {' '.join(readable_cause(view.cause).split())[:300]}", soft_wrap=True)
     return exit_code_for(view.status, view.error)
 
 
@@ -393,19 +408,29 @@ def report(source: str, fmt: str, endpoint_url: str | None, region: str | None) 
     Exit 0 when nothing needs attention, 1 when something does.
     """
     from workflow.console import remote
-    from workflow.console.report import Report, render, render_table
+    from workflow.console.report import Report, print_unbroken, render, render_table
 
     if source.startswith("arn:"):
+        from workflow.console.saved import load_execution
+
         parsed = remote.parse_execution_arn(source)
-        sfn, s3 = remote.clients(region or parsed.region, endpoint_url)
-        loaded = remote.load_report_for_execution(sfn, s3, source)
+        saved = None if endpoint_url else load_execution(source)
+        if saved is not None:  # a local execution (orgsync demo, run --scenario): the report it saved
+            if saved.report is None:
+                error = saved.description.get("error")
+                raise CliError(f"local execution {parsed.name} ended {saved.description.get('status')} ({error}) "
+                               "without a report")
+            loaded = Report.from_dict(saved.report, source=f"local execution {parsed.name}")
+        else:
+            sfn, s3 = remote.clients(region or parsed.region, endpoint_url)
+            loaded = remote.load_report_for_execution(sfn, s3, source)
     elif source.startswith("s3://"):
         _, s3 = remote.clients(region, endpoint_url)
         loaded = remote.load_report_from_s3(s3, source)
     else:
         loaded = Report.from_dict(read_json_file(source, "report"), source=f"report file {source!r}")
     if fmt == "table":
-        _stdout().print(render_table(loaded))
+        print_unbroken(_stdout(), render_table(loaded))
     else:
         click.echo(render(loaded, fmt), nl=False)
     return EXIT_NEEDS_ATTENTION if loaded.summary.needsAttention else EXIT_SUCCEEDED
@@ -424,7 +449,10 @@ def report(source: str, fmt: str, endpoint_url: str | None, region: str | None) 
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "json", "dot"]), default="svg", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of stdout (required for png on a terminal).")
 def graph(fmt: str, output: str | None) -> int:
-    """Draw the state machine (SVG, PNG, DOT) or print its definition (ASL JSON, with ARN placeholders)."""
+    """Draw the state machine (SVG, PNG, DOT) or print its definition (ASL JSON, with ARN placeholders).
+
+    SVG, PNG and DOT need the graph extra (pip install 'orgsync[graph]'); SVG and PNG also graphviz's dot program.
+    """
     from workflow.graph import render
 
     data = render(_definition(), fmt)
@@ -457,17 +485,22 @@ def _definition() -> dict[str, Any]:
 
 @cli.command(
     epilog=_examples(
-        "orgsync validate --input input.json",
-        "ORGSYNC_DESTINATION_BUCKET=acme-inventory orgsync validate --input minimal-input.json",
+        "orgsync validate --input docs/examples/rollout-input.json",
+        "ORGSYNC_DESTINATION_BUCKET=acme-inventory ORGSYNC_DESTINATION_REGION=ap-northeast-1 \\",
+        "    orgsync validate --input docs/examples/minimal-input.json",
     )
 )
 @click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON).")
 def validate(input_path: str) -> int:
     """Check an execution input offline, with the messages the workflow's InvalidInput would give.
 
-    Defaults a deployed state machine supplies (destination, syncName, memberRoleName) are read from the
-    same ORGSYNC_* environment variables the Lambda functions use. OU paths and account IDs are checked for
-    shape only: whether they exist in the organization is known only when the workflow runs.
+    \b
+    Defaults a deployed state machine supplies are read from the same variables the Lambda functions use:
+      ORGSYNC_DESTINATION_BUCKET, ORGSYNC_DESTINATION_REGION (required unless the input has destination.bucket
+      and destination.region), ORGSYNC_DESTINATION_PREFIX, ORGSYNC_KMS_KEY_ARN, ORGSYNC_SYNC_NAME,
+      ORGSYNC_MEMBER_ROLE_NAME, ORGSYNC_DEFAULT_TARGETS, ORGSYNC_DEFAULT_REGIONS.
+    OU paths and account IDs are checked for shape only: whether they exist in the organization is known only
+    when the workflow runs.
     """
     from lambdas.settings import Settings
 

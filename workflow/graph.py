@@ -209,12 +209,22 @@ class _Builder:
             graph.edge(owner, start, style="bold", color="#7e57c2", label=title, fontsize="9")
 
 
-def build_graph(definition: dict[str, Any], *, title: str = "orgsync") -> graphviz.Digraph:
-    """The graphviz graph of an ASL ``definition``."""
+#: The one line a user without the graph extra gets, whatever the format that needed it.
+MISSING_EXTRA = "the graph extra is not installed (the graphviz Python package): pip install 'orgsync[graph]'"
+
+
+def _graphviz() -> Any:
+    """The graphviz package, or the install hint as a :class:`CliError` (the graph extra is optional)."""
     try:
         import graphviz
-    except ImportError as exc:  # the graph extra is optional: the demo does not need it
-        raise CliError("the graphviz Python package is missing: pip install 'orgsync[graph]'") from exc
+    except ImportError as exc:
+        raise CliError(MISSING_EXTRA) from exc
+    return graphviz
+
+
+def build_graph(definition: dict[str, Any], *, title: str = "orgsync") -> graphviz.Digraph:
+    """The graphviz graph of an ASL ``definition``."""
+    graphviz = _graphviz()
     graph = graphviz.Digraph(
         name=title,
         graph_attr={
@@ -249,7 +259,7 @@ def build_graph(definition: dict[str, Any], *, title: str = "orgsync") -> graphv
 
 
 def to_dot(definition: dict[str, Any]) -> str:
-    """The graph in graphviz's DOT language (no ``dot`` binary needed)."""
+    """The graph in graphviz's DOT language (the graph extra, but no ``dot`` binary, needed)."""
     return str(build_graph(definition).source)
 
 
@@ -261,8 +271,7 @@ def render(definition: dict[str, Any], fmt: str) -> bytes:
         return to_dot(definition).encode()
     if fmt not in FORMATS:
         raise CliError(f"unknown graph format {fmt!r}: use one of {', '.join(FORMATS)}")
-    import graphviz
-
+    graphviz = _graphviz()
     graph = build_graph(definition)
     try:
         data: bytes = graph.pipe(format=fmt)

@@ -71,3 +71,11 @@ def bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="acme-inventory")
         yield s3
+
+
+@pytest.fixture(autouse=True)
+def _local_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Local executions save what `report`/`watch` need under a state directory: each test gets its own."""
+    state = tmp_path_factory.mktemp("orgsync-state")
+    monkeypatch.setenv("ORGSYNC_STATE_DIR", str(state))
+    return state

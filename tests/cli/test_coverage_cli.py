@@ -122,5 +122,5 @@ def test_local_input_rejected_by_the_workflow_names_the_field(tmp_path: Path) ->
     path.write_text(json.dumps({"targets": ["/Nowhere"], "regions": ["us-east-1"]}))
     result = CliRunner().invoke(coverage, ["--scenario", MINIMAL, "--input", str(path)])
     assert result.exit_code == EXIT_REJECTED
-    assert "--input: targets: OU path '/Nowhere' does not exist" in result.stderr
+    assert '--input: targets: OU path "/Nowhere" does not exist' in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -93,13 +93,17 @@ def test_exit_codes_of_a_finished_execution(status: str, error: str | None, code
 def test_an_execution_that_fails_without_a_report_is_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN an execution that crashed (a Lambda bug: States.Runtime), not one that refused its input
     from workflow.console import local
+    from workflow.runs import ExecutionResult
 
-    def crashed(*_: object, **__: object) -> local.LocalResult:
-        return local.LocalResult(
-            "arn:aws:states:us-east-1:1:execution:orgsync:x", "FAILED", "States.Runtime", "KeyError: 'run'", None
-        )
+    arn = "arn:aws:states:us-east-1:1:execution:orgsync:x"
 
-    monkeypatch.setattr(local, "run", crashed)
+    def crashed(self: local.LocalBackend, execution_arn: str) -> ExecutionResult:
+        return ExecutionResult(execution_arn, "FAILED", None, "States.Runtime", "KeyError: 'run'")
+
+    monkeypatch.setattr(local.LocalBackend, "__enter__", lambda self: self)
+    monkeypatch.setattr(local.LocalBackend, "start", lambda self, execution_input, name=None: arn)
+    monkeypatch.setattr(local.LocalBackend, "follow", lambda self, *_: None)
+    monkeypatch.setattr(local.LocalBackend, "finish", crashed)
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 1
     assert result.stderr == (

@@ -23,11 +23,10 @@ from click.testing import CliRunner
 from lambdas.models import Status
 from lambdas.statuses import STATUSES
 from workflow.cli import cli
-from workflow.local.scenario import example_scenario_path, load_scenario
+from workflow.local.scenario import example_scenario_path
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = str(example_scenario_path())
-SCENARIO = load_scenario(EXAMPLE)
 
 
 def write(tmp_path: Path, document: Any, name: str = "input.json") -> str:
@@ -70,7 +69,7 @@ def test_a_rollout_that_needs_attention_exits_1_with_the_report_and_actions() ->
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"targets": ["/Workloads"], "regions": ["mars-1"]}, "regions: 'mars-1' is not a known AWS region with SSM"),
+        ({"targets": ["/Workloads"], "regions": ["mars-1"]}, 'regions: "mars-1" is not a region name such as us-east-1'),
         ({"targets": ["/Nowhere"], "regions": ["us-east-1"]}, "/Nowhere"),
         ({"targets": [], "regions": ["us-east-1"]}, "targets: must be a non-empty list"),
     ],
@@ -132,7 +131,10 @@ def test_demo_in_a_terminal_draws_live_progress_then_the_report() -> None:
     elapsed = time.monotonic() - started
     # THEN the bar advanced over the account-regions while items finished, in colour, within seconds
     assert code == 1, output[-2000:]
-    total = len(SCENARIO.accounts) * len(SCENARIO.regions)
+    # (the README's example: its live view ends "51/51")
+    readme_total = re.search(r"(\d+)/\1 FAILED", (ROOT / "README.md").read_text())
+    assert readme_total is not None
+    total = int(readme_total.group(1))
     done = {int(n) for n in re.findall(rf"(\d+)/{total}\b", output)}
     assert total in done and len(done) >= 2, f"progress frames seen: {sorted(done)}"
     assert "\x1b[" in output  # a terminal gets colours and cursor moves
@@ -143,11 +145,24 @@ def test_demo_in_a_terminal_draws_live_progress_then_the_report() -> None:
     assert elapsed < 120, f"the demo took {elapsed:.0f} s"
 
 
-def test_demo_json_is_one_document_covering_the_whole_example_organization() -> None:
+def test_demo_runs_exactly_the_readme_example() -> None:
+    # GIVEN the README's example: run --scenario example.json --input docs/examples/rollout-input.json
+    readme = run("--scenario", EXAMPLE, "--input", str(ROOT / "docs/examples/rollout-input.json"), "--json")
+    # WHEN a user runs `orgsync demo`
     result = CliRunner().invoke(cli, ["demo", "--json"])
-    assert result.exit_code == 1, result.stderr
-    report = json.loads(result.stdout)
-    # every account of the example, in every region it mentions
-    assert report["summary"]["total"] == len(SCENARIO.accounts) * len(SCENARIO.regions)
+    # THEN it is the same rollout: the same account-regions with the same statuses
+    assert result.exit_code == readme.exit_code == 1, result.stderr
+    report, expected = json.loads(result.stdout), json.loads(readme.stdout)
+    assert report["summary"]["byStatus"] == expected["summary"]["byStatus"]
+    assert {(r["accountId"], r["region"], r["status"]) for r in report["results"]} == {
+        (r["accountId"], r["region"], r["status"]) for r in expected["results"]
+    }
     assert report["summary"]["needsAttention"] == sum(r["needsAttention"] for r in report["results"]) > 0
     assert result.stderr == ""  # no live view with --json, and moto's interpreter logs are silenced
+
+
+def test_the_demo_input_is_the_readme_example_input_and_the_scenarios_readme_says_so() -> None:
+    from workflow.console.local import demo_input
+
+    assert demo_input() == json.loads((ROOT / "docs/examples/rollout-input.json").read_text())
+    assert "demo input (`docs/examples/rollout-input.json`)" in (ROOT / "workflow/scenarios/README.md").read_text()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +77,52 @@ def test_not_an_object_and_not_json_and_missing(tmp_path: Path) -> None:
     missing = CliRunner().invoke(cli, ["validate", "--input", str(tmp_path / "nope.json")])
     assert missing.exit_code == 2
     assert missing.stderr == f"orgsync: error: input file '{tmp_path / 'nope.json'}' does not exist\n"
+
+
+def test_validates_own_help_examples_work_and_name_the_variables_they_need(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in [name for name in os.environ if name.startswith("ORGSYNC_")]:
+        monkeypatch.delenv(variable)
+    text = CliRunner().invoke(cli, ["validate", "--help"]).stdout
+    examples = [line.strip() for line in text.split("Examples:\n", 1)[1].replace("\\\n", " ").splitlines()]
+    assert len(examples) == 2
+    for example in examples:
+        words = shlex.split(example)
+        env = dict(word.split("=", 1) for word in words if "=" in word and not word.startswith("-"))
+        args = [word for word in words if "=" not in word][1:]  # after "orgsync"
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 0, (example, result.stderr)
+    # the one that relies on deployed defaults names the variables they come from, and needs them
+    assert "ORGSYNC_DESTINATION_BUCKET=acme-inventory ORGSYNC_DESTINATION_REGION=ap-northeast-1" in examples[1]
+    without = CliRunner().invoke(cli, ["validate", "--input", "docs/examples/minimal-input.json"])
+    assert without.exit_code == 2 and "destination.bucket: null is required" in without.stderr
+
+
+def test_every_orgsync_variable_is_listed_in_the_readme() -> None:
+    root = Path(__file__).parents[2]
+    used = {
+        match
+        for folder in ("lambdas", "workflow", "infra", "scripts")
+        for path in (root / folder).rglob("*")
+        if path.is_file() and path.suffix in {".py", ""}
+        for match in re.findall(r"ORGSYNC_[A-Z_]+[A-Z]", path.read_text(errors="ignore"))
+    }
+    readme = (root / "README.md").read_text()
+    listed = set(re.findall(r"^\| `(ORGSYNC_[A-Z_]+)` \|", readme, flags=re.MULTILINE))
+    assert used and used <= listed, f"not in the README's table of variables: {sorted(used - listed)}"
+
+
+def test_messages_show_json_values_not_python_reprs(tmp_path: Path) -> None:
+    cases = [
+        ({"mode": "teardown", "targets": ["/"], "regions": ["us-east-1"]}, 'confirm: null must be "teardown"'),
+        ({"mode": "teardown", "confirm": True, "targets": ["/"], "regions": ["us-east-1"]}, "confirm: true must be"),
+        ({"targets": ["/"], "regions": ["mars-1"]}, 'regions: "mars-1" is not'),
+    ]
+    for document, message in cases:
+        path = tmp_path / "input.json"
+        path.write_text(json.dumps(document))
+        result = CliRunner().invoke(
+            cli,
+            ["validate", "--input", str(path)],
+            env={"ORGSYNC_DESTINATION_BUCKET": "acme-inventory", "ORGSYNC_DESTINATION_REGION": "us-east-1"},
+        )
+        assert result.exit_code == 2 and message in result.stderr, result.stderr

@@ -252,7 +252,7 @@ class DistributedClient:
 
 
 def test_distributed_map_children_are_read_and_finished_ones_only_once() -> None:
-    from workflow.console.remote import ExecutionPoller
+    from workflow.console.poller import ExecutionPoller
 
     client = DistributedClient()
     poller = ExecutionPoller(client, None, "arn:aws:states:us-east-1:1:execution:orgsync:parent")

@@ -20,8 +20,9 @@ from lambdas.enrolment import enrolment_input
 from lambdas.settings import Settings
 from workflow.definition import MAP_RESULTS_PREFIX
 from workflow.local.faults import Call, RequestBoundary, ServiceError
-from workflow.local.runner import LocalRun, RunResult
+from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, parse_scenario
+from workflow.runs import ExecutionResult
 
 BUCKET = "lifecycle-inventory"
 PREFIX = "default"
@@ -143,7 +144,7 @@ def local(scenario: Scenario) -> Iterator[LocalRun]:
         yield run
 
 
-def run(local: LocalRun, **execution_input: Any) -> RunResult:
+def run(local: LocalRun, **execution_input: Any) -> ExecutionResult:
     return local.run({"regions": REGIONS, **execution_input})
 
 

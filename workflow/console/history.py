@@ -1,8 +1,8 @@
 """An execution's history read back into per account-region progress: attempts, retries, errors, outcomes.
 
 Step Functions pages ``GetExecutionHistory`` (``nextToken``); the local engine ignores paging and returns
-everything at once, possibly in any order. :func:`fetch_history` therefore pages, de-duplicates by event id
-and sorts by id itself, and stops if a server keeps returning the same page.
+everything at once, possibly in any order. :func:`~workflow.runs.fetch_history` therefore pages, de-duplicates by
+event id and sorts by id itself, and stops if a server keeps returning the same page.
 
 :func:`analyze` follows ``previousEventId`` from each task result back to the event that scheduled it, reads
 the account and region from that task's input, and counts a second scheduling of the same function for the
@@ -39,6 +39,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambdas.causes import error_message
+from workflow.runs import fetch_history
+
+__all__ = ["ExecutionView", "ItemView", "TaskError", "analyze", "fetch_history", "find_outcome", "readable_cause"]
+
 #: Event types that schedule a task attempt, and the key of their details.
 _SCHEDULED = {
     "TaskScheduled": "taskScheduledEventDetails",
@@ -65,29 +70,6 @@ _EXECUTION_END = {
     "ExecutionTimedOut": "TIMED_OUT",
     "ExecutionAborted": "ABORTED",
 }
-
-
-def fetch_history(
-    sfn: Any, execution_arn: str, *, page_size: int = 1000, max_pages: int = 10_000
-) -> list[dict[str, Any]]:
-    """Every event of an execution, oldest first, whatever the server does with paging and order."""
-    events: dict[int, dict[str, Any]] = {}
-    token: str | None = None
-    seen_tokens: set[str] = set()
-    for _ in range(max_pages):
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": page_size, "reverseOrder": False}
-        if token:
-            kwargs["nextToken"] = token
-        page = sfn.get_execution_history(**kwargs)
-        before = len(events)
-        for event in page.get("events", []):
-            events[int(event["id"])] = event
-        token = page.get("nextToken")
-        # A server that ignores paging may hand back a token anyway: stop when a page brings nothing new.
-        if not token or token in seen_tokens or len(events) == before:
-            break
-        seen_tokens.add(token)
-    return [events[key] for key in sorted(events)]
 
 
 def _json(text: Any) -> Any:
@@ -128,10 +110,7 @@ def find_outcome(value: Any, depth: int = 0) -> dict[str, Any] | None:
 
 def readable_cause(cause: Any) -> str:
     """A cause for people: a Lambda error payload (``{"errorMessage": ..., "stackTrace": ...}``) -> its message."""
-    parsed = _json(cause)
-    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
-        return str(parsed["errorMessage"])
-    return "" if cause is None else str(cause)
+    return error_message(None if cause is None else str(cause)) or ""
 
 
 def _function(details: dict[str, Any], parameters: Any) -> str:

@@ -1,51 +1,48 @@
-"""``orgsync demo`` and ``orgsync run --scenario``: the workflow on the local engine, followed live.
+"""``orgsync demo`` and ``orgsync run --scenario``: the local engine as a :class:`~workflow.runs.RunBackend`.
 
-:class:`~workflow.local.runner.LocalRun` deploys the real definition and Lambda handlers on the local engine
-against the scenario's simulated organization. The execution runs on the engine's threads; meanwhile the live
-view polls it exactly as it polls AWS (:class:`~workflow.console.remote.ExecutionPoller`: the history for
-retries and errors, the map run for the item count, the outcome records in the bucket for the statuses).
+:class:`LocalBackend` deploys the real definition and Lambda handlers on the local engine
+(:class:`~workflow.local.runner.LocalRun`) against the scenario's simulated organization. The execution runs on
+the engine's threads; the live view follows it through the same Step Functions and S3 APIs as on AWS
+(:class:`~workflow.console.poller.ExecutionPoller`). When it ends, the backend saves what ``orgsync report`` and
+``orgsync watch`` need (the execution's description, history and report) under the local state directory
+(:mod:`workflow.console.saved`), so the execution ARN it printed can be used after the process is gone.
 
 Example::
 
-    >>> from workflow.local.scenario import example_scenario_path, load_scenario
-    >>> demo_input(load_scenario(example_scenario_path()))
-    {'targets': ['/'], 'regions': ['ap-east-1', 'ap-northeast-1', 'us-east-1']}
+    >>> demo_input()["targets"]
+    ['/Workloads', '/Sandbox']
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from workflow.console.errors import CliError
-from workflow.console.live import follow
-from workflow.console.remote import ExecutionPoller, mode_of
-from workflow.console.report import Report
+from workflow.console.remote import mode_of
+from workflow.runs import ExecutionResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from workflow.local.runner import LocalRun
+    from workflow.local.scenario import Scenario
+
+#: The demo's input, shipped with the example scenario; ``docs/examples/rollout-input.json`` is the same document
+#: (a test keeps them equal), so ``orgsync demo`` runs exactly the README's example.
+DEMO_INPUT = "example-input.json"
 
 
-@dataclass(frozen=True)
-class LocalResult:
-    """How a local execution ended, with its report (None when it wrote none, e.g. ``InvalidInput``)."""
-
-    execution_arn: str
-    status: str
-    error: str | None
-    cause: str | None
-    report: Report | None
+def demo_input() -> dict[str, Any]:
+    """The input ``orgsync demo`` runs: the README's example, ``docs/examples/rollout-input.json``."""
+    document: dict[str, Any] = json.loads(resources.files("workflow.scenarios").joinpath(DEMO_INPUT).read_text())
+    return document
 
 
-def demo_input(scenario: Any) -> dict[str, Any]:
-    """The demo's input: the whole organization (``/`` is the root), every region the scenario mentions.
-
-    The destination, sync name and member role come from the deployed defaults, as they would on AWS.
-    """
-    return {"targets": ["/"], "regions": list(scenario.regions)}
-
-
-def load(path: str | None) -> Any:
+def load(path: str | None) -> Scenario:
     """The scenario at ``path`` (the bundled example when None); a bad file is one :class:`CliError` line."""
     from workflow.local.scenario import ScenarioError, example_scenario_path, load_scenario
 
@@ -58,38 +55,75 @@ def load(path: str | None) -> Any:
         raise CliError(f"scenario {exc}") from exc
 
 
-def run(
-    scenario_path: str | None,
-    execution_input: dict[str, Any] | None,
-    *,
-    console: Console | None,
-    interval: float = 0.1,
-    timeout: float = 600,
-    name: str | None = None,
-) -> LocalResult:
-    """Run one execution on the local engine; draw the live view on ``console`` unless it is None."""
-    from workflow.local.runner import LocalRun
+class LocalBackend:
+    """orgsync on the local engine against a scenario, as a :class:`~workflow.runs.RunBackend`.
 
-    scenario = load(scenario_path)
-    execution_input = demo_input(scenario) if execution_input is None else execution_input
-    with LocalRun(scenario) as local:
-        arn, name = local.start(execution_input, name)
-        if console is not None:
-            poller = ExecutionPoller(
-                local.engine.session.client("stepfunctions"),
-                local.aws.client("s3", scenario.aggregator.account_id),
-                arn,
-                mode=mode_of(execution_input),
-                bucket=scenario.aggregator.bucket,
-                retry_counter=lambda: len(local.engine.retry_sleeps),
-            )
-            follow(poller.snapshot, console, interval=interval)
-        result = local.wait(arn, name, timeout=timeout)
-    report = Report.from_dict(result.report, source=f"report of {name}") if result.report else None
-    return LocalResult(
-        execution_arn=result.execution_arn,
-        status=result.status,
-        error=result.error,
-        cause=result.cause_message(),
-        report=report,
-    )
+    Example::
+
+        with LocalBackend(load(None)) as backend:
+            arn = backend.start(demo_input())
+            backend.follow(arn, None, interval=0.1)
+            result = backend.finish(arn)
+    """
+
+    def __init__(self, scenario: Scenario, *, timeout: float = 600, state_dir: Path | None = None) -> None:
+        self.scenario = scenario
+        self.timeout = timeout
+        self.state_dir = state_dir
+        self._local: LocalRun | None = None
+        self._modes: dict[str, Any] = {}
+
+    def __enter__(self) -> LocalBackend:
+        from workflow.local.runner import LocalRun
+
+        self._local = LocalRun(self.scenario).__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._local is not None:
+            self._local.__exit__(exc_type, exc, tb)
+            self._local = None
+
+    @property
+    def local(self) -> LocalRun:
+        """The running local deployment (only inside ``with``)."""
+        if self._local is None:
+            raise RuntimeError("LocalBackend is used inside a with block")
+        return self._local
+
+    def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
+        """Start an execution on the local engine; returns its ARN."""
+        arn, _ = self.local.start(execution_input, name)
+        self._modes[arn] = mode_of(execution_input)
+        return arn
+
+    def follow(self, execution_arn: str, console: Console | None, interval: float) -> None:
+        """Draw the live view on ``console`` until the execution ends (``None``: nothing to draw, the wait is in
+        :meth:`finish`)."""
+        if console is None:
+            return
+        from workflow.console.poller import ExecutionPoller, follow_poller
+
+        local = self.local
+        poller = ExecutionPoller(
+            local.engine.session.client("stepfunctions"),
+            local.aws.client("s3", self.scenario.aggregator.account_id),
+            execution_arn,
+            mode=self._modes[execution_arn],
+            bucket=self.scenario.aggregator.bucket,
+            # The local engine's Map children are not listable: it counts each retry's sleep instead.
+            retry_counter=lambda: len(local.engine.retry_sleeps),
+        )
+        follow_poller(poller, console, interval)
+
+    def finish(self, execution_arn: str) -> ExecutionResult:
+        """Wait for the execution's end, save it for ``report``/``watch`` and return it with its report."""
+        from workflow.console import saved
+
+        result = self.local.wait(execution_arn, execution_arn.rsplit(":", 1)[-1], timeout=self.timeout)
+        description = self.local.engine.session.client("stepfunctions").describe_execution(executionArn=execution_arn)
+        history = self.local.history(execution_arn)
+        saved.save_execution(dict(description), history, result.report, state_dir=self.state_dir)
+        return result

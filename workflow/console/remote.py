@@ -1,11 +1,9 @@
 """Executions on a Step Functions endpoint (AWS, or a local engine's server via ``--endpoint-url``).
 
-Starting an execution, polling it into a :class:`~workflow.console.live.Snapshot`, and reading its report back.
-Progress comes from three places, whichever answers: the execution history (task attempts, retries, errors,
-outcomes returned by inline Map iterations), the Distributed Map run's item counts (``DescribeMapRun``) and
-child executions, and the outcome records each item writes to
-``s3://<bucket>/orgsync/reports/<execution>/results/<account>/<region>.json``. Any of these may fail on a given
-endpoint (moto cannot list a map run's executions): each is tried and skipped quietly when it does.
+:class:`AwsBackend` is the :class:`~workflow.runs.RunBackend` of a deployed state machine: it starts an
+execution, follows it with :class:`~workflow.console.poller.ExecutionPoller` and reads its report back. The
+helpers here parse ARNs, make the clients and find a finished execution's report (its output, its cause, or
+the S3 folder its input names).
 
 Example::
 
@@ -17,16 +15,22 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from lambdas.models import Mode, Outcome
+from lambdas.models import Mode
+from lambdas.modes import failure_errors
 from workflow.console.errors import CliError
-from workflow.console.history import ExecutionView, analyze, fetch_history
-from workflow.console.live import Snapshot
 from workflow.console.report import Report
+from workflow.runs import ExecutionResult, list_outcomes, result_from_description
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: Fail-state errors that mean "the run finished and the report says what needs attention".
+INCOMPLETE_ERRORS = failure_errors()
 
 REPORTS_PREFIX = "orgsync/reports"
 
@@ -164,20 +168,6 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def read_outcome_records(s3: Any, bucket: str, execution_name: str) -> list[Outcome]:
-    """The outcome records written so far for an execution (empty when there are none, or none readable)."""
-    prefix = f"{REPORTS_PREFIX}/{execution_name}/results/"
-    outcomes: list[Outcome] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-            try:
-                outcomes.append(Outcome.from_dict(json.loads(body)))
-            except (ValueError, KeyError, TypeError):
-                continue  # a record being written, or not ours: progress is best-effort
-    return outcomes
-
-
 def load_report_from_s3(s3: Any, uri: str) -> Report:
     """A report at ``s3://bucket/key``; a prefix (an execution's report folder) is read as its report.json,
     else assembled from the outcome records under it."""
@@ -198,11 +188,7 @@ def load_report_from_s3(s3: Any, uri: str) -> Report:
         except ValueError as exc:
             raise CliError(f"s3://{bucket}/{candidate} is not valid JSON: {exc}") from exc
     # A report folder without report.json: the execution is still running or Summarize failed.
-    prefix = key.rstrip("/")
-    outcomes: list[Outcome] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/results/"):
-        for item in page.get("Contents", []):
-            outcomes.append(Outcome.from_dict(json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())))
+    outcomes = list_outcomes(s3, bucket, "", prefix=key.rstrip("/") + "/results/")
     if not outcomes:
         raise CliError(f"no report at {uri}: neither report.json nor outcome records under it")
     return Report.from_outcomes(outcomes, location=uri, partial=True)
@@ -232,162 +218,63 @@ def load_report_for_execution(sfn: Any, s3: Any, arn: str) -> Report:
         uri = _find_s3_uri(document)
         if uri:
             return load_report_from_s3(s3, uri)
-    bucket = find_bucket(_json_or_none(described.get("input")))
+    bucket = find_bucket(json_or_none(described.get("input")))
     if bucket:
         return load_report_from_s3(s3, f"s3://{bucket}/{REPORTS_PREFIX}/{parsed.name}/")
     error = described.get("error") or status
     raise CliError(f"execution {parsed.name} ended {status} ({error}) without a report")
 
 
-def _json_or_none(text: Any) -> Any:
+def json_or_none(text: Any) -> Any:
     try:
         return json.loads(text) if isinstance(text, str) else None
     except ValueError:
         return None
 
 
-@dataclass
-class ExecutionPoller:
-    """Builds a :class:`Snapshot` of an execution from its history, map runs and outcome records."""
-
-    sfn: Any
-    s3: Any
-    execution_arn: str
-    mode: Mode = Mode.ROLLOUT
-    bucket: str | None = None
-    view: ExecutionView = field(default_factory=ExecutionView)
-    warnings: list[str] = field(default_factory=list)
-    max_child_reads: int = 25
-    #: Counts retries the history cannot show (the local engine's children are not listable; it records each
-    #: retry's sleep instead).
-    retry_counter: Callable[[], int] | None = None
-    _finished_children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.name = parse_execution_arn(self.execution_arn).name
-
-    def refresh(self) -> ExecutionView:
-        """Read the whole history again (and child executions of Distributed Maps when they can be listed)."""
-        view = analyze(fetch_history(self.sfn, self.execution_arn))
-        for map_run in view.map_run_arns:
-            self._count_map_run(view, map_run)
-            self._read_children(view, map_run)
-        if self.bucket is None:
-            self.bucket = self._bucket(view)
-        self.view = view
-        return view
-
-    def _count_map_run(self, view: ExecutionView, map_run: str) -> None:
-        try:
-            counts = self.sfn.describe_map_run(mapRunArn=map_run).get("itemCounts", {})
-        except Exception:  # best effort: not every endpoint describes map runs
-            return
-        view.map_item_count = max(view.map_item_count or 0, int(counts.get("total", 0)))
-        finished = sum(int(counts.get(k, 0)) for k in ("succeeded", "failed", "timedOut", "aborted"))
-        view.map_iterations_done = max(view.map_iterations_done, finished)
-
-    def _read_children(self, view: ExecutionView, map_run: str) -> None:
-        """Merge the child executions' histories: a finished child's is read once and kept, a running child's
-        is read again, and at most :attr:`max_child_reads` histories are fetched per poll (thousands of children
-        would otherwise throttle GetExecutionHistory); the others are read on later polls."""
-        try:
-            children = [
-                child
-                for page in self.sfn.get_paginator("list_executions").paginate(mapRunArn=map_run)
-                for child in page.get("executions", [])
-            ]
-        except Exception:  # moto cannot list a map run's executions: the outcome records in S3 cover it
-            return
-        reads = 0
-        for child in children:
-            arn = str(child["executionArn"])
-            events = self._finished_children.get(arn)
-            if events is None and reads < self.max_child_reads:
-                reads += 1
-                try:
-                    events = fetch_history(self.sfn, arn)
-                except Exception:  # a child that vanished or was throttled: next poll
-                    continue
-                if child.get("status") != "RUNNING":
-                    self._finished_children[arn] = events
-            if events is not None:
-                analyze(events, view, top_level=False)
-
-    def _bucket(self, view: ExecutionView) -> str | None:
-        try:
-            described = self.sfn.describe_execution(executionArn=self.execution_arn)
-        except Exception:  # the bucket is a nicety for progress; the history alone still works
-            described = {}
-        return find_bucket(_json_or_none(described.get("input"))) or find_bucket(view.task_outputs)
-
-    def outcomes(self) -> list[Outcome]:
-        """Outcomes known so far: from S3 records when readable, merged with those seen in the history."""
-        found: dict[tuple[str, str], Outcome] = {}
-        for record in self.view.outcomes():
-            try:
-                outcome = Outcome.from_dict(record)
-            except (KeyError, ValueError, TypeError):
-                continue
-            found[(outcome.accountId, outcome.region)] = outcome
-        if self.bucket:
-            try:
-                for outcome in read_outcome_records(self.s3, self.bucket, self.name):
-                    found[(outcome.accountId, outcome.region)] = outcome
-            except Exception as exc:  # no read access to the bucket: the history alone, and say so once
-                message = f"outcome records in s3://{self.bucket} not readable ({type(exc).__name__})"
-                if message not in self.warnings:
-                    self.warnings.append(message)
-        return list(found.values())
-
-    def snapshot(self) -> Snapshot:
-        """Poll once."""
-        view = self.refresh()
-        outcomes = self.outcomes()
-        by_status: dict[str, int] = {}
-        for outcome in outcomes:
-            by_status[str(outcome.status)] = by_status.get(str(outcome.status), 0) + 1
-        done = max(len(outcomes), view.map_iterations_done)
-        skipped = by_status.get("SKIPPED", 0)
-        planned = _planned(view.task_outputs)
-        total: int | None = planned  # known as soon as Resolve targets returns, before the Map starts
-        if view.map_item_count is not None:
-            # SKIPPED accounts are recorded before the Map and are not Map items: count them on both sides.
-            # A map run's total grows while its ItemReader loads, so Resolve targets' plan wins when larger.
-            known = max(view.map_item_count + skipped, planned or 0)
-            done = max(done, min(known, view.map_iterations_done + skipped))
-            total = known
-        errors = [
-            f"{item.account_id}/{item.region} {e.function}: {e.error} {_short(e.cause)}"
-            for item in view.items.values()
-            for e in item.errors
-        ] + [f"{e.function}: {e.error} {_short(e.cause)}" for e in view.other_errors]
-        phase = ", ".join(view.current_states[:2]) or "running"
-        if view.finished:
-            phase = f"{view.status} ({view.error})" if view.error else view.status
-        return Snapshot(
-            total=total,
-            done=done if total is None else min(done, total),
-            by_status=by_status,
-            pending=sum(o.verification == "PENDING" for o in outcomes),
-            retries=max(view.retries, self.retry_counter() if self.retry_counter else 0),
-            phase=phase,
-            finished=view.finished,
-            recent_errors=tuple(errors[-3:]),
-            mode=self.mode,
-            error=view.error,
-        )
 
 
-def _planned(outputs: list[Any]) -> int | None:
-    """The account-regions Resolve targets planned (its ``counts``: Map items plus SKIPPED), if it said."""
-    for output in outputs:
-        payload = output.get("Payload", output) if isinstance(output, dict) else None
-        counts = payload.get("counts") if isinstance(payload, dict) else None
-        if isinstance(counts, dict) and isinstance(counts.get("items"), int):
-            return int(counts["items"]) + int(counts.get("skipped", 0))
-    return None
+class AwsBackend:
+    """A deployed state machine as a :class:`~workflow.runs.RunBackend` (``endpoint_url``: another endpoint).
 
+    Example::
 
-def _short(text: str, limit: int = 100) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        with AwsBackend("arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync") as backend:
+            arn = backend.start({"targets": ["/"], "regions": ["eu-west-1"]})
+            backend.follow(arn, None, interval=2)
+            result = backend.finish(arn)
+    """
+
+    def __init__(self, state_machine_arn: str, endpoint_url: str | None = None) -> None:
+        self.state_machine_arn = state_machine_arn
+        self.sfn, self.s3 = clients(parse_state_machine_arn(state_machine_arn), endpoint_url)
+        self._modes: dict[str, Mode] = {}
+
+    def __enter__(self) -> AwsBackend:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None  # nothing to stop: the execution runs on AWS
+
+    def start(self, execution_input: dict[str, Any], name: str | None = None) -> str:
+        """Start an execution (see :func:`start_execution`); returns its ARN."""
+        arn = start_execution(self.sfn, self.state_machine_arn, execution_input, name)
+        self._modes[arn] = mode_of(execution_input)
+        return arn
+
+    def follow(self, execution_arn: str, console: Console | None, interval: float) -> None:
+        """Poll the execution until it ends, drawing the live view on ``console`` (waiting only when None)."""
+        from workflow.console.poller import ExecutionPoller, follow_poller
+
+        poller = ExecutionPoller(self.sfn, self.s3, execution_arn, mode=self._modes.get(execution_arn, Mode.ROLLOUT))
+        follow_poller(poller, console, interval)
+
+    def finish(self, execution_arn: str) -> ExecutionResult:
+        """How the execution ended, with its report when it finished its job (SUCCEEDED or *Incomplete/Failed)."""
+        described = self.sfn.describe_execution(executionArn=execution_arn)
+        report = None
+        if described["status"] == "SUCCEEDED" or described.get("error") in INCOMPLETE_ERRORS:
+            report = load_report_for_execution(self.sfn, self.s3, execution_arn).to_dict()
+        return result_from_description(described, report)

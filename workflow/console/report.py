@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -233,6 +234,7 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
         for column in ("Account", "Name", "OU", "Regions", "Marker"):
             # IDs and markers never wrap; names, OU paths and region lists wrap rather than lose their ends.
             table.add_column(column, no_wrap=column in {"Account", "Marker"}, overflow="fold")
+        # (print_unbroken widens the render so that no name or OU path is folded either.)
         for account, name, ou_path, regions, marker in _account_rows(group):
             table.add_row(account, name, ou_path, regions, marker)
         parts += [Text(""), table]
@@ -244,6 +246,29 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
         if group.needs_attention:
             parts.append(Text.assemble(("Action: ", f"bold {style}".strip()), group.action))
     return Group(*parts)
+
+
+def print_unbroken(console: Console, renderable: RenderableType) -> None:
+    """Print ``renderable`` at least as wide as its longest identifier, so none is ever broken.
+
+    Rich wraps text to the console's width (80 columns when stdout is a pipe) and folds a word longer than that,
+    cutting an execution ARN or a role ARN in two. Widening the render to the renderable's minimum width (its
+    longest word, its unbreakable columns) keeps every identifier whole: a line longer than the terminal is then
+    wrapped by the terminal alone, and copying or grepping it still finds the identifier.
+
+    >>> console = Console(width=40, file=io.StringIO(), color_system=None)
+    >>> arn = "arn:aws:states:us-east-1:300000000001:execution:orgsync:demo-1"
+    >>> print_unbroken(console, Text(f"orgsync demo: {arn}"))
+    >>> arn in console.file.getvalue()
+    True
+    """
+    needed = Measurement.get(console, console.options.update_width(100_000), renderable).minimum
+    width = console.width
+    console.width = max(width, needed)  # console.print(width=...) can narrow the render, never widen it
+    try:
+        console.print(renderable)
+    finally:
+        console.width = width
 
 
 def render_text(report: Report, *, width: int = 120, title: str | None = None) -> str:

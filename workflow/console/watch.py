@@ -72,7 +72,9 @@ def render_items(view: ExecutionView, outcomes: list[Outcome], *, title: str) ->
     """The watch table, with the summary of the outcomes known so far above it."""
     table = Table(title=Text(title, style="bold"), title_justify="left", show_edge=False, pad_edge=False)
     for column in ("Account", "Region", "Status", "Marker", "Attempts", "Retries", "Last error"):
-        table.add_column(column, overflow="fold" if column == "Last error" else "ellipsis")
+        # Identifiers and statuses never wrap or lose their end (the CLI widens the render to fit them); only the
+        # last error, a sentence, folds.
+        table.add_column(column, overflow="fold", no_wrap=column != "Last error")
     rows = item_rows(view, outcomes)
     for row in rows:
         status = row["status"]

@@ -8,6 +8,12 @@ Setting the environment variable ``ORGSYNC_SFN_ENDPOINT_URL`` (e.g. ``http://loc
 default); tests that need in-process features of the local engine (Python handlers, the virtual clock) skip
 with a reason when it is set (see :func:`remote_endpoint_url`).
 
+A moto server (``moto_server -p 5000``) answers as such an endpoint once two things are true: boto3 finds
+credentials (any value: ``AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing``), and the server has been told to
+run executions, which it does not by default (its executions would stay RUNNING): POST
+``{"stepfunctions": {"execute_state_machine": true}}`` to ``/moto-api/config`` before creating a state machine
+(:func:`enable_moto_server_executions`). ``moto_server`` sets ``MOTO_PORT`` to its own port itself.
+
 Example::
 
     >>> import boto3
@@ -22,50 +28,29 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.request
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from workflow.runs import TERMINAL_STATUSES, ExecutionResult, fetch_history, result_from_description
+
+__all__ = [
+    "ENDPOINT_ENV",
+    "ExecutionDidNotFinish",
+    "ExecutionResult",
+    "NoEndpointCredentials",
+    "StepFunctionsDriver",
+    "enable_moto_server_executions",
+    "remote_driver",
+]
+
 #: The environment variable that points the driver (and the tests) at another Step Functions endpoint.
 ENDPOINT_ENV = "ORGSYNC_SFN_ENDPOINT_URL"
 
-TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
-
-
 class ExecutionDidNotFinish(TimeoutError):
     """An execution was still running when the driver stopped waiting for it."""
-
-
-@dataclass(frozen=True)
-class ExecutionResult:
-    """How an execution ended.
-
-    ``output`` is the parsed JSON output (None unless it succeeded); ``error``/``cause`` are the execution's
-    error name and cause (None if it succeeded). A Lambda error's cause is AWS's error payload as a JSON string;
-    :meth:`cause_json` parses it.
-    """
-
-    execution_arn: str
-    status: str
-    output: Any | None
-    error: str | None
-    cause: str | None
-
-    @property
-    def succeeded(self) -> bool:
-        """True if the execution's status is SUCCEEDED."""
-        return self.status == "SUCCEEDED"
-
-    def cause_json(self) -> Any:
-        """The cause parsed as JSON (a Lambda error payload, for instance); the raw string if it is not JSON."""
-        if self.cause is None:
-            return None
-        try:
-            return json.loads(self.cause)
-        except json.JSONDecodeError:
-            return self.cause
 
 
 class StepFunctionsDriver:
@@ -122,7 +107,7 @@ class StepFunctionsDriver:
             description = self.client.describe_execution(executionArn=execution_arn)
             status = str(description["status"])
             if status in TERMINAL_STATUSES:
-                return _result(execution_arn, description)
+                return result_from_description(description)
             if time.monotonic() >= deadline:
                 raise ExecutionDidNotFinish(f"{execution_arn} still {status} after {timeout} s")
             # Real sleeps on purpose: executions run on the engine's threads in real time.
@@ -136,42 +121,8 @@ class StepFunctionsDriver:
         return self.wait(self.start(state_machine_arn, execution_input, name=name), timeout=timeout)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        """Every history event of the execution, oldest first, by id.
-
-        Pages itself and sorts, because engines differ: moto ignores ``maxResults`` and ``reverseOrder`` and returns
-        everything at once; AWS pages by 1,000.
-        """
-        events: dict[int, dict[str, Any]] = {}
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-        while True:
-            page = self.client.get_execution_history(**kwargs)
-            for event in page["events"]:
-                events[int(event["id"])] = event
-            token = page.get("nextToken")
-            if not token:
-                return [events[key] for key in sorted(events)]
-            kwargs["nextToken"] = token
-
-
-def _result(execution_arn: str, description: dict[str, Any]) -> ExecutionResult:
-    raw_output = description.get("output")
-    return ExecutionResult(
-        execution_arn=execution_arn,
-        status=str(description["status"]),
-        output=_parse_output(raw_output),
-        error=description.get("error"),
-        cause=description.get("cause"),
-    )
-
-
-def _parse_output(raw: str | None) -> Any:
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        # moto returns a string result unquoted ("v2" instead of "\"v2\""); AWS always returns JSON.
-        return raw
+        """Every history event of the execution, oldest first (:func:`workflow.runs.fetch_history`)."""
+        return fetch_history(self.client, execution_arn)
 
 
 def remote_endpoint_url() -> str | None:
@@ -190,4 +141,32 @@ def remote_driver(endpoint_url: str | None = None, *, region: str | None = None)
     if url is None:
         raise ValueError(f"no endpoint URL given and {ENDPOINT_ENV} is not set")
     region_name = region or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return StepFunctionsDriver(boto3.client("stepfunctions", endpoint_url=url, region_name=region_name))
+    session = boto3.session.Session(region_name=region_name)
+    if session.get_credentials() is None:
+        # botocore signs every request, a local server's too: without credentials the first call fails, deep inside.
+        raise NoEndpointCredentials(
+            f"{url}: boto3 finds no AWS credentials; a local endpoint accepts any: "
+            "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        )
+    return StepFunctionsDriver(session.client("stepfunctions", endpoint_url=url))
+
+
+class NoEndpointCredentials(ValueError):
+    """No credentials to sign requests to another endpoint with (a local one accepts any)."""
+
+
+def enable_moto_server_executions(endpoint_url: str) -> None:
+    """Tell a moto server to run executions (it only records them by default); call before creating machines.
+
+    Example::
+
+        enable_moto_server_executions("http://127.0.0.1:5000")
+    """
+    request = urllib.request.Request(
+        f"{endpoint_url.rstrip('/')}/moto-api/config",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass

@@ -8,7 +8,7 @@ organization reader role) and deploys :func:`workflow.definition.build_definitio
 the document that runs here is the document CDK deploys.
 
 :meth:`LocalRun.run` starts an execution, waits for it (optionally reporting progress as outcome records
-appear) and returns a :class:`RunResult` with the report read back from S3.
+appear) and returns a :class:`~workflow.runs.ExecutionResult` with the report read back from S3.
 
 Example::
 
@@ -23,11 +23,11 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -35,66 +35,20 @@ from typing import Any
 
 from lambdas import aws as lambda_aws
 from lambdas.models import Outcome
-from lambdas.report import items_key, report_key, results_prefix
+from lambdas.report import items_key
 from lambdas.settings import Settings
 from workflow.definition import build_definition, substitutions
 from workflow.functions import ALL_FUNCTIONS
 from workflow.local.aws import LocalAws
 from workflow.local.clock import VirtualClock
-from workflow.local.driver import ExecutionResult
 from workflow.local.engine import LocalEngine
 from workflow.local.scenario import Scenario, load_scenario
+from workflow.runs import ExecutionResult, list_outcomes, read_report
 
 STATE_MACHINE_NAME = "orgsync"
 
 #: Progress callback: the outcomes recorded so far and the number of account-regions expected.
 ProgressHook = Callable[[list[Outcome], int | None], None]
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a local execution ended, with the report it wrote.
-
-    ``report`` is the S3 report (None when the execution failed before writing one, e.g. ``InvalidInput``);
-    ``output`` the execution's output (None unless it succeeded).
-    """
-
-    execution_arn: str
-    execution_name: str
-    status: str
-    error: str | None
-    cause: str | None
-    output: Any | None
-    report: dict[str, Any] | None
-
-    @property
-    def succeeded(self) -> bool:
-        """True when the execution SUCCEEDED (nothing needs attention)."""
-        return self.status == "SUCCEEDED"
-
-    def cause_message(self) -> str | None:
-        """The cause in words: a Lambda error's ``errorMessage`` (InvalidInput's field and value), else the cause."""
-        if self.cause is None:
-            return None
-        try:
-            parsed = json.loads(self.cause)
-        except ValueError:
-            return self.cause
-        if isinstance(parsed, dict) and "errorMessage" in parsed:
-            return str(parsed["errorMessage"])
-        return self.cause
-
-    def statuses(self) -> dict[tuple[str, str], str]:
-        """``{(accountId, region): status}`` from the report (empty without one)."""
-        results = (self.report or {}).get("results", [])
-        return {(r["accountId"], r["region"]): r["status"] for r in results}
-
-    def result(self, account_id: str, region: str) -> dict[str, Any]:
-        """One account-region's result from the report (KeyError if absent)."""
-        for result in (self.report or {}).get("results", []):
-            if result["accountId"] == account_id and result["region"] == region:
-                return dict(result)
-        raise KeyError(f"no result for {account_id} {region}")
 
 
 class LocalRun:
@@ -177,14 +131,7 @@ class LocalRun:
 
     def outcomes(self, execution_name: str) -> list[Outcome]:
         """The outcome records written so far by ``execution_name`` (for live progress), by account and region."""
-        s3 = self.aws.client("s3")
-        bucket, prefix = self.scenario.aggregator.bucket, results_prefix(execution_name)
-        outcomes: list[Outcome] = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for obj in page.get("Contents", []):
-                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-                outcomes.append(Outcome.from_dict(json.loads(body)))
-        return sorted(outcomes, key=lambda o: (o.accountId, o.region))
+        return list_outcomes(self.aws.client("s3"), self.scenario.aggregator.bucket, execution_name)
 
     def expected_items(self, execution_name: str) -> int | None:
         """How many ACTIVE account-regions the execution processes (None until ``Resolve targets`` wrote them)."""
@@ -203,7 +150,7 @@ class LocalRun:
         timeout: float = 600,
         on_progress: ProgressHook | None = None,
         poll_interval: float = 0.25,
-    ) -> RunResult:
+    ) -> ExecutionResult:
         """Wait for an execution started by :meth:`start`, calling ``on_progress`` while it runs."""
         driver = self.engine.driver()
         if on_progress is not None:
@@ -215,7 +162,8 @@ class LocalRun:
                     break
                 time.sleep(poll_interval)
             on_progress(self.outcomes(execution_name), self.expected_items(execution_name))
-        return self._result(driver.wait(execution_arn, timeout=timeout), execution_name)
+        finished = driver.wait(execution_arn, timeout=timeout)
+        return dataclasses.replace(finished, report=self.read_report(execution_name))
 
     def run(
         self,
@@ -224,7 +172,7 @@ class LocalRun:
         name: str | None = None,
         timeout: float = 600,
         on_progress: ProgressHook | None = None,
-    ) -> RunResult:
+    ) -> ExecutionResult:
         """Run one execution to its end and read its report back.
 
         Outside a ``with`` block, the run is a one-off: the simulated AWS is started for it and stopped after.
@@ -242,28 +190,11 @@ class LocalRun:
 
     def read_report(self, execution_name: str) -> dict[str, Any] | None:
         """The report of ``execution_name`` from S3 (None if it wrote none)."""
-        s3 = self.aws.client("s3")
-        try:
-            body = s3.get_object(Bucket=self.scenario.aggregator.bucket, Key=report_key(execution_name))
-        except s3.exceptions.NoSuchKey:
-            return None
-        report: dict[str, Any] = json.loads(body["Body"].read())
-        return report
+        return read_report(self.aws.client("s3"), self.scenario.aggregator.bucket, execution_name)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The parent execution's history events."""
         return self.engine.driver().history(execution_arn)
-
-    def _result(self, result: ExecutionResult, execution_name: str) -> RunResult:
-        return RunResult(
-            execution_arn=result.execution_arn,
-            execution_name=execution_name,
-            status=result.status,
-            error=result.error,
-            cause=result.cause,
-            output=result.output,
-            report=self.read_report(execution_name),
-        )
 
     def now(self) -> datetime:
         """The simulated time."""

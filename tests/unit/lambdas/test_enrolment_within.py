@@ -51,5 +51,5 @@ def test_account_outside_within_is_skipped_with_the_reason() -> None:
 
 
 def test_unknown_within_target_is_invalid_input_naming_within() -> None:
-    with pytest.raises(InvalidInput, match=r"^within: OU path '/Nowhere' does not exist"):
+    with pytest.raises(InvalidInput, match=r'^within: OU path "/Nowhere" does not exist'):
         resolve(PROD_A, ["/Nowhere"])

@@ -56,12 +56,12 @@ def test_full_input_overrides_every_default_and_round_trips() -> None:
         (
             {"bucket": "other-bucket"},
             "destination.bucket",
-            "'other-bucket' is not this deployment's bucket 'acme-inventory'",
+            '"other-bucket" is not this deployment\'s bucket "acme-inventory"',
         ),
         (
             {"bucket": "acme-inventory", "region": "us-east-1"},
             "destination.region",
-            "'us-east-1' is not the region of bucket 'acme-inventory' (ap-northeast-1)",
+            '"us-east-1" is not the region of bucket "acme-inventory" (ap-northeast-1)',
         ),
     ],
 )
@@ -97,38 +97,38 @@ def test_default_targets_and_regions_from_settings() -> None:
 @pytest.mark.parametrize(
     ("change", "field", "value"),
     [
-        ({"mode": "explode"}, "mode", "'explode'"),
+        ({"mode": "explode"}, "mode", '"explode"'),
         ({"targets": []}, "targets", ""),
-        ({"targets": "r-ab12"}, "targets", "'r-ab12'"),
-        ({"targets": ["ou-AB12-34cdef56"]}, "targets", "'ou-AB12-34cdef56'"),
-        ({"targets": ["12345678901"]}, "targets", "'12345678901'"),
-        ({"targets": ["Workloads/Prod"]}, "targets", "'Workloads/Prod'"),
+        ({"targets": "r-ab12"}, "targets", '"r-ab12"'),
+        ({"targets": ["ou-AB12-34cdef56"]}, "targets", '"ou-AB12-34cdef56"'),
+        ({"targets": ["12345678901"]}, "targets", '"12345678901"'),
+        ({"targets": ["Workloads/Prod"]}, "targets", '"Workloads/Prod"'),
         ({"regions": []}, "regions", ""),
-        ({"regions": ["mars-east-1"]}, "regions", "'mars-east-1'"),
-        ({"excludeAccounts": ["abc"]}, "excludeAccounts", "'abc'"),
-        ({"syncName": ""}, "syncName", "''"),
-        ({"syncName": "x" * 65}, "syncName", "'" + "x" * 65 + "'"),
-        ({"syncName": "has space"}, "syncName", "'has space'"),
-        ({"destination": {"bucket": "Bad_Bucket"}}, "destination.bucket", "'Bad_Bucket'"),
-        ({"destination": {"bucket": "ab"}}, "destination.bucket", "'ab'"),
-        ({"destination": {"bucket": "192.168.1.1"}}, "destination.bucket", "'192.168.1.1'"),
-        ({"destination": {"bucket": "a..b"}}, "destination.bucket", "'a..b'"),
-        ({"destination": {"region": "nowhere-1"}}, "destination.region", "'nowhere-1'"),
-        ({"destination": {"prefix": "/lead"}}, "destination.prefix", "'/lead'"),
-        ({"destination": {"prefix": ""}}, "destination.prefix", "''"),
-        ({"destination": {"prefix": "orgsync/x"}}, "destination.prefix", "'orgsync/x'"),
-        ({"destination": {"kmsKeyArn": "key-1"}}, "destination.kmsKeyArn", "'key-1'"),
+        ({"regions": ["mars-east-1"]}, "regions", '"mars-east-1"'),
+        ({"excludeAccounts": ["abc"]}, "excludeAccounts", '"abc"'),
+        ({"syncName": ""}, "syncName", '""'),
+        ({"syncName": "x" * 65}, "syncName", '"' + "x" * 65 + '"'),
+        ({"syncName": "has space"}, "syncName", '"has space"'),
+        ({"destination": {"bucket": "Bad_Bucket"}}, "destination.bucket", '"Bad_Bucket"'),
+        ({"destination": {"bucket": "ab"}}, "destination.bucket", '"ab"'),
+        ({"destination": {"bucket": "192.168.1.1"}}, "destination.bucket", '"192.168.1.1"'),
+        ({"destination": {"bucket": "a..b"}}, "destination.bucket", '"a..b"'),
+        ({"destination": {"region": "nowhere-1"}}, "destination.region", '"nowhere-1"'),
+        ({"destination": {"prefix": "/lead"}}, "destination.prefix", '"/lead"'),
+        ({"destination": {"prefix": ""}}, "destination.prefix", '""'),
+        ({"destination": {"prefix": "orgsync/x"}}, "destination.prefix", '"orgsync/x"'),
+        ({"destination": {"kmsKeyArn": "key-1"}}, "destination.kmsKeyArn", '"key-1"'),
         ({"destination": {"kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/abc"}}, "destination.kmsKeyArn",
-         "'arn:aws:kms:us-east-1:111122223333:key/abc'"),
-        ({"destination": {"bucket": "acme-inventory", "color": "red"}}, "destination.color", "'red'"),
-        ({"onConflict": "overwrite"}, "onConflict", "'overwrite'"),
+         '"arn:aws:kms:us-east-1:111122223333:key/abc"'),
+        ({"destination": {"bucket": "acme-inventory", "color": "red"}}, "destination.color", '"red"'),
+        ({"onConflict": "overwrite"}, "onConflict", '"overwrite"'),
         ({"markerTimeoutSeconds": -1}, "markerTimeoutSeconds", "-1"),
         ({"markerTimeoutSeconds": 3601}, "markerTimeoutSeconds", "3601"),
-        ({"markerTimeoutSeconds": "900"}, "markerTimeoutSeconds", "'900'"),
-        ({"markerTimeoutSeconds": True}, "markerTimeoutSeconds", "True"),
-        ({"memberRoleName": "bad role"}, "memberRoleName", "'bad role'"),
-        ({"memberRoleName": "r" * 65}, "memberRoleName", "'" + "r" * 65 + "'"),
-        ({"regionz": ["us-east-1"]}, "regionz", "['us-east-1']"),
+        ({"markerTimeoutSeconds": "900"}, "markerTimeoutSeconds", '"900"'),
+        ({"markerTimeoutSeconds": True}, "markerTimeoutSeconds", "true"),
+        ({"memberRoleName": "bad role"}, "memberRoleName", '"bad role"'),
+        ({"memberRoleName": "r" * 65}, "memberRoleName", '"' + "r" * 65 + '"'),
+        ({"regionz": ["us-east-1"]}, "regionz", '["us-east-1"]'),
     ],
 )
 def test_invalid_field_is_refused_naming_field_and_value(change: dict[str, Any], field: str, value: str) -> None:
@@ -140,12 +140,12 @@ def test_invalid_field_is_refused_naming_field_and_value(change: dict[str, Any],
 
 
 def test_missing_bucket_without_deployed_default_is_refused() -> None:
-    with pytest.raises(InvalidInput, match=r"^destination\.bucket: None is required"):
+    with pytest.raises(InvalidInput, match=r"^destination\.bucket: null is required"):
         validate_input(GOOD, Settings(destination_region="us-east-1"))
 
 
 def test_input_that_is_not_an_object_is_refused() -> None:
-    with pytest.raises(InvalidInput, match=r"^input: \['r-ab12'\] must be a JSON object"):
+    with pytest.raises(InvalidInput, match=r'^input: \["r-ab12"\] must be a JSON object'):
         validate_input(["r-ab12"], SETTINGS)
 
 
@@ -153,14 +153,14 @@ def test_lifecycle_modes_are_accepted_teardown_only_when_confirmed() -> None:
     assert validate_input({**GOOD, "mode": "verify"}, SETTINGS).mode is Mode.VERIFY
     confirmed = validate_input({**GOOD, "mode": "teardown", "confirm": "teardown"}, SETTINGS)
     assert (confirmed.mode, confirmed.confirm) == (Mode.TEARDOWN, "teardown")
-    with pytest.raises(InvalidInput, match=r'^confirm: None must be "teardown"'):
+    with pytest.raises(InvalidInput, match=r'^confirm: null must be "teardown"'):
         validate_input({**GOOD, "mode": "teardown"}, SETTINGS)
 
 
 def test_within_is_checked_like_targets_and_carried() -> None:
     assert validate_input({**GOOD, "within": ["/Workloads/Prod"]}, SETTINGS).within == ("/Workloads/Prod",)
     assert validate_input(GOOD, SETTINGS).within == ()
-    with pytest.raises(InvalidInput, match=r"^within: 'Prod' is not an OU ID"):
+    with pytest.raises(InvalidInput, match=r'^within: "Prod" is not an OU ID'):
         validate_input({**GOOD, "within": ["Prod"]}, SETTINGS)
     with pytest.raises(InvalidInput, match=r"^within: must be a non-empty list"):
         validate_input({**GOOD, "within": []}, SETTINGS)

@@ -16,7 +16,7 @@ from lambdas.models import Mode, Status, Verification
 from lambdas.modes import MODES, ModeFailure, failure_errors, load_spec, spec_of
 from lambdas.modes.base import ModeSpec
 from lambdas.statuses import PENDING_ACTION, STATUS_ORDER, STATUSES
-from workflow import cli
+from workflow.console import remote
 from workflow.definition import DONE, NEEDS_ATTENTION, build_definition
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -96,7 +96,8 @@ def test_the_deployed_definition_and_cli_read_the_registry() -> None:
     for spec in MODES.values():
         assert spec.failure is not None
         assert states[spec.failure.state]["Error"] == spec.failure.error.__name__
-    assert cli.INCOMPLETE_ERRORS == failure_errors() == {s.failure.error.__name__ for s in MODES.values() if s.failure}
+    declared = {s.failure.error.__name__ for s in MODES.values() if s.failure}
+    assert remote.INCOMPLETE_ERRORS == failure_errors() == declared
 
 
 def test_a_read_only_mode_without_marker_check_fits_the_spec() -> None:

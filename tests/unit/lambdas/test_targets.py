@@ -120,10 +120,10 @@ def test_excluded_accounts_are_skipped_with_the_reason(org: Org) -> None:
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("/Workloads/Nope", "OU path '/Workloads/Nope' does not exist"),
-        ("ou-zzzz-zzzzzzzz", "'ou-zzzz-zzzzzzzz' is not an OU of this organization"),
-        ("999999999999", "'999999999999' is not an account of this organization"),
-        ("r-zzzz", "'r-zzzz' is not this organization's root"),
+        ("/Workloads/Nope", 'OU path "/Workloads/Nope" does not exist'),
+        ("ou-zzzz-zzzzzzzz", '"ou-zzzz-zzzzzzzz" is not an OU of this organization'),
+        ("999999999999", '"999999999999" is not an account of this organization'),
+        ("r-zzzz", "\"r-zzzz\" is not this organization's root"),
     ],
 )
 def test_unknown_targets_are_invalid_input(org: Org, target: str, message: str) -> None:
