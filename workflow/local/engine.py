@@ -532,6 +532,7 @@ class LocalEngine:
 
         plan: list[tuple[seams.Seam, Any]] = [
             (seams.INVOKE_LAMBDA, invoke_lambda),
+            (seams.LAMBDA_TASK_ERROR, _lambda_service_error_names(seams.LAMBDA_TASK_ERROR.resolve()[2])),
             (seams.RETRY_TIME, self._time_module()),
             (seams.WAIT_INTERVAL, wait_interval),
             (seams.START_EXECUTION_DETAILS, start_execution_details),
@@ -614,6 +615,22 @@ class LocalEngine:
             client.meta.events.register("before-call", _account_header(service, account))
             self._clients[key] = client
             return client  # type: ignore[no-any-return]
+
+
+def _lambda_service_error_names(from_error: Callable[[Any, Any, Exception], Any]) -> Callable[..., Any]:
+    """A Lambda task failed by a Lambda service error (the Invoke call failed) is named ``Lambda.<code>``, as on AWS."""
+
+    def named(task: Any, env: Any, ex: Exception) -> Any:
+        event = from_error(task, env, ex)
+        if isinstance(ex, ClientError):
+            name = f"Lambda.{ex.response['Error']['Code']}"
+            event.error_name = seams.CustomErrorName(name)
+            details = (event.event_details or {}).get("lambdaFunctionFailedEventDetails")
+            if details is not None:
+                details["error"] = name
+        return event
+
+    return named
 
 
 def _serialised(process_request: Callable[[Any], Any]) -> Callable[[Any], Any]:

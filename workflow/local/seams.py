@@ -61,6 +61,7 @@ try:
     from moto.s3.models import FakeBucket, S3Backend, s3_backends
     from moto.settings import moto_server_port
     from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
         DistributedIterationComponent,
@@ -217,6 +218,14 @@ TIMING_SEAMS: tuple[Seam, ...] = (
     STATE_THREAD,
 )
 
+LAMBDA_TASK_ERROR = _method(
+    f"{_STATE}.exec.state_task.state_task_lambda",
+    "StateTaskLambda._from_error",
+    ("self", "env", "ex"),
+    "moto names a Lambda service error of a function-ARN task 'Exception'; wrapped to give AWS's "
+    "'Lambda.<code>' (Lambda.ServiceException, Lambda.TooManyRequestsException), which Retry policies match",
+)
+
 BOTO_CLIENT_FOR = "boto_client_for"
 _BOTO_CLIENT_PARAMETERS = ("region", "service", "state_credentials")
 
@@ -368,6 +377,11 @@ IMPORTED_SEAMS: tuple[Seam, ...] = (
         "DistributedIterationComponent",
         "tells a Distributed Map (children started at a rate) from an inline one on the modelled timeline",
     ),
+    _import(
+        f"{_PARSER}.asl.component.common.error_name.custom_error_name",
+        "CustomErrorName",
+        "the error name a Lambda service error of a task is given (Lambda.<code>)",
+    ),
     _import("moto.sts.models", "STSBackend", "who called, for the missing-role AccessDenied message"),
     _import("moto.sts.models", "sts_backends", "STS state per account"),
 )
@@ -444,6 +458,7 @@ ENGINE_SEAMS: tuple[Seam, ...] = (
     RETRY_TIME,
     WAIT_INTERVAL,
     START_EXECUTION_DETAILS,
+    LAMBDA_TASK_ERROR,
     *BOTO_CLIENT_SEAMS,
     *DATETIME_SEAMS,
     *TIMING_SEAMS,
@@ -474,6 +489,7 @@ def check_all() -> None:
 __all__ = [
     "ActionResult",
     "BotocoreStubber",
+    "CustomErrorName",
     "DistributedIterationComponent",
     "EmptyResult",
     "FakeBucket",

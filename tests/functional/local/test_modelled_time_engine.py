@@ -107,3 +107,27 @@ def test_a_distributed_maps_children_start_at_the_documented_rate(engine: LocalE
     assert result.status == "SUCCEEDED", result.cause
     # THEN the last child starts at 249/100 s and ends a second later: dispatch, not concurrency, bounds it
     assert engine.simulated_seconds(result.execution_arn) == pytest.approx(2.49 + 1.0)
+
+
+def echo(event: Any, context: Any) -> Any:
+    return event
+
+
+def test_lambda_service_errors_at_a_rate_reach_the_state_as_aws_names_them() -> None:
+    # GIVEN Step Functions' Invoke of a function failing with Lambda's ServiceException half the time, with a
+    # Retry on it (as orgsync's definition retries Lambda's transient faults)
+    rates = [{"api": "lambda:Invoke", "error": "ServiceException", "rate": 0.5, "httpStatus": 500}]
+    scenario = small_scenario(faultRates=rates, faultSeed=1)
+    with LocalAws(scenario) as aws, LocalEngine(aws.clock, account_id=AGGREGATOR, region=REGION) as engine:
+        arn = engine.create_function("Echo", f"{__name__}.echo")
+        task = {"Type": "Task", "Resource": arn, "End": True}
+        retried = {**task, "Retry": [{"ErrorEquals": ["Lambda.ServiceException"], "MaxAttempts": 10}]}
+        plain = engine.create_state_machine("plain", {"StartAt": "T", "States": {"T": task}})
+        with_retry = engine.create_state_machine("retried", {"StartAt": "T", "States": {"T": retried}})
+        results = [engine.run(plain, {"n": n}) for n in range(20)]
+        # THEN about half the plain runs fail, each with AWS's error name, and the retried ones all succeed
+        failed = [r for r in results if r.status == "FAILED"]
+        assert 4 <= len(failed) <= 16
+        assert {r.error for r in failed} == {"Lambda.ServiceException"}
+        assert all(engine.run(with_retry, {"n": n}).status == "SUCCEEDED" for n in range(5))
+        assert aws.fault_rates.raised and {code for *_, code in aws.fault_rates.raised} == {"ServiceException"}
