@@ -57,3 +57,46 @@ def acknowledge_wildcard_actions(scope: IConstruct, actions: Iterable[str], reas
     """Acknowledge AwsSolutions-IAM5 for each wildcard action (CDK-generated statements only)."""
     for action in actions:
         acknowledge(scope, f"AwsSolutions-IAM5[Action::{action}]", reason)
+
+
+#: The actions orgsync allows on ``Resource: "*"`` in an identity policy, each with why no narrower resource
+#: exists (Service Authorization Reference: the action has no resource type). tests/infra/test_infra_security.py
+#: fails on any other action granted on ``*``, so a new one is added here, with its reason, or scoped.
+UNSCOPED_ACTIONS: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+            "xray:GetSamplingRules",
+            "xray:GetSamplingTargets",
+        ),
+        "X-Ray tracing (Lambda active tracing, Step Functions tracing): X-Ray has no resource-level permissions.",
+    ),
+    **dict.fromkeys(
+        (
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ),
+        "Step Functions logging to CloudWatch Logs (vended log delivery): AWS documents Resource '*' for these.",
+    ),
+    **dict.fromkeys(
+        ("organizations:ListRoots", "organizations:DescribeOrganization"),
+        "The organization reader: these Organizations actions have no resource type.",
+    ),
+    "ssm:ListResourceDataSync": "The member role: ListResourceDataSync has no resource type.",
+}
+
+#: Allow statements of resource policies whose actions are a service wildcard, each with the reason.
+WILDCARD_ACTION_GRANTS: dict[tuple[str, str], str] = {
+    ("AWS::KMS::Key", "kms:*"): (
+        "The key's default policy statement for the key's own account (KMS Developer Guide, 'Default key policy'): "
+        "it lets IAM policies in that account grant use of the key and keeps the key manageable; it grants nothing "
+        "by itself. The uses orgsync grants are the exact kms: actions in the roles' policies."
+    ),
+}

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lambdas import invocation
+from lambdas.defaults import with_deployed_defaults
 from lambdas.models import Mode
 from lambdas.settings import Settings
 
@@ -149,5 +150,6 @@ def _start(event: dict[str, Any], context: object) -> dict[str, Any]:
 
     environ = invocation.environment()
     sfn = ClientProvider.from_environment(environ).client("stepfunctions")
-    arn = start_enrolment(event, Settings.from_env(environ), sfn, environ[ENV_STATE_MACHINE_ARN])
+    settings = with_deployed_defaults(Settings.from_env(environ), environ)
+    arn = start_enrolment(event, settings, sfn, environ[ENV_STATE_MACHINE_ARN])
     return {"executionArn": arn}

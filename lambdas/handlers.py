@@ -19,6 +19,7 @@ from typing import Any
 
 from lambdas import marker, report, sync, targets
 from lambdas.aws import ClientProvider
+from lambdas.defaults import with_deployed_defaults
 from lambdas.models import TargetItem
 from lambdas.observability import emit_outcomes, instrumented
 from lambdas.settings import Settings
@@ -30,7 +31,8 @@ def resolve_targets(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
     ``event``: ``{"input": <execution input>, "executionName": "..."}``.
     """
-    return targets.resolve_event(event, Settings.from_env(), ClientProvider.from_environment())
+    settings = with_deployed_defaults(Settings.from_env())
+    return targets.resolve_event(event, settings, ClientProvider.from_environment())
 
 
 @instrumented

@@ -114,7 +114,7 @@ MAX_ORGANIZATION_SYNCS_PER_REGION = 1
 
 MAX_PREFIX_LENGTH = 256
 #: Where orgsync keeps its own run state and reports in the bucket (lambdas.report: orgsync/runs, orgsync/reports).
-ORGSYNC_PREFIX = "orgsync"
+OWN_RECORDS_ROOT = "orgsync"
 #: The prefix becomes part of the bucket policy's resource ``arn:aws:s3:::BUCKET/PREFIX/*/accountid=*/*``: S3's
 #: safe key characters (S3 User Guide, "Naming Amazon S3 objects") without ``*``, a wildcard in a policy ARN.
 PREFIX = Rule(
@@ -124,8 +124,8 @@ PREFIX = Rule(
     (
         (lambda prefix: len(prefix) > MAX_PREFIX_LENGTH, f"is longer than {MAX_PREFIX_LENGTH} characters"),
         (
-            lambda prefix: prefix == ORGSYNC_PREFIX or prefix.startswith(f"{ORGSYNC_PREFIX}/"),
-            f"collides with orgsync's own reports ({ORGSYNC_PREFIX}/...)",
+            lambda prefix: prefix == OWN_RECORDS_ROOT or prefix.startswith(f"{OWN_RECORDS_ROOT}/"),
+            f"collides with orgsync's own reports ({OWN_RECORDS_ROOT}/...)",
         ),
     ),
 )

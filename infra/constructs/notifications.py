@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+import jsii
+from aws_cdk import ArnFormat, Aspects, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 #: A run ends in one of these when something needs a human (ABORTED: someone stopped it, or it was redriven).
 ALERT_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -27,6 +28,9 @@ class RunNotificationsProps:
     reports_location: str
     """Where the reports are (s3://bucket/orgsync/reports/), quoted in the message."""
     email: str | None = None
+    quiet_name_prefix: str | None = None
+    """Runs whose name starts with this do not alert: another state machine reports how they ended (the
+    enrolment waiter, whose attempts may find no member role yet and are expected to fail)."""
 
 
 class RunNotifications(Construct):
@@ -59,6 +63,9 @@ class RunNotifications(Construct):
                 "status": list(ALERT_STATUSES),
                 "stateMachineArn": [props.state_machine_arn],
                 "executionArn": [{"prefix": own_executions}],
+                **(
+                    {"name": [{"anything-but": {"prefix": props.quiet_name_prefix}}]} if props.quiet_name_prefix else {}
+                ),
             },
         )
         self.rule = events.Rule(
@@ -82,3 +89,29 @@ class RunNotifications(Construct):
                 ),
             )
         )
+        narrow_key_policy(self.key)
+
+
+def narrow_key_policy(key: kms.Key) -> None:
+    """Grant EventBridge ``kms:GenerateDataKey``, not the ``kms:GenerateDataKey*`` the SnsTopic target adds.
+
+    A service publishing to an encrypted topic needs ``kms:GenerateDataKey`` and ``kms:Decrypt`` on its key (the
+    key policy AWS's guides give service publishers); the ``*`` would also allow the key-pair and
+    without-plaintext variants, which nothing here uses. The key policy is replaced by the same document with
+    that one action narrowed (CDK builds the statement inside the target, out of reach otherwise).
+    """
+    Aspects.of(key).add(_NarrowGenerateDataKey())
+
+
+@jsii.implements(IAspect)
+class _NarrowGenerateDataKey:
+    """Applied when the app is synthesized, after every construct has added its statements to the key policy."""
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, kms.CfnKey):
+            return
+        document = Stack.of(node).resolve(node.key_policy)
+        for statement in document["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = ["kms:GenerateDataKey" if a == "kms:GenerateDataKey*" else a for a in actions]
+        node.add_property_override("KeyPolicy", document)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -55,6 +55,15 @@ def distributed_map_labels(definition: Mapping[str, Any]) -> list[str]:
     return labels
 
 
+def stack_id_suffix(stack: Stack) -> str:
+    """The last part of the stack's id (``arn:...:stack/<name>/<uuid>``): unique to each creation of the stack.
+
+    Retained resources with a name of their own take it as a suffix, so a stack deployed again after
+    ``cdk destroy`` does not collide with what the first one left behind.
+    """
+    return Fn.select(2, Fn.split("/", stack.stack_id))
+
+
 class RolloutStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: RolloutStateMachineProps) -> None:
         super().__init__(scope, construct_id)
@@ -78,7 +87,9 @@ class RolloutStateMachine(Construct):
             self,
             "Logs",
             # Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in its size-limited resource policy.
-            log_group_name=f"/aws/vendedlogs/states/{props.state_machine_name}",
+            # The log group is retained by `cdk destroy`: a fixed name would make the next deployment fail with
+            # "already exists", so the name ends with this stack's id (new each time the stack is created).
+            log_group_name=Fn.join("", [f"/aws/vendedlogs/states/{props.state_machine_name}-", stack_id_suffix(stack)]),
             retention=props.log_retention,
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -76,7 +76,8 @@ def role_name(function: LambdaFunction) -> str:
 class TaskFunctionsProps:
     inventory: InventoryBucket
     settings: Settings
-    """What every function's environment says (Settings.to_env())."""
+    """What every function's environment says (Settings.to_env()); without default targets and regions, which
+    would exceed Lambda's 4 KB environment (infra/constructs/deployed_defaults.py)."""
     organization_id: str
     organization_reader_role_arn: str
     member_role_name: str

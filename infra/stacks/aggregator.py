@@ -9,14 +9,15 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.config import OrgSyncConfig
-from infra.constructs.enrolment import Enrolment, EnrolmentProps
+from infra.constructs.deployed_defaults import DeployedDefaults, DeployedDefaultsProps
+from infra.constructs.enrolment import ENROLMENT_EXECUTION_PREFIX, Enrolment, EnrolmentProps
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, InventoryBucket, InventoryBucketProps
 from infra.constructs.notifications import RunNotifications, RunNotificationsProps
 from infra.constructs.rollout_state_machine import RolloutStateMachine, RolloutStateMachineProps
 from infra.constructs.schedule import RolloutSchedule, RolloutScheduleProps
 from infra.constructs.task_functions import TaskFunctions, TaskFunctionsProps
 from lambdas.settings import Settings
-from workflow.functions import ALL_FUNCTIONS
+from workflow.functions import ALL_FUNCTIONS, RESOLVE_TARGETS
 
 
 class AggregatorStack(Stack):
@@ -50,8 +51,10 @@ class AggregatorStack(Stack):
             sync_name=config.sync_name,
             member_role_name=config.member_role_name,
             organization_reader_role_arn=config.organization_reader_role_arn,
-            default_targets=config.targets,
-            default_regions=config.regions,
+        )
+        # The default targets and regions are not in the environment (4 KB at most): a layer for the two readers.
+        self.defaults = DeployedDefaults(
+            self, "DeployedDefaults", DeployedDefaultsProps(targets=config.targets, regions=config.regions)
         )
         self.functions = TaskFunctions(
             self,
@@ -64,6 +67,7 @@ class AggregatorStack(Stack):
                 member_role_name=config.member_role_name,
             ),
         )
+        self.defaults.give_to(self.functions.functions[RESOLVE_TARGETS.name])
         self.workflow = RolloutStateMachine(
             self,
             "Rollout",
@@ -95,6 +99,8 @@ class AggregatorStack(Stack):
                 state_machine_name=config.state_machine_name,
                 reports_location=f"s3://{self.inventory.bucket.bucket_name}/{REPORTS_PREFIX}",
                 email=config.notification_email,
+                # the enrolment waiter reports how its attempts ended (infra/constructs/enrolment.py)
+                quiet_name_prefix=ENROLMENT_EXECUTION_PREFIX if config.enrolment else None,
             ),
         )
         self.enrolment: Enrolment | None = None
@@ -104,10 +110,14 @@ class AggregatorStack(Stack):
                 "Enrolment",
                 EnrolmentProps(
                     state_machine_arn=self.workflow.state_machine_arn,
+                    state_machine_name=config.state_machine_name,
                     management_account_id=config.management_account_id,
                     settings=self.settings,
+                    alerts_topic=self.notifications.topic,
                 ),
             )
+            self.defaults.give_to(self.enrolment.function)
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         CfnOutput(self, "InventoryBucketName", value=self.inventory.bucket.bucket_name)
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn)
+        CfnOutput(self, "StateMachineLogGroupName", value=self.workflow.log_group.log_group_name)

@@ -3,7 +3,8 @@
 The StackSet (management account, or a delegated StackSets administrator with ``stackSetCallAs``) deploys
 automatically to accounts that join a target OU and removes the role from accounts that leave. Its template is
 built here as plain JSON (:func:`member_role_template`): one role, ``<memberRoleName>``, that only the
-ReconcileSync function's role (aggregator account) may assume, from inside the organization, allowed only the
+ReconcileSync function's role (aggregator account) may assume, from inside the organization (trusted by
+``aws:PrincipalArn``, so a recreated aggregator stack is trusted again: infra/trust.py), allowed only the
 resource data sync calls orgsync makes: Create and Delete on ``resource-data-sync/<syncName>`` (the actions'
 resource type, Service Authorization Reference) and List, which has no resource type.
 
@@ -21,15 +22,24 @@ from aws_cdk import aws_cloudformation as cloudformation
 from constructs import Construct
 
 from infra.config import OrgSyncConfig
+from infra.trust import trust_statement
 
 MEMBER_ROLE_STACK_SET_NAME = "OrgSyncMemberRole"
 
 
+def sub(value: Any) -> Any:
+    """``value`` with every string holding ``${...}`` wrapped in ``Fn::Sub`` (recursively)."""
+    if isinstance(value, str):
+        return {"Fn::Sub": value} if "${" in value else value
+    if isinstance(value, dict):
+        return {key: sub(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [sub(item) for item in value]
+    return value
+
+
 def member_role_template(config: OrgSyncConfig) -> dict[str, Any]:
     """The CloudFormation template each member account gets (IAM is global: one region suffices)."""
-    reconcile_role_arn = {
-        "Fn::Sub": f"arn:${{AWS::Partition}}:iam::{config.aggregator_account_id}:role/{config.reconcile_sync_role_name}"
-    }
     sync_arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:*:${{AWS::AccountId}}:resource-data-sync/{config.sync_name}"}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -43,12 +53,14 @@ def member_role_template(config: OrgSyncConfig) -> dict[str, Any]:
                     "AssumeRolePolicyDocument": {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"AWS": reconcile_role_arn},
-                                "Action": "sts:AssumeRole",
-                                "Condition": {"StringEquals": {"aws:PrincipalOrgID": config.organization_id}},
-                            }
+                            sub(
+                                trust_statement(
+                                    config.aggregator_account_id,
+                                    config.reconcile_sync_role_name,
+                                    config.organization_id,
+                                    "${AWS::Partition}",
+                                )
+                            )
                         ],
                     },
                     "Policies": [

@@ -19,6 +19,7 @@ from constructs import Construct
 from infra.config import OrgSyncConfig
 from infra.constructs.enrolment import EnrolmentForwarder, EnrolmentForwarderProps
 from infra.nag import acknowledge, acknowledge_wildcards
+from infra.trust import trusted_role
 
 UNSCOPED_ACTIONS = ("organizations:ListRoots", "organizations:DescribeOrganization")
 ACCOUNT_ACTIONS = ("organizations:DescribeAccount", "organizations:ListParents")
@@ -45,8 +46,10 @@ class OrganizationReaderStack(Stack):
             self,
             "Role",
             role_name=config.organization_reader_role_name,
-            # IAM checks that this role exists: deploy the aggregator stack first.
-            assumed_by=iam.ArnPrincipal(self.resolve_targets_role_arn),
+            # By aws:PrincipalArn, not a role ARN principal: a recreated ResolveTargets role is trusted again.
+            assumed_by=trusted_role(
+                config.aggregator_account_id, config.resolve_targets_role_name, config.organization_id, self.partition
+            ),
             description="orgsync: lets the ResolveTargets function read the organization's structure",
         )
         scoped = {

@@ -317,8 +317,11 @@ def test_each_function_runs_its_catalogue_handler_with_the_deployed_settings(
     assert function["Handler"] == spec.handler
     assert function["Runtime"] == "python3.14"
     assert function["TracingConfig"] == {"Mode": "Active"}
+    # ResolveTargets also has the layer holding the deployment's default targets and regions (data, no code)
+    defaults_layer = f"<{logical_id(base_json, 'AWS::Lambda::LayerVersion', '/DeployedDefaults/')}>"
     assert render(function["Layers"]) == [
-        f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38"
+        f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38",
+        *([defaults_layer] if spec.name == "ResolveTargets" else []),
     ]
     assert function["Architectures"] == ["arm64"]
     assert role["RoleName"] == f"OrgSync{spec.name}Role"
@@ -333,11 +336,11 @@ def test_each_function_runs_its_catalogue_handler_with_the_deployed_settings(
         "ORGSYNC_SYNC_NAME": "org-inventory",
         "ORGSYNC_MEMBER_ROLE_NAME": "OrgSyncMemberRole",
         "ORGSYNC_ORGANIZATION_READER_ROLE_ARN": f"arn:aws:iam::{MANAGEMENT}:role/OrgSyncOrganizationReader",
-        "ORGSYNC_DEFAULT_TARGETS": '["ou-ab12-abcdefgh", "/Workloads/Prod"]',
-        "ORGSYNC_DEFAULT_REGIONS": '["eu-west-1", "us-east-1"]',
         "POWERTOOLS_SERVICE_NAME": "orgsync",
         "POWERTOOLS_METRICS_NAMESPACE": "orgsync",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        # the default targets and regions are in a layer, for ResolveTargets alone (test_infra_deployed_defaults)
+        **({"ORGSYNC_DEFAULTS_FILE": "/opt/orgsync/defaults.json"} if spec.name == "ResolveTargets" else {}),
     }
 
 
@@ -530,7 +533,7 @@ def test_enrolment_accepts_the_management_accounts_events_and_starts_rollouts(fu
     rule = next(
         r
         for r in resources_of(full_json, "AWS::Events::Rule").values()
-        if "/Enrolment/" in r["Metadata"]["aws:cdk:path"]
+        if "/Enrolment/AccountJoined/" in r["Metadata"]["aws:cdk:path"]
     )
     assert rule["Properties"]["EventPattern"] == {
         "account": [MANAGEMENT],
@@ -541,7 +544,8 @@ def test_enrolment_accepts_the_management_accounts_events_and_starts_rollouts(fu
     function_id = logical_id(full_json, "AWS::Lambda::Function", "/Enrolment/Function/")
     function = full_json["Resources"][function_id]["Properties"]
     assert function["Handler"] == "lambdas.enrolment.handler"
-    sm_arn = f"arn:<AWS::Partition>:states:{REGION}:{AGGREGATOR}:stateMachine:orgsync"
+    # it starts the enrolment waiter (test_infra_enrolment_waiter), which runs orgsync once the member role is there
+    sm_arn = f"arn:<AWS::Partition>:states:{REGION}:{AGGREGATOR}:stateMachine:orgsync-enrolment"
     assert render(function["Environment"]["Variables"]["ORGSYNC_STATE_MACHINE_ARN"]) == sm_arn
     role = logical_id(full_json, "AWS::IAM::Role", "/Enrolment/Role/")
     logs = logical_id(full_json, "AWS::Logs::LogGroup", "/Enrolment/Logs/")
@@ -566,6 +570,8 @@ def test_the_shipped_package_needs_nothing_the_lambda_runtime_lacks(
     root = base.outdir / base_json["Resources"][i["ResolveTargets.function"]]["Metadata"]["aws:asset:path"]
     layers = {str(layer) for spec in ALL_FUNCTIONS for layer in render(
         base_json["Resources"][i[f"{spec.name}.function"]]["Properties"]["Layers"])}
+    # the deployment's defaults layer holds orgsync/defaults.json only (test_infra_deployed_defaults): no code
+    layers.discard(f"<{logical_id(base_json, 'AWS::Lambda::LayerVersion', '/DeployedDefaults/')}>")
     assert layers == {f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:38"}
     allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "aws_lambda_powertools", "lambdas"}
     missing: list[str] = []

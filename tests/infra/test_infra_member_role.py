@@ -44,14 +44,21 @@ def test_member_role_is_trusted_only_by_reconcile_sync_from_inside_the_organizat
     (role,) = member_template(stack_set)["Resources"].values()
     assert role["Type"] == "AWS::IAM::Role"
     assert role["Properties"]["RoleName"] == "OrgSyncMemberRole"
+    # The aggregator account, narrowed to the ReconcileSync role by aws:PrincipalArn (not a role ARN principal,
+    # which IAM would pin to the role's unique id: a recreated aggregator stack would no longer be trusted).
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {
             "Effect": "Allow",
-            "Principal": {
-                "AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{AGGREGATOR}:role/OrgSyncReconcileSyncRole"}
-            },
+            "Principal": {"AWS": {"Fn::Sub": f"arn:${{AWS::Partition}}:iam::{AGGREGATOR}:root"}},
             "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORG_ID}},
+            "Condition": {
+                "ArnEquals": {
+                    "aws:PrincipalArn": {
+                        "Fn::Sub": f"arn:${{AWS::Partition}}:iam::{AGGREGATOR}:role/OrgSyncReconcileSyncRole"
+                    }
+                },
+                "StringEquals": {"aws:PrincipalOrgID": ORG_ID},
+            },
         }
     ]
 

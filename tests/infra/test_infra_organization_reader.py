@@ -35,11 +35,19 @@ def test_stack_is_pinned_to_the_management_account(base: Synthesized) -> None:
 def test_role_is_trusted_only_by_the_resolve_targets_role(reader: dict[str, Any]) -> None:
     (role,) = resources_of(reader, "AWS::IAM::Role").values()
     assert role["Properties"]["RoleName"] == "OrgSyncOrganizationReader"
+    # The aggregator account, narrowed to the ResolveTargets role by aws:PrincipalArn (a role ARN principal would
+    # be pinned to the role's unique id and break when the aggregator stack is recreated), inside the organization.
     assert render(role["Properties"]["AssumeRolePolicyDocument"]["Statement"]) == [
         {
             "Action": "sts:AssumeRole",
             "Effect": "Allow",
-            "Principal": {"AWS": f"arn:<AWS::Partition>:iam::{AGGREGATOR}:role/OrgSyncResolveTargetsRole"},
+            "Principal": {"AWS": f"arn:<AWS::Partition>:iam::{AGGREGATOR}:root"},
+            "Condition": {
+                "ArnEquals": {
+                    "aws:PrincipalArn": f"arn:<AWS::Partition>:iam::{AGGREGATOR}:role/OrgSyncResolveTargetsRole"
+                },
+                "StringEquals": {"aws:PrincipalOrgID": ORG_ID},
+            },
         }
     ]
     assert "ManagedPolicyArns" not in role["Properties"]
