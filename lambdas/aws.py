@@ -21,7 +21,8 @@ Example::
 
 from __future__ import annotations
 
-import random
+import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -31,10 +32,12 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.retries import standard as standard_retries
 
 from lambdas import clock, invocation
-from lambdas.errors import OrgSyncError, S3WriteFailed, Throttled
+from lambdas.errors import AwsUnavailable, OrgSyncError, OutOfTime, S3WriteFailed, Throttled
 
 T = TypeVar("T")
 
@@ -61,15 +64,29 @@ REGION_DISABLED_CODES = frozenset(
 INVALID_CONFIGURATION = "ResourceDataSyncInvalidConfigurationException"
 S3_WRITE_FAILED_TEXT = "s3 write failed"
 
-#: AWS's transient server-side faults: retried like throttling by :func:`with_backoff`.
+#: AWS's transient server-side faults (boto's standard mode retries them, and 5xx answers, first).
 TRANSIENT_CODES = frozenset(
     {"InternalServerError", "InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout",
-     "RequestTimeoutException"}
+     "RequestTimeoutException", "PriorRequestNotComplete"}
 )
 
-#: No botocore retries: botocore sleeps in real time and hides the attempts. Throttling and transient faults
-#: are retried by :func:`with_backoff` (on lambdas.clock, virtual locally) and then by the state's Retry.
-BOTO_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=30)
+#: Every client retries with boto's standard mode: throttling, transient faults (5xx, RequestTimeout) and
+#: connection errors and timeouts, with its truncated exponential backoff and full jitter. What is still failing
+#: after MAX_ATTEMPTS surfaces as a named error (Throttled, AwsUnavailable) that the state machine retries.
+MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT_SECONDS = 2
+#: SSM, STS, Organizations and S3 answer these calls in well under a second; a stalled answer is retried.
+READ_TIMEOUT_SECONDS = 5
+#: Standard mode's backoff before attempt i+1 is at most min(2**(i-1), 20) s, plus up to 5 s more when AWS
+#: sends x-amz-retry-after; every attempt may wait out both timeouts.
+WORST_CASE_CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + sum(
+    min(2**attempt, 20) + 5 for attempt in range(MAX_ATTEMPTS - 1)
+)
+BOTO_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+)
 
 
 class AccessDenied(OrgSyncError):
@@ -78,6 +95,32 @@ class AccessDenied(OrgSyncError):
 
 class RegionDisabled(OrgSyncError):
     """The region is not enabled for the account."""
+
+
+def _retry_sleeps_on_the_clock(client: Any) -> None:
+    """Make ``client``'s standard-mode retries wait on :mod:`lambdas.clock` instead of ``time.sleep``.
+
+    botocore's retry handler (``needs-retry`` event) returns the delay and its endpoint sleeps it in real time.
+    The same handler, made by botocore's own ``register_retry_handler``, is wrapped so that its delay is waited
+    here, on the invocation's clock (the wall clock on AWS, the virtual one on the local engine, where it then
+    counts against the function's Timeout), and botocore is told to wait 0 s.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+    event, unique_id = f"needs-retry.{service}", f"retry-config-{service}"
+    client.meta.events.unregister(event, unique_id=unique_id)
+    handler = standard_retries.register_retry_handler(client, MAX_ATTEMPTS)
+    client.meta.events.unregister(event, unique_id=unique_id)
+
+    def needs_retry(**kwargs: Any) -> Any:
+        delay = handler.needs_retry(**kwargs)
+        if delay is None or delay is False:
+            return delay  # no retry
+        clock.sleep(float(delay))
+        return 0
+
+    client.meta.events.register(event, needs_retry, unique_id=unique_id)
+
+
 
 
 class AwsCallFailed(OrgSyncError):
@@ -111,48 +154,35 @@ def translate(error: ClientError, action: str) -> OrgSyncError:
         return RegionDisabled(f"{action} was refused: the region is not enabled for the account ({said})")
     if code == INVALID_CONFIGURATION and S3_WRITE_FAILED_TEXT in message.lower():
         return S3WriteFailed(f"{action}: {said}")
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
+        return AwsUnavailable(f"{action} failed after {MAX_ATTEMPTS} attempts ({said})")
     return AwsCallFailed(f"{action} failed ({said})", code, message)
 
 
 def call(action: str, function: Callable[..., T], /, **kwargs: Any) -> T:
-    """Call ``function(**kwargs)``, turning a ``ClientError`` into our named error.
+    """Call ``function(**kwargs)`` (a client method: boto retries it), turning its failure into our named error.
+
+    Connection errors and timeouts become :class:`AwsUnavailable`, like AWS's transient faults. The call is
+    refused with :class:`OutOfTime` when the invocation has less left than :data:`WORST_CASE_CALL_SECONDS`.
 
     >>> call("sts:Nothing", lambda **kw: kw["x"], x=1)
     1
     """
+    left = invocation.remaining_seconds()
+    if left is not None and left < WORST_CASE_CALL_SECONDS:
+        raise OutOfTime(
+            f"{action} not started: {left:.0f} s left of the function's timeout, a call may take "
+            f"{WORST_CASE_CALL_SECONDS} s with its retries"
+        )
     try:
         return function(**kwargs)
     except ClientError as exc:
         raise translate(exc, action) from exc
-
-
-def with_backoff(
-    action: str,
-    function: Callable[..., T],
-    /,
-    *,
-    attempts: int = 6,
-    base_seconds: float = 1.0,
-    max_seconds: float = 20.0,
-    **kwargs: Any,
-) -> T:
-    """Like :func:`call`, but a throttled (or transiently failing) call is retried with backoff and full jitter.
-
-    Waits use :func:`lambdas.clock.sleep` (virtual on the local engine). The last ``Throttled`` is raised
-    after ``attempts`` tries, so the state machine's own Retry takes over.
-
-    >>> with_backoff("x:Y", lambda **kw: "ok")
-    'ok'
-    """
-    for attempt in range(attempts):
-        try:
-            return call(action, function, **kwargs)
-        except (Throttled, AwsCallFailed) as exc:
-            transient = isinstance(exc, Throttled) or exc.code in TRANSIENT_CODES
-            if not transient or attempt == attempts - 1:
-                raise
-            clock.sleep(random.uniform(0, min(max_seconds, base_seconds * 2**attempt)))
-    raise AssertionError("unreachable")  # pragma: no cover
+    except (BotoConnectionError, HTTPClientError) as exc:
+        # EndpointConnectionError, ConnectTimeoutError (ConnectionError), ReadTimeoutError, ConnectionClosedError
+        # (HTTPClientError): their text names the endpoint, never a credential.
+        raise AwsUnavailable(f"{action} failed after {MAX_ATTEMPTS} attempts ({type(exc).__name__}: {exc})") from exc
 
 
 @dataclass(frozen=True)
@@ -244,6 +274,7 @@ class ClientProvider:
                 _default_session = boto3.session.Session()
             session: Any = self.session or _default_session  # the service is a runtime string, not a stub literal
             made = session.client(service, region_name=region_name, config=BOTO_CONFIG, **keys)
+            _retry_sleeps_on_the_clock(made)
             _clients[cache_key] = made
             while len(_clients) > MAX_CACHED_CLIENTS:
                 _clients.popitem(last=False)
@@ -261,12 +292,40 @@ class ClientProvider:
         return ClientProvider(self.region, credentials, self.session)
 
 
+SESSION_NAME_PREFIX = "orgsync-"
+MAX_SESSION_NAME_LENGTH = 64
+_SESSION_NAME_FORBIDDEN = re.compile(r"[^\w+=,.@-]", re.ASCII)
+
 #: Refresh cached credentials this long before they expire (a slow account-region must not outlive them).
 CREDENTIALS_REFRESH_MARGIN = timedelta(minutes=10)
 SESSION_DURATION_SECONDS = 3600
 
 _credentials_lock = threading.Lock()
 _credentials_cache: dict[tuple[str, str], Credentials] = {}
+
+
+def session_name(execution_name: str) -> str:
+    """The role session name of an execution's AssumeRole calls, valid for STS and traceable in CloudTrail.
+
+    STS takes 2 to 64 characters of ``[\\w+=,.@-]`` (ASCII); an execution name may have 80 characters and others
+    (Step Functions allows any but whitespace, brackets, wildcards, some punctuation and control characters).
+    A name that fits is used as it is after ``orgsync-``; any other is cleaned, cut, and followed by a hash of the
+    whole name, so two executions never share a session name.
+
+    >>> session_name("rollout-2026-01-01")
+    'orgsync-rollout-2026-01-01'
+    >>> session_name("déploiement#1")
+    'orgsync-d-ploiement-1-d8b11dde'
+    >>> len(session_name("x" * 80))
+    64
+    """
+    cleaned = _SESSION_NAME_FORBIDDEN.sub("-", execution_name)
+    whole = f"{SESSION_NAME_PREFIX}{cleaned}"
+    if cleaned == execution_name and len(whole) <= MAX_SESSION_NAME_LENGTH:
+        return whole
+    digest = hashlib.sha256(execution_name.encode()).hexdigest()[:8]
+    room = MAX_SESSION_NAME_LENGTH - len(SESSION_NAME_PREFIX) - len(digest) - 1
+    return f"{SESSION_NAME_PREFIX}{cleaned[:room]}-{digest}"
 
 
 def assume_role(sts: Any, role_arn: str, session_name: str) -> Credentials:
@@ -277,14 +336,19 @@ def assume_role(sts: Any, role_arn: str, session_name: str) -> Credentials:
         credentials = assume_role(clients.client("sts"), "arn:aws:iam::200000000001:role/OrgSyncMemberRole", "orgsync")
     """
     try:
-        response = sts.assume_role(
-            RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=SESSION_DURATION_SECONDS
+        response = call(
+            f"sts:AssumeRole on {role_arn}",
+            sts.assume_role,
+            RoleArn=role_arn,
+            RoleSessionName=session_name,
+            DurationSeconds=SESSION_DURATION_SECONDS,
         )
-    except ClientError as exc:
-        error = translate(exc, f"sts:AssumeRole on {role_arn}")
-        if isinstance(error, AwsCallFailed) and error.code in {"NoSuchEntity", "ValidationError"}:
-            error = AccessDenied(str(error))
-        raise error from exc
+    except AwsCallFailed as error:
+        # A missing role is AccessDenied (deploy the member role). A ValidationError (a bad session name) is not:
+        # it stays the AWS error it is, with AWS's message.
+        if error.code == "NoSuchEntity":
+            raise AccessDenied(str(error)) from error
+        raise
     raw = response["Credentials"]
     expiration = raw["Expiration"]
     if expiration.tzinfo is None:
@@ -309,7 +373,7 @@ def cached_role_credentials(role_arn: str, cache_scope: str, sts_factory: Callab
         cached = _credentials_cache.get(key)
     if cached is not None and cached.expiration and cached.expiration - CREDENTIALS_REFRESH_MARGIN > datetime.now(UTC):
         return cached
-    credentials = assume_role(sts_factory(), role_arn, f"orgsync-{cache_scope}")
+    credentials = assume_role(sts_factory(), role_arn, session_name(cache_scope))
     with _credentials_lock:
         _credentials_cache[key] = credentials
     return credentials

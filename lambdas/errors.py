@@ -29,6 +29,21 @@ class S3WriteFailed(OrgSyncError):
     """SSM could not write to the destination bucket; transient for about a minute after a bucket policy change."""
 
 
+class AwsUnavailable(OrgSyncError):
+    """AWS could not be reached, timed out, or answered with a transient fault, after boto's retries.
+
+    Retried by the state machine like throttling; the message names the action and what happened.
+    """
+
+
+class OutOfTime(OrgSyncError):
+    """Too little of the function's Timeout is left for one more AWS call at its worst case.
+
+    Raised before the call, so a handler ends with a named error the state machine retries, never with
+    ``Sandbox.Timedout`` in the middle of a call.
+    """
+
+
 class MarkerNotYetWritten(OrgSyncError):
     """The test.json marker is not in the bucket yet and the marker deadline has not passed."""
 
@@ -45,12 +60,15 @@ class TeardownIncomplete(OrgSyncError):
     """A teardown ended with account-regions that need attention (the Fail state's error name)."""
 
 
-#: Errors worth retrying at the state level, with backoff: AWS throttling and Lambda's own transient faults. The
+#: Errors worth retrying at the state level, with backoff: AWS throttling and transient faults that outlasted boto's
+#: retries, a handler short of time, and Lambda's own transient faults. The
 #: Lambda names are those AWS's "Handle Lambda service exceptions" page (Step Functions Developer Guide,
 #: bp-lambda-serviceexception) lists for the Retry of a Lambda task, plus the invocation limit's
 #: ``Lambda.TooManyRequestsException`` that the same page names.
 TRANSIENT_LAMBDA_ERRORS: tuple[str, ...] = (
     Throttled.__name__,
+    AwsUnavailable.__name__,
+    OutOfTime.__name__,
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",

@@ -91,9 +91,9 @@ PARENT = _any_of("a root ID (r-...) or an OU ID (ou-...-...)", ROOT_ID, OU_ID)
 # and the GovCloud/China/ISO partitions); a name must also be a region botocore knows an SSM endpoint for.
 
 REGION = Rule(
-    "a region name such as us-east-1",
+    "a known AWS region with SSM (such as us-east-1)",
     re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d+"),
-    ((lambda region: region not in known_regions(), "is not a known AWS region with SSM"),),
+    ((lambda region: region not in known_regions(), "is not a known AWS region with SSM (such as us-east-1)"),),
 )
 
 # --- SSM resource data sync ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, BUCKET_NAME, KMS_KEY_ARN, PREFIX, REGION, ROLE_NAME, SYNC_NAME, TARGET
 from lambdas.models import Destination, Mode, OnConflict, RolloutInput
 from lambdas.modes import MODES
+from lambdas.regions import OPT_IN_REGIONS, ssm_service_principal
 from lambdas.settings import DEFAULT_MARKER_TIMEOUT_SECONDS, Settings
 from lambdas.teardown import require_confirmation
 
@@ -55,6 +57,7 @@ KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
 
 #: Modes this version can run: the registry's (lambdas.modes).
 SUPPORTED_MODES: frozenset[Mode] = frozenset(MODES)
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _fail(field: str, value: Any, why: str) -> InvalidInput:
@@ -62,9 +65,24 @@ def _fail(field: str, value: Any, why: str) -> InvalidInput:
     return InvalidInput(f"{field}: {json.dumps(value, default=str)} {why}")
 
 
-def _string(raw: Mapping[str, Any], field: str, default: str | None, label: str | None = None) -> str | None:
+def key_label(key: str) -> str:
+    """An input key as a message names it: as is when plain, else JSON-quoted (a key with ':' or a newline in it
+    would make the message ambiguous).
+
+    >>> key_label("regionz"), key_label("a: b")
+    ('regionz', '"a: b"')
+    """
+    return key if _PLAIN_KEY.fullmatch(key) else json.dumps(key)
+
+
+def _string(
+    raw: Mapping[str, Any], field: str, default: str | None, label: str | None = None, nullable: bool = False
+) -> str | None:
+    """The string at ``field``, ``default`` when absent; an explicit null only where ``nullable`` (no key)."""
     value = raw.get(field, default)
     if value is None:
+        if field in raw and not nullable:
+            raise _fail(label or field, value, "must be a string")
         return None
     if not isinstance(value, str):
         raise _fail(label or field, value, "must be a string")
@@ -90,11 +108,11 @@ def _destination(raw: Mapping[str, Any], settings: Settings) -> Destination:
         raise _fail("destination", value, "must be an object with bucket, region, prefix and optional kmsKeyArn")
     unknown = sorted(set(value) - KNOWN_DESTINATION_KEYS)
     if unknown:
-        raise _fail(f"destination.{unknown[0]}", value[unknown[0]], "is not a known key")
+        raise _fail(f"destination.{key_label(unknown[0])}", value[unknown[0]], "is not a known key")
     bucket = _string(value, "bucket", settings.destination_bucket, "destination.bucket")
     region = _string(value, "region", settings.destination_region, "destination.region")
     prefix = _string(value, "prefix", settings.destination_prefix, "destination.prefix")
-    kms_key_arn = _string(value, "kmsKeyArn", settings.kms_key_arn, "destination.kmsKeyArn")
+    kms_key_arn = _string(value, "kmsKeyArn", settings.kms_key_arn, "destination.kmsKeyArn", nullable=True)
     if bucket is None:
         raise _fail("destination.bucket", None, "is required (no deployed default)")
     _check(BUCKET_NAME, bucket, "destination.bucket")
@@ -121,6 +139,51 @@ def _destination(raw: Mapping[str, Any], settings: Settings) -> Destination:
     return Destination(bucket=bucket, region=region, prefix=prefix, kmsKeyArn=kms_key_arn)
 
 
+def _check_deployment(
+    settings: Settings, regions: list[str], sync_name: str, role_name: str, destination: Destination
+) -> None:
+    """Refuse what the deployment's IAM and policies cannot honour (only when ``settings.deployed``).
+
+    Each such value would pass every structural check and then fail in every account-region (ACCESS_DENIED or a
+    marker that never comes, with the wrong advice), so it is refused before any account is touched.
+
+    >>> deployed = Settings(destination_bucket="acme-inventory", destination_region="us-east-1", deployed=True)
+    >>> validate_input({"targets": ["r-ab12"], "regions": ["us-east-1"], "syncName": "other"}, deployed)
+    Traceback (most recent call last):
+    ...
+    lambdas.errors.InvalidInput: syncName: 'other' is not this deployment's 'org-inventory': its member role may ...
+    """
+    fixed: tuple[tuple[str, str | None, str | None, str], ...] = (
+        ("syncName", sync_name, settings.sync_name, "its member role may create and delete only that sync"),
+        ("memberRoleName", role_name, settings.member_role_name, "its task roles may assume only that role"),
+        (
+            "destination.prefix",
+            destination.prefix,
+            settings.destination_prefix,
+            "its bucket policy and marker permissions name only that prefix",
+        ),
+        (
+            "destination.kmsKeyArn",
+            destination.kmsKeyArn,
+            settings.kms_key_arn,
+            "its key policy lets SSM encrypt only with that key" if settings.kms_key_arn else "its bucket has no key",
+        ),
+    )
+    for field, value, deployed, why in fixed:
+        if value != deployed:
+            raise _fail(field, value, f"is not this deployment's {deployed!r}: {why}")
+    named = sorted(settings.bucket_policy_opt_in_regions)
+    for region in regions:
+        if region in OPT_IN_REGIONS and region not in named:
+            raise _fail(
+                "regions",
+                region,
+                f"is an opt-in region the deployment's bucket policy does not name (it names {named}): SSM writes "
+                f"from there as {ssm_service_principal(region)}; add the region to the deployment's regions and "
+                "redeploy",
+            )
+
+
 def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     """Validate an execution input and apply ``settings``' defaults; raises ``InvalidInput`` naming field and value.
 
@@ -130,13 +193,15 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     >>> validate_input({"targets": ["r-ab12"], "regions": ["mars-1"]}, settings)
     Traceback (most recent call last):
     ...
-    lambdas.errors.InvalidInput: regions: "mars-1" is not a region name such as us-east-1
+    lambdas.errors.InvalidInput: regions: "mars-1" is not a known AWS region with SSM (such as us-east-1)
     """
     if not isinstance(raw, dict):
         raise _fail("input", raw, "must be a JSON object")
     unknown = sorted(set(raw) - KNOWN_KEYS)
     if unknown:
-        raise _fail(unknown[0], raw[unknown[0]], f"is not a known key (known: {', '.join(sorted(KNOWN_KEYS))})")
+        raise _fail(
+            key_label(unknown[0]), raw[unknown[0]], f"is not a known key (known: {', '.join(sorted(KNOWN_KEYS))})"
+        )
 
     mode_value = _string(raw, "mode", str(Mode.ROLLOUT))
     try:
@@ -189,13 +254,15 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     assert role_name is not None
     _check(ROLE_NAME, role_name, "memberRoleName")
 
-    confirm = _string(raw, "confirm", None)
+    confirm = _string(raw, "confirm", None, nullable=True)
     within = _string_list(raw, "within", ())
     if "within" in raw and not within:
         raise InvalidInput("within: must be a non-empty list of OU IDs, OU paths, account IDs or root IDs when given")
     for target in within:
         _check(TARGET, target, "within")
     destination = _destination(raw, settings)
+    if settings.deployed:
+        _check_deployment(settings, regions, sync_name, role_name, destination)
 
     return RolloutInput(
         mode=mode,

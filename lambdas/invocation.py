@@ -17,12 +17,14 @@ Example::
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
+from typing import Any
 
 _ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("orgsync_invocation_environment", default=None)
+_REMAINING: ContextVar[Callable[[], float] | None] = ContextVar("orgsync_invocation_remaining", default=None)
 
 
 def environment() -> Mapping[str, str]:
@@ -39,3 +41,20 @@ def environment_of(variables: Mapping[str, str]) -> Iterator[None]:
         yield
     finally:
         _ENVIRONMENT.reset(token)
+
+
+def remaining_seconds() -> float | None:
+    """Seconds left before the running invocation's Timeout (None outside a handler, e.g. in a test or the CLI)."""
+    remaining = _REMAINING.get()
+    return None if remaining is None else remaining()
+
+
+@contextmanager
+def timed_by(context: Any) -> Iterator[None]:
+    """Run the block as a handler whose time left is ``context.get_remaining_time_in_millis()`` (Lambda's)."""
+    method = getattr(context, "get_remaining_time_in_millis", None)
+    token = _REMAINING.set((lambda: method() / 1000) if callable(method) else None)
+    try:
+        yield
+    finally:
+        _REMAINING.reset(token)

@@ -5,7 +5,8 @@
   event has none) and the function's name and request id. Keys are appended per thread (Powertools'
   ``thread_safe_append_keys``): the local engine runs a Map's invocations concurrently in one process.
 - **Traces**: the Tracer wraps each handler where X-Ray is on. Powertools disables it outside Lambda (no
-  ``LAMBDA_TASK_ROOT``) and when ``POWERTOOLS_TRACE_DISABLED`` is true; the local engine sets the latter too.
+  ``LAMBDA_TASK_ROOT`` in the process environment) and when ``POWERTOOLS_TRACE_DISABLED`` is true there; an
+  invocation whose own environment says ``POWERTOOLS_TRACE_DISABLED=true`` (the local engine's do) is not traced.
 - **Metrics**: Summarize emits one CloudWatch metric per outcome status (``Outcomes`` in namespace ``orgsync``,
   dimensions ``mode`` and ``status``) in Embedded Metric Format, a log line CloudWatch turns into metrics; every
   handler that fails emits ``Errors`` (dimensions ``function`` and ``error``).
@@ -104,7 +105,8 @@ def instrumented(handler: Handler) -> Handler:
         )
         try:
             logger.info(f"{function_name} started")
-            result = handler(event, context)
+            with invocation.timed_by(context):
+                result = handler(event, context)
             status = result.get("status") if isinstance(result, Mapping) else None
             logger.info(f"{function_name} finished", extra={"status": status} if status else None)
             return result
@@ -117,7 +119,14 @@ def instrumented(handler: Handler) -> Handler:
             logger.thread_safe_clear_keys()
 
     traced: Handler = tracer.capture_lambda_handler(run, capture_response=False)
-    return traced
+
+    @functools.wraps(handler)
+    def entry(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if invocation.environment().get("POWERTOOLS_TRACE_DISABLED", "").lower() == "true":
+            return run(event, context)
+        return traced(event, context)
+
+    return entry
 
 
 def emit(namespace: str, name: str, value: float, **dimensions: str) -> None:

@@ -7,8 +7,11 @@ on a deployed state machine.
 Example::
 
     >>> s = Settings.from_env({"ORGSYNC_DESTINATION_BUCKET": "acme-inventory"})
-    >>> s.destination_bucket, s.sync_name, s.member_role_name
-    ('acme-inventory', 'org-inventory', 'OrgSyncMemberRole')
+    >>> s.destination_bucket, s.sync_name, s.member_role_name, s.deployed
+    ('acme-inventory', 'org-inventory', 'OrgSyncMemberRole', False)
+    >>> deployed = Settings(deployed=True, bucket_policy_opt_in_regions=("ap-east-1",))
+    >>> Settings.from_env(deployed.to_env()) == deployed
+    True
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ ENV_MEMBER_ROLE_NAME = "ORGSYNC_MEMBER_ROLE_NAME"
 ENV_ORGANIZATION_READER_ROLE_ARN = "ORGSYNC_ORGANIZATION_READER_ROLE_ARN"
 ENV_DEFAULT_TARGETS = "ORGSYNC_DEFAULT_TARGETS"
 ENV_DEFAULT_REGIONS = "ORGSYNC_DEFAULT_REGIONS"
+#: Set ("true") by CDK only: these settings are a deployment's, whose IAM and policies name exactly these values.
+ENV_DEPLOYED = "ORGSYNC_DEPLOYED"
+#: The opt-in regions whose SSM principal the deployment's bucket policy names (a JSON list, "[]" for none).
+ENV_BUCKET_POLICY_OPT_IN_REGIONS = "ORGSYNC_BUCKET_POLICY_OPT_IN_REGIONS"
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,14 @@ class Settings:
     organization_reader_role_arn: str | None = None
     default_targets: tuple[str, ...] = ()
     default_regions: tuple[str, ...] = ()
+    deployed: bool = False
+    """True on a deployment (CDK sets it): its member role may act only on ``sync_name``, its roles are named
+    ``member_role_name``, its bucket and marker permissions name only ``destination_prefix``, its key policy only
+    ``kms_key_arn``, and its bucket policy only the opt-in regions of ``bucket_policy_opt_in_regions``. An input
+    asking for another value is refused before any account is touched (:mod:`lambdas.input`). False locally and in
+    tests: nothing is checked against values no policy fixes."""
+    bucket_policy_opt_in_regions: tuple[str, ...] = ()
+    """The opt-in regions whose regional SSM principal the deployed bucket policy names (read when ``deployed``)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +94,8 @@ class Settings:
             organization_reader_role_arn=get(ENV_ORGANIZATION_READER_ROLE_ARN),
             default_targets=get_list(ENV_DEFAULT_TARGETS),
             default_regions=get_list(ENV_DEFAULT_REGIONS),
+            deployed=(get(ENV_DEPLOYED) or "").lower() == "true",
+            bucket_policy_opt_in_regions=get_list(ENV_BUCKET_POLICY_OPT_IN_REGIONS),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -97,4 +114,7 @@ class Settings:
             ENV_DEFAULT_REGIONS: json.dumps(list(self.default_regions)) if self.default_regions else None,
         }
         env.update({key: value for key, value in optional.items() if value})
+        if self.deployed:
+            env[ENV_DEPLOYED] = "true"
+            env[ENV_BUCKET_POLICY_OPT_IN_REGIONS] = json.dumps(list(self.bucket_policy_opt_in_regions))
         return env

@@ -61,7 +61,7 @@ def _list_pages(ssm: Any, where: str, sync_type: str | None) -> Iterator[Existin
             kwargs["SyncType"] = sync_type
         if token:
             kwargs["NextToken"] = token
-        page = aws.with_backoff(f"ssm:ListResourceDataSync in {where}", ssm.list_resource_data_sync, **kwargs)
+        page = aws.call(f"ssm:ListResourceDataSync in {where}", ssm.list_resource_data_sync, **kwargs)
         yield from (ExistingSync.from_item(raw) for raw in page.get("ResourceDataSyncItems", []))
         token = page.get("NextToken")
         if not token:
@@ -126,7 +126,7 @@ def denials_as_outcomes(started: datetime, reconcile: Callable[[], Reconciled]) 
 
 def _create(ssm: Any, item: TargetItem, where: str) -> datetime:
     created = clock.now()
-    aws.with_backoff(
+    aws.call(
         f"ssm:CreateResourceDataSync in {where}",
         ssm.create_resource_data_sync,
         SyncName=item.run.syncName,
@@ -138,7 +138,7 @@ def _create(ssm: Any, item: TargetItem, where: str) -> datetime:
 def reconcile_rollout(ssm: Any, item: TargetItem) -> Reconciled:
     """Bring one account-region to "our sync writes to the destination", or say why not.
 
-    Raises ``Throttled`` (after in-Lambda backoff) and ``S3WriteFailed`` for the state machine to retry;
+    Raises ``Throttled`` (after boto's retries) and ``S3WriteFailed`` for the state machine to retry;
     ``AccessDenied`` and ``RegionDisabled`` are returned as outcomes.
 
     Example (with the local SSM emulation)::
@@ -172,7 +172,7 @@ def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
 def delete_sync(ssm: Any, sync_name: str, where: str) -> bool:
     """Delete the sync ``sync_name`` (throttling retried); False when it was already gone (a concurrent run)."""
     try:
-        aws.with_backoff(f"ssm:DeleteResourceDataSync in {where}", ssm.delete_resource_data_sync, SyncName=sync_name)
+        aws.call(f"ssm:DeleteResourceDataSync in {where}", ssm.delete_resource_data_sync, SyncName=sync_name)
     except AwsCallFailed as exc:
         if exc.code != NOT_FOUND:
             raise

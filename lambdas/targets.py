@@ -1,7 +1,7 @@
 """Target resolution: the organization's tree, walked with paged, throttle-tolerant calls, and the targets of a run.
 
 ``Resolve targets`` validates the input (:mod:`lambdas.input`), walks the organization once from its root
-(OUs and accounts per parent, every page retried with backoff on ``TooManyRequestsException``), resolves the
+(OUs and accounts per parent, every page retried by boto on ``TooManyRequestsException``), resolves the
 targets (OU IDs, OU paths, account IDs, the root ID; nested OUs included; accounts deduplicated), records
 SKIPPED outcomes for accounts that are not ACTIVE or are excluded, and writes the items file the Distributed
 Map reads. An unknown OU path or ID raises ``InvalidInput`` before anything is written or touched.
@@ -68,13 +68,14 @@ class Organization:
 
 
 def _pages(organizations: Any, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    # Manual NextToken paging so that a throttled page is retried alone, with backoff on lambdas.clock.
+    # Manual NextToken paging: every page goes through aws.call (boto's retries of that page alone, on
+    # lambdas.clock, then our named errors), which a paginator's iteration would not.
     method = getattr(organizations, operation)
     action = "organizations:" + "".join(part.title() for part in operation.split("_"))
     token: str | None = None
     while True:
         call_kwargs: dict[str, Any] = {**kwargs, **({"NextToken": token} if token else {})}
-        page = aws.with_backoff(action, method, **call_kwargs)
+        page = aws.call(action, method, **call_kwargs)
         yield from page.get(result_key, [])
         token = page.get("NextToken")
         if not token:

@@ -13,7 +13,7 @@ Example::
     >>> RESOLVE_TARGETS.handler
     'lambdas.handlers.resolve_targets'
     >>> RECONCILE_SYNC.timeout_seconds, RECONCILE_SYNC.memory_mb
-    (120, 256)
+    (180, 256)
 """
 
 from __future__ import annotations
@@ -45,7 +45,12 @@ class LambdaFunction:
         return "${" + self.substitution_key + "}"
 
 
-# Timeouts: listing a large organization with backoff is the slowest; one account-region is seconds.
+# Timeouts. An AWS call takes at most lambdas.aws.WORST_CASE_CALL_SECONDS (34 s: three attempts that each wait out
+# both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime, retried by the state
+# machine). Each function can make its usual calls at their worst within its timeout: ReconcileSync up to five
+# (AssumeRole, ListResourceDataSync, DeleteResourceDataSync, CreateResourceDataSync, the listing again after an
+# unexplained error), CheckMarker two (the marker listing, the outcome record), RecordFailure one; ResolveTargets and
+# Summarize make calls in proportion to the organization (pages, outcome records), bounded by OutOfTime.
 RESOLVE_TARGETS = LambdaFunction(
     "ResolveTargets",
     "lambdas.handlers.resolve_targets",
@@ -56,19 +61,19 @@ RECONCILE_SYNC = LambdaFunction(
     "ReconcileSync",
     "lambdas.handlers.reconcile_sync",
     "Lists one account-region's resource data syncs, classifies them and creates, replaces or deletes ours.",
-    timeout_seconds=120,
+    timeout_seconds=180,
 )
 CHECK_MARKER = LambdaFunction(
     "CheckMarker",
     "lambdas.handlers.check_marker",
     "Looks for the test.json marker SSM writes and records the account-region's outcome.",
-    timeout_seconds=60,
+    timeout_seconds=120,
 )
 RECORD_FAILURE = LambdaFunction(
     "RecordFailure",
     "lambdas.handlers.record_failure",
     "Records an account-region whose processing failed after its retries, with the error and what to do.",
-    timeout_seconds=30,
+    timeout_seconds=60,
 )
 SUMMARIZE = LambdaFunction(
     "Summarize",

@@ -47,9 +47,8 @@ class InventoryBucket(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         # SSM's principal: the global one, plus the regional one of each opt-in region among the defaults.
-        self.ssm_principals = [SSM_PRINCIPAL] + [
-            ssm_service_principal(region) for region in props.regions if region in OPT_IN_REGIONS
-        ]
+        self.opt_in_regions = tuple(region for region in props.regions if region in OPT_IN_REGIONS)
+        self.ssm_principals = [SSM_PRINCIPAL] + [ssm_service_principal(region) for region in self.opt_in_regions]
         ssm = [iam.ServicePrincipal(name) for name in self.ssm_principals]
         self.key: kms.Key | None = None
         if props.kms:

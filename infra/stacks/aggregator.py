@@ -51,6 +51,9 @@ class AggregatorStack(Stack):
             sync_name=config.sync_name,
             member_role_name=config.member_role_name,
             organization_reader_role_arn=config.organization_reader_role_arn,
+            # The execution input is checked against what this stack's IAM and policies name (lambdas.input).
+            deployed=True,
+            bucket_policy_opt_in_regions=self.inventory.opt_in_regions,
         )
         # The default targets and regions are not in the environment (4 KB at most): a layer for the two readers.
         self.defaults = DeployedDefaults(

@@ -69,7 +69,7 @@ def test_a_rollout_that_needs_attention_exits_1_with_the_report_and_actions() ->
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ({"targets": ["/Workloads"], "regions": ["mars-1"]}, '"mars-1" is not a region name such as us-east-1'),
+        ({"targets": ["/Workloads"], "regions": ["mars-1"]}, '"mars-1" is not a known AWS region with SSM'),
         ({"targets": ["/Nowhere"], "regions": ["us-east-1"]}, "/Nowhere"),
         ({"targets": [], "regions": ["us-east-1"]}, "targets: must be a non-empty list"),
     ],

@@ -12,14 +12,14 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pytest
+from call_recording import READ_PREFIXES, CallRecorder
+from call_recording import writes as writes_to
 
 from lambdas.enrolment import enrolment_input
 from lambdas.settings import Settings
 from workflow.definition import MAP_RESULTS_PREFIX
-from workflow.local.faults import Call, RequestBoundary, ServiceError
 from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, parse_scenario
 from workflow.runs import ExecutionResult
@@ -42,6 +42,10 @@ PROD_OPT_IN = "210000000008"  # eu-south-1 not enabled: REGION_DISABLED there
 PROD_SUSPENDED = "210000000009"  # SUSPENDED: SKIPPED
 PROD_NEVER = "210000000010"  # rolled out first, SSM never writes the marker in time: IN_SYNC, PENDING
 SANDBOX_OLD = "220000000001"  # not targeted, but its data is in the bucket (an old sync of ours)
+
+def writes(calls: list[Any]) -> list[str]:
+    return writes_to(calls, BUCKET)
+
 
 FAILED_MESSAGE = "S3 write failed for bucket lifecycle-inventory: Access Denied"
 
@@ -180,54 +184,6 @@ def objects(local: LocalRun, prefix: str = "") -> dict[str, tuple[str, str]]:
 def data_objects(local: LocalRun) -> dict[str, tuple[str, str]]:
     """The bucket's objects that are not orgsync's own records: SSM's markers and inventory."""
     return {key: value for key, value in objects(local).items() if not key.startswith("orgsync/")}
-
-
-class CallRecorder:
-    """A guard at the emulation's request boundary that answers nothing and remembers every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-
-    def __call__(self, call: Call) -> ServiceError | None:
-        self.calls.append(call)
-        return None
-
-    def __enter__(self) -> CallRecorder:
-        boundary = RequestBoundary.installed()
-        assert boundary is not None, "LocalAws installs the request boundary"
-        boundary.guards.insert(0, self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        boundary = RequestBoundary.installed()
-        if boundary is not None and self in boundary.guards:
-            boundary.guards.remove(self)
-
-
-READ_PREFIXES = ("List", "Get", "Describe", "Head")
-#: Calls that change nothing in the organization, its syncs or its data: credentials, running the workflow.
-NON_MUTATING = {"sts:AssumeRole", "lambda:Invoke", "states:StartExecution"}
-
-
-def s3_key(call: Call) -> str:
-    assert call.request is not None
-    url = urlparse(call.request.url)
-    path = unquote(url.path).lstrip("/")
-    if not url.netloc.startswith(f"{BUCKET}."):  # path-style: /bucket/key
-        path = path.split("/", 1)[1] if "/" in path else ""
-    return path
-
-
-def writes(calls: list[Call]) -> list[str]:
-    """The calls that could change something, except orgsync's own records under orgsync/."""
-    found = []
-    for call in calls:
-        if call.operation.startswith(READ_PREFIXES) or call.api in NON_MUTATING:
-            continue
-        if call.api == "s3:PutObject" and s3_key(call).startswith("orgsync/"):
-            continue
-        found.append(f"{call.api} by {call.account_id} in {call.region}")
-    return found
 
 
 # -- verify ------------------------------------------------------------------------------------------------------

@@ -341,6 +341,8 @@ def test_each_function_runs_its_catalogue_handler_with_the_deployed_settings(
         "POWERTOOLS_LOG_LEVEL": "INFO",
         # the default targets and regions are in a layer, for ResolveTargets alone (test_infra_deployed_defaults)
         **({"ORGSYNC_DEFAULTS_FILE": "/opt/orgsync/defaults.json"} if spec.name == "ResolveTargets" else {}),
+        "ORGSYNC_DEPLOYED": "true",
+        "ORGSYNC_BUCKET_POLICY_OPT_IN_REGIONS": "[]",
     }
 
 
@@ -602,3 +604,53 @@ def test_each_function_is_deployed_with_the_catalogues_timeout_and_memory(base_j
     for spec in ALL_FUNCTIONS:
         function = base_json["Resources"][ids(base_json)[f"{spec.name}.function"]]["Properties"]
         assert (function["Timeout"], function["MemorySize"]) == (spec.timeout_seconds, spec.memory_mb), spec.name
+
+
+# --- the execution input is checked against what the deployment's IAM and policies name -------------------------
+
+
+def deployed_settings(template: dict[str, Any]) -> Any:
+    """The Settings the deployed Resolve targets function reads, its tokens given values as CloudFormation would."""
+    from lambdas.settings import Settings
+    from workflow.functions import RESOLVE_TARGETS
+
+    i = ids(template)
+    variables = render(template["Resources"][i[f"{RESOLVE_TARGETS.name}.function"]]["Properties"]["Environment"])
+    key_arn = f"arn:aws:kms:{REGION}:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    tokens = {f"<{i['key']}.Arn>": key_arn, f"<{i['bucket']}>": "acme-org-inventory"}
+    env = {name: tokens.get(value, value) for name, value in variables["Variables"].items()}
+    return Settings.from_env(env), key_arn
+
+
+def test_a_deployment_refuses_input_its_iam_and_policies_cannot_honour(full_json: dict[str, Any]) -> None:
+    from lambdas.errors import InvalidInput
+    from lambdas.input import validate_input
+
+    # GIVEN the settings of the full deployment (sync acme-inventory, role AcmeOrgSyncMember, prefix inventory/ssm,
+    # a KMS key, af-south-1 the one opt-in region its bucket policy names), read from the function's environment
+    settings, key_arn = deployed_settings(full_json)
+    assert settings.deployed and settings.bucket_policy_opt_in_regions == ("af-south-1",)
+    base = {"targets": ["r-ab12"], "regions": ["eu-west-1", "af-south-1"]}
+    # WHEN the input asks for the deployed values (or leaves them to the defaults) THEN it is valid
+    run = validate_input(base, settings)
+    assert (run.syncName, run.memberRoleName, run.destination.prefix, run.destination.kmsKeyArn) == (
+        "acme-inventory",
+        "AcmeOrgSyncMember",
+        "inventory/ssm",
+        key_arn,
+    )
+    # WHEN it asks for anything else THEN InvalidInput names the field, the value and the deployed value
+    other_key = key_arn.replace("1234abcd", "9999abcd")
+    refused = {
+        "syncName": ({"syncName": "org-inventory"}, "'org-inventory'", "'acme-inventory'"),
+        "memberRoleName": ({"memberRoleName": "OrgSyncMemberRole"}, "'OrgSyncMemberRole'", "'AcmeOrgSyncMember'"),
+        "destination.prefix": ({"destination": {"prefix": "default"}}, "'default'", "'inventory/ssm'"),
+        "destination.kmsKeyArn": ({"destination": {"kmsKeyArn": other_key}}, other_key, key_arn),
+        "regions": ({"regions": ["eu-west-1", "ap-east-1"]}, "'ap-east-1'", "['af-south-1']"),
+    }
+    for field, (change, value, deployed) in refused.items():
+        with pytest.raises(InvalidInput) as raised:
+            validate_input({**base, **change}, settings)
+        message = str(raised.value)
+        assert message.startswith(f"{field}: {value}") or message.startswith(f"{field}: '{value}'"), message
+        assert deployed in message, message

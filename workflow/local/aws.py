@@ -9,11 +9,11 @@ local engine needs), then:
   to which the process environment then points default boto3 calls (aggregator account and region);
 - installs the resource data sync emulation (:mod:`workflow.local.ssm_sync`) with **SSM's environment**
   (:mod:`workflow.local.ssm_environment`: the clock, the destination check, the marker and inventory writes);
-- installs a request boundary (:mod:`workflow.local.faults`) with four guards, in this order: **disabled
+- installs a request boundary (:mod:`workflow.local.faults`) with five guards, in this order: **disabled
   regions** (:mod:`workflow.local.guards`), the **faults** of the scenario and :meth:`LocalAws.add_fault`, the
-  **fault rates** of the scenario, and **missing roles** for ``sts:AssumeRole`` (:mod:`workflow.local.guards`);
-  each call is charged its latency from the scenario's table (:mod:`workflow.local.latency`) on the caller's
-  simulated timeline.
+  **fault rates** of the scenario, **session names** STS refuses (``ValidationError``, as AWS answers) and
+  **missing roles** for ``sts:AssumeRole`` (:mod:`workflow.local.guards`); each call is charged its latency from
+  the scenario's table (:mod:`workflow.local.latency`) on the caller's simulated timeline.
 
 The **test-control API** (``add_fault``, ``add_account``, ``move_account``, ``set_bucket_policy``,
 ``sync_names``, ``ou_id``, ``root_id``) comes from :mod:`workflow.local.control`.
@@ -43,7 +43,12 @@ from workflow.local import latency, seams, ssm_sync
 from workflow.local.clock import VirtualClock
 from workflow.local.control import ControlApi
 from workflow.local.faults import FaultInjector, FaultRateInjector, RequestBoundary
-from workflow.local.guards import AccessKeyAccounts, disabled_region_guard, missing_role_guard
+from workflow.local.guards import (
+    AccessKeyAccounts,
+    disabled_region_guard,
+    missing_role_guard,
+    role_session_name_guard,
+)
 from workflow.local.scenario import Account, Scenario
 from workflow.local.seeding import (
     LOCAL_USER_NAME,
@@ -153,7 +158,13 @@ class LocalAws(ControlApi):
             self._seeder.seed_existing_syncs(account)
         ssm_sync.install(self.syncs)
         self._boundary = RequestBoundary(
-            [disabled_region_guard(self._account), self.faults, self.fault_rates, missing_role_guard]
+            [
+                disabled_region_guard(self._account),
+                self.faults,
+                self.fault_rates,
+                role_session_name_guard,
+                missing_role_guard,
+            ]
         )
         self._boundary.install()
         self._previous_latencies = latency.use(self.latencies)

@@ -10,7 +10,7 @@ for the service's protocol (JSON, query, REST), so botocore raises a real ``Clie
 
 :class:`FaultInjector` is one such guard: the scenario's ``faults`` (``api`` as ``service:Action``, ``error``,
 ``times`` consumed in total, optional ``account`` NAME of the caller and ``region``). ``times`` counts HTTP
-attempts: a client with botocore retries spends several per call (orgsync's clients make one attempt each).
+attempts: a client with botocore retries spends several per call (orgsync's clients up to 3, boto's standard mode).
 Calls that reach moto without botocore (the ``responses`` mock of plain HTTP) are not seen here.
 
 :class:`FaultRateInjector` is another: the scenario's ``faultRates`` fail a share of the matching calls (S3
@@ -124,6 +124,7 @@ class Call:
 
 
 Guard = Callable[[Call], ServiceError | None]
+
 
 
 class FaultInjector:

@@ -7,6 +7,8 @@
 - :func:`missing_role_guard`: ``sts:AssumeRole`` into a role that does not exist is ``AccessDenied`` (403,
   "User: <caller arn> is not authorized to perform: sts:AssumeRole on resource: <role arn>"), as on AWS (moto
   alone hands out credentials for any ARN).
+- :func:`role_session_name_guard`: ``sts:AssumeRole`` with a ``RoleSessionName`` STS refuses (2 to 64 of
+  ``[\\w+=,.@-]``) is ``ValidationError`` (400) with AWS's message.
 
 :class:`AccessKeyAccounts` makes finding who signs a call cheap.
 
@@ -19,8 +21,10 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
+from lambdas.identifiers import MAX_ROLE_SESSION_NAME_LENGTH
 from workflow.local.faults import Call, Guard, ServiceError
 from workflow.local.scenario import Account
 from workflow.local.seams import iam_backends, sts_backends
@@ -96,3 +100,41 @@ class AccessKeyAccounts:
         if account_id is None:
             account_id = self._known[access_key] = self._lookup(access_key)
         return account_id
+
+#: STS's constraints on ``RoleSessionName`` (its API reference): 2 to 64 characters of ``[\w+=,.@-]*``.
+ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
+ROLE_SESSION_NAME_LENGTH = (2, MAX_ROLE_SESSION_NAME_LENGTH)
+
+
+def role_session_name_guard(call: Call) -> ServiceError | None:
+    """``sts:AssumeRole`` with a session name STS refuses: ``ValidationError`` (400) with AWS's message.
+
+    moto checks only the maximum length; AWS reports every violated constraint, as its input validation does.
+
+    >>> from botocore.awsrequest import AWSPreparedRequest
+    >>> body = "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A200000000001%3Arole%2Fr&RoleSessionName=a%23b"
+    >>> request = AWSPreparedRequest("POST", "https://sts.amazonaws.com/", {}, body, False)
+    >>> error = role_session_name_guard(Call("sts", "AssumeRole", None, None, "us-east-1", request))
+    >>> error.code, error.message.split(": Member ")[0]
+    ('ValidationError', "1 validation error detected: Value 'a#b' at 'roleSessionName' failed to satisfy constraint")
+    """
+    if call.service != "sts" or call.operation != "AssumeRole":
+        return None
+    name = call.form().get("RoleSessionName")
+    if name is None:
+        return None  # a missing parameter is moto's to refuse
+    shortest, longest = ROLE_SESSION_NAME_LENGTH
+    problems = []
+    if len(name) > longest:
+        problems.append(f"Member must have length less than or equal to {longest}")
+    if len(name) < shortest:
+        problems.append(f"Member must have length greater than or equal to {shortest}")
+    if not ROLE_SESSION_NAME.fullmatch(name):
+        problems.append(f"Member must satisfy regular expression pattern: {ROLE_SESSION_NAME.pattern}")
+    if not problems:
+        return None
+    count = f"{len(problems)} validation error{'s' if len(problems) > 1 else ''} detected"
+    details = "; ".join(
+        f"Value '{name}' at 'roleSessionName' failed to satisfy constraint: {problem}" for problem in problems
+    )
+    return ServiceError("ValidationError", f"{count}: {details}", 400)

@@ -245,6 +245,8 @@ def load_scenario(path: str | Path) -> Scenario:
         data = yaml.safe_load(text) if path.suffix.lower() in (".yaml", ".yml") else json.loads(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"{path.name}: not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+    except RecursionError as exc:  # both decoders recurse per level: "[[[[..." thousands deep exhausts the stack
+        raise ScenarioError(f"{path.name}: nested too deeply to be a scenario") from exc
     return parse_scenario(data, source=path.name)
 
 

@@ -168,3 +168,40 @@ def test_the_emulation_answers_a_second_organization_sync_with_an_error_we_never
     with pytest.raises(ClientError):
         ssm.create_resource_data_sync(SyncName="org-inventory", S3Destination=sync.s3_destination(DEST))
     assert sync.reconcile(item("200000000004"), member_ssm).status is Status.CONFLICT
+
+
+@pytest.mark.parametrize(
+    ("name", "constraint"),
+    [
+        ("orgsync-exec#1", "Member must satisfy regular expression pattern: [\\w+=,.@-]*"),
+        ("orgsync-" + "x" * 57, "Member must have length less than or equal to 64"),
+    ],
+)
+def test_the_local_sts_refuses_session_names_as_aws_does(local_aws: LocalAws, name: str, constraint: str) -> None:
+    sts = lambda_aws.ClientProvider.from_environment().client("sts")
+    with pytest.raises(ClientError) as raised:
+        sts.assume_role(RoleArn="arn:aws:iam::200000000001:role/OrgSyncMemberRole", RoleSessionName=name)
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert raised.value.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{name}' at 'roleSessionName' failed to satisfy constraint: {constraint}"
+    )
+
+
+def test_an_execution_name_sts_would_refuse_still_assumes_the_member_role(local_aws: LocalAws) -> None:
+    # GIVEN an execution name of 80 characters that STS would refuse in a session name ("#", "é", spaces are not
+    # all Step Functions refuses)
+    name = "déploiement#" + "x" * 68
+    run = RunParameters(name, Mode.ROLLOUT, "org-inventory", DEST, OnConflict.REPORT, 900, "OrgSyncMemberRole")
+    # WHEN ReconcileSync runs for it
+    result = sync.reconcile(TargetItem("200000000001", "acct", "/", "ap-northeast-1", run), member_ssm)
+    # THEN the member role was assumed (a valid session name, traceable to the execution) and the sync created
+    assert result.status is Status.CREATED
+    assert lambda_aws.session_name(name).startswith("orgsync-d-ploiement-xxx")
+
+
+def test_a_validation_error_from_sts_is_not_reported_as_access_denied(local_aws: LocalAws) -> None:
+    sts = lambda_aws.ClientProvider.from_environment().client("sts")
+    with pytest.raises(lambda_aws.AwsCallFailed) as raised:
+        lambda_aws.assume_role(sts, "arn:aws:iam::200000000001:role/OrgSyncMemberRole", "bad name")
+    assert not isinstance(raised.value, lambda_aws.AccessDenied)
+    assert raised.value.code == "ValidationError" and "roleSessionName" in str(raised.value)

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.skipif(remote_endpoint_url() is not None, reason="needs
 REGION = "ap-northeast-1"
 PROD_PAYMENTS = "200000000001"
 PROD_WEB = "200000000002"
+NO_ROLE = "400000000004"
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,35 @@ def credentials_in_play(local: LocalRun) -> set[str]:
     found.discard("")
     assert len(found) >= 6  # the functions' role and at least one member role, each with three parts
     return found
+
+
+def test_no_credential_in_logs_reports_output_or_errors_when_sts_fails(local: LocalRun) -> None:
+    # GIVEN a rollout where STS refuses one member account's role (its AccessDenied message lands in the report)
+    reported = local.run({"targets": ["/Workloads/Prod", NO_ROLE], "regions": [REGION]})
+    # AND a rollout where STS fails the organization reader's AssumeRole (its message fails the execution)
+    local.aws.add_fault("sts:AssumeRole", "ExpiredToken", times=1, message="The security token included is expired")
+    failed = local.run({"targets": ["/Workloads/Prod"], "regions": [REGION]})
+
+    # THEN the STS errors reached messages: the report, the execution's cause, the log lines...
+    assert reported.report is not None and failed.status == "FAILED"
+    texts = {
+        "logs": "\n".join(call.output for call in local.engine.invocations),
+        "report": json.dumps(reported.report),
+        "output": json.dumps(reported.output),
+        "error": f"{failed.error} {failed.cause}",
+        "history": json.dumps([local.history(r.execution_arn) for r in (reported, failed)], default=str),
+        "objects": "\n".join(stored_objects(local)),
+    }
+    assert "sts:AssumeRole" in texts["report"] and "ExpiredToken" in texts["error"]
+    assert "ExpiredToken" in texts["logs"] and "ExpiredToken" in texts["history"]
+    # ...and no access key, secret or session token of any identity used appears anywhere
+    for credential in credentials_in_play(local):
+        for where, text in texts.items():
+            assert credential not in text, f"a credential reached the {where}"
+
+
+def stored_objects(local: LocalRun) -> list[str]:
+    s3 = local.aws.client("s3")
+    bucket = local.scenario.aggregator.bucket
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="orgsync/").get("Contents", [])]
+    return [s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode() for key in keys]

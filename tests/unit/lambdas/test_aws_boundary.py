@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from http_faults import HttpFaults
+from moto import mock_aws
 
 from lambdas import aws, invocation
-from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled, translate, with_backoff
-from lambdas.errors import S3WriteFailed, Throttled
+from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled, translate
+from lambdas.errors import TRANSIENT_LAMBDA_ERRORS, S3WriteFailed, Throttled
 from lambdas.settings import Settings
 from workflow.local.clock import VirtualClock
 
@@ -48,37 +59,88 @@ def test_unknown_error_keeps_code_and_message() -> None:
     assert isinstance(translated, AwsCallFailed) and (translated.code, translated.aws_message) == ("Weird", "strange")
 
 
-def test_backoff_retries_throttling_and_transient_faults_on_the_clock(virtual_clock: VirtualClock) -> None:
-    failures = [error("ThrottlingException"), error("InternalServerError")]
-
-    def flaky(**kwargs: Any) -> str:
-        if failures:
-            raise failures.pop(0)
-        return "ok"
-
-    assert with_backoff("ssm:ListResourceDataSync", flaky) == "ok"
-    assert len(virtual_clock.sleeps) == 2 and all(0 <= s <= 2 for s in virtual_clock.sleeps)
+@pytest.fixture
+def sts() -> Iterator[Any]:
+    """An STS client as the Lambda code makes it (boto's standard retries on the clock), answered by moto."""
+    with mock_aws():
+        aws.clear_credentials_cache()
+        yield aws.ClientProvider("us-east-1", aws.Credentials("AKIDTEST", "secret")).client("sts")
+        aws.clear_credentials_cache()
 
 
-def test_backoff_gives_up_with_throttled_after_its_attempts(virtual_clock: VirtualClock) -> None:
-    def throttled(**kwargs: Any) -> None:
-        raise error("ThrottlingException")
+def test_boto_retries_throttling_and_transient_faults_waiting_on_the_clock(
+    sts: Any, virtual_clock: VirtualClock
+) -> None:
+    # GIVEN STS throttling the first attempt and failing the second with a 503
+    faults = HttpFaults(sts, lambda attempt: {1: "Throttling", 2: "ServiceUnavailable"}.get(attempt))
+    started = time.monotonic()
+    # WHEN the Lambda code calls it
+    identity = aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
+    # THEN boto retried it (3 attempts), its two waits taken on the (virtual) clock, not in real time
+    assert identity["Account"] and faults.attempts == 3
+    assert len(virtual_clock.sleeps) == 2 and 0 <= virtual_clock.sleeps[0] <= 1 and 0 <= virtual_clock.sleeps[1] <= 2
+    assert time.monotonic() - started < 1
 
-    with pytest.raises(Throttled):
-        with_backoff("ssm:ListResourceDataSync", throttled, attempts=4)
-    assert len(virtual_clock.sleeps) == 3
+
+def test_throttling_that_outlasts_boto_retries_is_throttled(sts: Any, virtual_clock: VirtualClock) -> None:
+    faults = HttpFaults(sts, lambda attempt: "Throttling")
+    with pytest.raises(Throttled, match="sts:GetCallerIdentity throttled"):
+        aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
+    assert faults.attempts == aws.MAX_ATTEMPTS and len(virtual_clock.sleeps) == aws.MAX_ATTEMPTS - 1
 
 
-def test_other_errors_are_not_retried(virtual_clock: VirtualClock) -> None:
-    def denied(**kwargs: Any) -> None:
-        raise error("AccessDenied")
+@pytest.mark.parametrize(
+    "failure",
+    [
+        EndpointConnectionError(endpoint_url="https://sts.us-east-1.amazonaws.com/"),
+        ConnectTimeoutError(endpoint_url="https://sts.us-east-1.amazonaws.com/"),
+        ReadTimeoutError(endpoint_url="https://sts.us-east-1.amazonaws.com/"),
+        ConnectionClosedError(endpoint_url="https://sts.us-east-1.amazonaws.com/"),
+    ],
+    ids=lambda failure: type(failure).__name__,
+)
+def test_connection_errors_are_retried_then_named_like_service_errors(
+    sts: Any, virtual_clock: VirtualClock, failure: Exception
+) -> None:
+    faults = HttpFaults(sts, lambda attempt: failure)
+    named = f"sts:GetCallerIdentity failed after 3 attempts .{type(failure).__name__}"
+    with pytest.raises(aws.AwsUnavailable, match=named):
+        aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
+    assert faults.attempts == aws.MAX_ATTEMPTS
 
+
+def test_a_transient_fault_that_persists_is_named_for_the_state_retry(sts: Any, virtual_clock: VirtualClock) -> None:
+    HttpFaults(sts, lambda attempt: "InternalError")
+    with pytest.raises(aws.AwsUnavailable, match="InternalError"):
+        aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
+    assert aws.AwsUnavailable.__name__ in TRANSIENT_LAMBDA_ERRORS and aws.OutOfTime.__name__ in TRANSIENT_LAMBDA_ERRORS
+
+
+def test_other_errors_are_not_retried(sts: Any, virtual_clock: VirtualClock) -> None:
+    faults = HttpFaults(sts, lambda attempt: "AccessDenied")
     with pytest.raises(AccessDenied):
-        with_backoff("ssm:ListResourceDataSync", denied)
-    assert virtual_clock.sleeps == []
+        aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
+    assert faults.attempts == 1 and virtual_clock.sleeps == []
 
 
-def test_clients_are_reused_per_credentials_and_have_no_botocore_retries() -> None:
+class Context:
+    def __init__(self, remaining_seconds: float) -> None:
+        self.remaining_seconds = remaining_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.remaining_seconds * 1000)
+
+
+def test_no_call_starts_without_time_for_its_worst_case(sts: Any) -> None:
+    # The worst case of one call: every attempt waits out both timeouts, with the longest backoffs between.
+    assert aws.WORST_CASE_CALL_SECONDS == 3 * (2 + 5) + (1 + 5) + (2 + 5)
+    with invocation.timed_by(Context(aws.WORST_CASE_CALL_SECONDS + 1)):
+        assert aws.call("sts:GetCallerIdentity", sts.get_caller_identity)["Account"]
+    with invocation.timed_by(Context(aws.WORST_CASE_CALL_SECONDS - 1)), pytest.raises(aws.OutOfTime, match="33 s left"):
+        aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
+
+
+def test_clients_are_reused_per_credentials_with_boto_standard_retries() -> None:
     aws.clear_credentials_cache()
     clients = aws.ClientProvider("us-east-1")
     first = clients.client("s3")
@@ -87,7 +149,7 @@ def test_clients_are_reused_per_credentials_and_have_no_botocore_retries() -> No
     assert clients.client("s3", "eu-west-1") is not first
     other = aws.Credentials("AKIAOTHER", "secret", "token", first_expiry())
     assert aws.ClientProvider("us-east-1", other).client("s3") is not first
-    assert first.meta.config.retries["total_max_attempts"] == 1
+    assert first.meta.config.retries == {"mode": "standard", "total_max_attempts": aws.MAX_ATTEMPTS}
     aws.clear_credentials_cache()
 
 
@@ -128,3 +190,21 @@ def first_expiry() -> Any:
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "execution_name",
+    ["rollout-1", "enrol-200000000009-7bf73129-1428-4cd3-a780-95db273d1602", "déploiement #1", "x" * 80, "a:b/c"],
+)
+def test_session_names_are_what_sts_accepts_and_traceable_to_the_execution(execution_name: str) -> None:
+    name = aws.session_name(execution_name)
+    assert re.fullmatch(r"[\w+=,.@-]{2,64}", name, re.ASCII)
+    assert name.startswith("orgsync-" + re.sub(r"[^\w+=,.@-]", "-", execution_name, flags=re.ASCII)[:20])
+    # Two names that clean alike still differ
+    assert aws.session_name(execution_name + "!") != aws.session_name(execution_name + "?")
+
+
+def test_credentials_never_show_their_secret_or_token() -> None:
+    credentials = aws.Credentials("ASIAKEYID", "the-secret", "the-token")
+    shown = f"{credentials!r} {credentials} {aws.ClientProvider('us-east-1', credentials)!r}"
+    assert "ASIAKEYID" in shown and "the-secret" not in shown and "the-token" not in shown

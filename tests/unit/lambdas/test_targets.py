@@ -8,9 +8,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from http_faults import HttpFaults
 from moto import mock_aws
 
+from lambdas import aws
 from lambdas.errors import InvalidInput, Throttled
 from lambdas.input import validate_input
 from lambdas.models import Status
@@ -131,44 +132,29 @@ def test_unknown_targets_are_invalid_input(org: Org, target: str, message: str) 
         resolve(org, targets=[target])
 
 
-class ThrottlingOrganizations:
-    """Delegates to moto; each listed operation first throttles ``times`` times (as Organizations does)."""
-
-    def __init__(self, real: Any, times: int) -> None:
-        self.real = real
-        self.remaining: dict[str, int] = {}
-        self.times = times
-        self.calls = 0
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.real, name)
-
-        def throttled(**kwargs: Any) -> Any:
-            self.calls += 1
-            key = name + json.dumps(kwargs, sort_keys=True)
-            left = self.remaining.setdefault(key, self.times)
-            if left > 0:
-                self.remaining[key] = left - 1
-                raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, name)
-            return method(**kwargs)
-
-        return throttled
+def organizations_of_the_lambda_code() -> Any:
+    """An Organizations client as the Lambda code makes it: boto's standard retries, waiting on lambdas.clock."""
+    aws.clear_credentials_cache()
+    return aws.ClientProvider.from_environment().client("organizations", "us-east-1")
 
 
-def test_throttled_pages_are_retried_with_backoff_on_the_clock(org: Org, virtual_clock: VirtualClock) -> None:
-    # GIVEN Organizations throttling every page twice
-    throttling = ThrottlingOrganizations(org.client, times=2)
-    tree: Organization = walk_organization(throttling)
+def test_throttled_pages_are_retried_by_boto_on_the_clock(org: Org, virtual_clock: VirtualClock) -> None:
+    # GIVEN Organizations throttling every page twice (the first two of every three attempts)
+    organizations = organizations_of_the_lambda_code()
+    faults = HttpFaults(organizations, lambda attempt: "TooManyRequestsException" if attempt % 3 else None)
+    tree: Organization = walk_organization(organizations)
     # THEN the tree is complete and the waits were taken on the (virtual) clock
     assert tree.ou_by_path["/Workloads/Prod"] == org.ous["/Workloads/Prod"]
-    pages = throttling.calls // 3
-    assert len(virtual_clock.sleeps) == 2 * pages
-    assert all(0 <= s <= 20 for s in virtual_clock.sleeps)
+    pages = faults.attempts // 3
+    assert pages > 3 and len(virtual_clock.sleeps) == 2 * pages
+    assert all(0 <= s <= 2 for s in virtual_clock.sleeps)
 
 
 def test_throttling_that_never_ends_raises_throttled(org: Org, virtual_clock: VirtualClock) -> None:
+    organizations = organizations_of_the_lambda_code()
+    HttpFaults(organizations, lambda attempt: "TooManyRequestsException")
     with pytest.raises(Throttled, match="organizations:ListRoots throttled"):
-        walk_organization(ThrottlingOrganizations(org.client, times=100))
+        walk_organization(organizations)
 
 
 def test_resolve_run_writes_items_and_skipped_outcomes_only_when_valid(org: Org) -> None:

@@ -122,7 +122,7 @@ def test_root_level_account_can_be_the_aggregator() -> None:
         ),
         (
             lambda d: d["aggregator"].update(region="mars-1"),
-            "s.json: aggregator.region: 'mars-1' is not a region name",
+            "s.json: aggregator.region: 'mars-1' is not a known AWS region with SSM",
         ),
         (
             lambda d: d["organization"]["ous"][0].update(name="Work/loads"),
@@ -147,7 +147,7 @@ def test_root_level_account_can_be_the_aggregator() -> None:
         ),
         (
             lambda d: d["organization"]["ous"][0]["accounts"][0].update(disabledRegions=["nowhere"]),
-            "s.json: organization.ous[0].accounts[0].disabledRegions[0]: 'nowhere' is not a region name",
+            "s.json: organization.ous[0].accounts[0].disabledRegions[0]: 'nowhere' is not a known AWS region with SSM",
         ),
         (
             lambda d: d["organization"]["ous"][0]["accounts"][0].update(disabledRegions=["us-east-1"]),
@@ -242,7 +242,7 @@ def test_existing_sync_defaults_and_duplicate_names() -> None:
         ),
         (
             {"api": "ssm:CreateResourceDataSync", "error": "ThrottlingException", "region": "moon"},
-            "s.json: faults[0].region: 'moon' is not a region name",
+            "s.json: faults[0].region: 'moon' is not a known AWS region with SSM",
         ),
         (
             {"api": "ssm:CreateResourceDataSync", "error": "ThrottlingException", "retries": 1},

@@ -1,0 +1,59 @@
+"""Every AWS call of a local run, recorded at the emulation's request boundary, and which of them could write.
+
+Used by the e2e tests that prove a run changed nothing (verify, a refused input): the recorder answers nothing and
+remembers every call; :func:`writes` keeps the calls that could change something, except orgsync's own records.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlparse
+
+from workflow.local.faults import Call, RequestBoundary, ServiceError
+
+READ_PREFIXES = ("List", "Get", "Describe", "Head")
+#: Calls that change nothing in the organization, its syncs or its data: credentials, running the workflow.
+NON_MUTATING = {"sts:AssumeRole", "lambda:Invoke", "states:StartExecution"}
+
+
+class CallRecorder:
+    """A guard at the emulation's request boundary that answers nothing and remembers every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+
+    def __call__(self, call: Call) -> ServiceError | None:
+        self.calls.append(call)
+        return None
+
+    def __enter__(self) -> CallRecorder:
+        boundary = RequestBoundary.installed()
+        assert boundary is not None, "LocalAws installs the request boundary"
+        boundary.guards.insert(0, self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        boundary = RequestBoundary.installed()
+        if boundary is not None and self in boundary.guards:
+            boundary.guards.remove(self)
+
+
+def s3_key(call: Call, bucket: str) -> str:
+    """The object key of an S3 call on ``bucket`` (virtual-hosted or path-style)."""
+    assert call.request is not None
+    url = urlparse(call.request.url)
+    path = unquote(url.path).lstrip("/")
+    if not url.netloc.startswith(f"{bucket}."):  # path-style: /bucket/key
+        path = path.split("/", 1)[1] if "/" in path else ""
+    return path
+
+
+def writes(calls: list[Call], bucket: str) -> list[str]:
+    """The calls that could change something, except orgsync's own records under orgsync/ in ``bucket``."""
+    found = []
+    for call in calls:
+        if call.operation.startswith(READ_PREFIXES) or call.api in NON_MUTATING:
+            continue
+        if call.api == "s3:PutObject" and s3_key(call, bucket).startswith("orgsync/"):
+            continue
+        found.append(f"{call.api} by {call.account_id} in {call.region}")
+    return found
