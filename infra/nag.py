@@ -90,6 +90,7 @@ UNSCOPED_ACTIONS: dict[str, str] = {
         "The organization reader: these Organizations actions have no resource type.",
     ),
     "ssm:ListResourceDataSync": "The member role: ListResourceDataSync has no resource type.",
+    "ssm:ListAssociations": "The member role (inventory collection): ListAssociations has no resource type.",
 }
 
 #: Allow statements of resource policies whose actions are a service wildcard, each with the reason.

@@ -38,6 +38,30 @@ HEALTHY_LAST_STATUSES = frozenset({"Successful", "InProgress", None})
 
 ExistingSyncs = dict[str, Any] | list[dict[str, Any]] | None
 
+#: Syncs AWS services create and rely on, by exact name: never counted as deletable, blamed or suggested for removal.
+AWS_MANAGED_SYNC_NAMES: dict[str, str] = {
+    "InspectorResourceDataSync-do-not-delete": "Amazon Inspector",
+    # The "AWS managed resource data sync" of the Systems Manager unified console (Quick Setup); ListNodes reads it.
+    "AWS-QuickSetup-ManagedNode": "Systems Manager unified console (Quick Setup)",
+}
+#: ... and by name prefix: License Manager's cross-account discovery creates ``license-manager-resource-data-sync-
+#: for-cross-account-discovery``, ``license-manager-cross-account-discovery-v2``, ``...-for-del-admin<id>`` and
+#: ``...-for-del-admin-v2``, some deleted and recreated periodically (docs/migration.md: names AWS Support gave).
+AWS_MANAGED_SYNC_PREFIXES: dict[str, str] = {"license-manager-": "AWS License Manager"}
+
+
+def aws_managed_by(sync_name: str) -> str | None:
+    """The AWS service that owns a sync of this name, or None when it is not AWS-managed.
+
+    >>> aws_managed_by("InspectorResourceDataSync-do-not-delete"), aws_managed_by("team-inventory")
+    ('Amazon Inspector', None)
+    >>> aws_managed_by("license-manager-cross-account-discovery-v2")
+    'AWS License Manager'
+    """
+    if sync_name in AWS_MANAGED_SYNC_NAMES:
+        return AWS_MANAGED_SYNC_NAMES[sync_name]
+    return next((svc for prefix, svc in AWS_MANAGED_SYNC_PREFIXES.items() if sync_name.startswith(prefix)), None)
+
 
 @dataclass(frozen=True)
 class ExistingSync:
@@ -81,19 +105,34 @@ class ExistingSync:
         )
 
     def describe(self) -> dict[str, Any]:
-        """The ``existingSync`` form of the report: name, bucket, prefix (and region, sharing)."""
-        return {
+        """The ``existingSync`` form of the report: name, bucket, prefix, region, sharing (and the AWS service
+        that owns it, for an AWS-managed sync)."""
+        described: dict[str, Any] = {
             "name": self.name,
             "bucket": self.bucket,
             "prefix": self.prefix,
             "region": self.region,
             "organizationShared": self.organizationShared,
         }
+        if self.awsManagedBy:
+            described["awsManagedBy"] = self.awsManagedBy
+        return described
 
     @property
     def where(self) -> str:
         """``s3://bucket/prefix`` for messages."""
         return s3_url(self.bucket, self.prefix)
+
+    @property
+    def awsManagedBy(self) -> str | None:
+        """The AWS service that owns this sync (never to be removed), or None."""
+        return aws_managed_by(self.name)
+
+    @property
+    def label(self) -> str:
+        """The name, marked when AWS-managed: ``InspectorResourceDataSync-do-not-delete (AWS-managed: Amazon
+        Inspector)``."""
+        return f"{self.name} (AWS-managed: {self.awsManagedBy})" if self.awsManagedBy else self.name
 
 
 class Finding(StrEnum):
@@ -102,6 +141,7 @@ class Finding(StrEnum):
     ABSENT = "ABSENT"  # nothing in the way: create
     OURS_SAME = "OURS_SAME"  # ours, same destination
     OURS_ELSEWHERE = "OURS_ELSEWHERE"  # ours, another destination (or not organization-shared, other KMS key)
+    EQUIVALENT = "EQUIVALENT"  # another organization-based sync, under another name, writes to exactly our destination
     SLOT_TAKEN = "SLOT_TAKEN"  # another organization-based sync holds the only slot
     QUOTA_FULL = "QUOTA_FULL"  # five syncs already
 
@@ -116,21 +156,36 @@ class Classification:
     holder: ExistingSync | None = None
 
 
-def classify(syncs: list[ExistingSync], sync_name: str, destination: Destination) -> Classification:
+def classify(
+    syncs: list[ExistingSync], sync_name: str, destination: Destination, adopted: str | None = None
+) -> Classification:
     """Classify an account-region's syncs for a sync named ``sync_name`` writing to ``destination``.
 
-    >>> classify([], "org-inventory", Destination("acme-inventory", "us-east-1", "default")).finding.value
+    ``adopted`` names a sync orgsync adopted in this account-region (:mod:`lambdas.adoption`): when no sync is
+    named ``sync_name``, that one is ours. An organization-based sync under another name that writes to exactly
+    ``destination`` is EQUIVALENT (it holds the slot, and delivers where we want).
+
+    >>> dest = Destination("acme-inventory", "us-east-1", "default")
+    >>> classify([], "org-inventory", dest).finding.value
     'ABSENT'
+    >>> legacy = ExistingSync("org-sync", "acme-inventory", "default", "us-east-1", None, True)
+    >>> classify([legacy], "org-inventory", dest).finding.value
+    'EQUIVALENT'
+    >>> classify([legacy], "org-inventory", dest, adopted="org-sync").finding.value
+    'OURS_SAME'
     """
     listed = tuple(syncs)
     ours = next((s for s in syncs if s.name == sync_name), None)
-    holder = next((s for s in syncs if s.organizationShared and s.name != sync_name), None)
+    if ours is None and adopted:
+        ours = next((s for s in syncs if s.name == adopted), None)
+    holder = next((s for s in syncs if s.organizationShared and s is not ours), None)
     if ours is not None:
         if ours.writes_to(destination):
             return Classification(Finding.OURS_SAME, listed, ours=ours)
         return Classification(Finding.OURS_ELSEWHERE, listed, ours=ours, holder=holder)
     if holder is not None:
-        return Classification(Finding.SLOT_TAKEN, listed, holder=holder)
+        finding = Finding.EQUIVALENT if holder.writes_to(destination) else Finding.SLOT_TAKEN
+        return Classification(finding, listed, holder=holder)
     if len(syncs) >= SYNC_QUOTA:
         return Classification(Finding.QUOTA_FULL, listed)
     return Classification(Finding.ABSENT, listed)
@@ -143,6 +198,7 @@ class Action(StrEnum):
     CREATE = "CREATE"  # create our sync
     REPLACE = "REPLACE"  # delete our sync that points elsewhere, then create it anew
     DELETE = "DELETE"  # delete our sync (teardown)
+    ADOPT = "ADOPT"  # record that an equivalent sync is orgsync's from now on (nothing changes in the account)
 
 
 @dataclass(frozen=True)
@@ -153,6 +209,36 @@ class Decision:
     detail: str
     existingSync: ExistingSyncs = None
     action: Action = Action.NONE
+    #: The sync the action is about: the one to delete (REPLACE, DELETE) or to adopt (ADOPT).
+    sync: str | None = None
+
+
+def _quota_detail(syncs: tuple[ExistingSync, ...], nothing_changed: bool) -> str:
+    names = ", ".join(s.label for s in syncs)
+    theirs = [s.name for s in syncs if not s.awsManagedBy]
+    if not theirs:
+        yours = " None of them is yours to remove: each belongs to an AWS service."
+    elif len(theirs) == len(syncs):
+        yours = ""
+    else:
+        yours = f" Yours to remove, if no longer needed: {', '.join(theirs)}; never the AWS-managed ones."
+    return (
+        f"{len(syncs)} resource data syncs exist ({names}); the quota is {SYNC_QUOTA}"
+        f"{' per account and region. Nothing was changed.' if nothing_changed else '.'}{yours}"
+    )
+
+
+def _slot_detail(holder: ExistingSync, nothing_changed: bool) -> str:
+    detail = (
+        f"The organization-based sync {holder.name} ({holder.where}) holds the region's only organization "
+        f"slot{'; nothing was changed.' if nothing_changed else '.'}"
+    )
+    if holder.awsManagedBy:
+        detail += (
+            f" It is AWS-managed ({holder.awsManagedBy}): do not remove it; leave this region out of regions or "
+            f"ask the service's owner."
+        )
+    return detail
 
 
 def blocked_by(classification: Classification, *, nothing_changed: bool = False) -> Decision | None:
@@ -160,36 +246,47 @@ def blocked_by(classification: Classification, *, nothing_changed: bool = False)
 
     CONFLICT: a foreign organization-based sync holds the region's only slot; QUOTA_EXCEEDED: the quota is full.
     ``nothing_changed`` adds that nothing was changed, for the mode that would have changed something (rollout).
+    AWS-managed syncs are named as such, and never as the user's to remove.
 
     >>> two = tuple(ExistingSync(f"team-{i}", "b", "p", "us-east-1", None, False) for i in range(2))
     >>> blocked_by(Classification(Finding.QUOTA_FULL, two)).detail
     '2 resource data syncs exist (team-0, team-1); the quota is 5.'
+    >>> inspector = ExistingSync("InspectorResourceDataSync-do-not-delete", "b", "", "us-east-1", None, False)
+    >>> blocked_by(Classification(Finding.QUOTA_FULL, (inspector, *two))).detail.split("; ")[-1]
+    'never the AWS-managed ones.'
+    >>> blocked_by(Classification(Finding.QUOTA_FULL, (inspector, *two))).detail.split(". ")[-1]
+    'Yours to remove, if no longer needed: team-0, team-1; never the AWS-managed ones.'
     """
     if classification.finding is Finding.SLOT_TAKEN:
         holder = classification.holder
         assert holder is not None
-        return Decision(
-            Status.CONFLICT,
-            f"The organization-based sync {holder.name} ({holder.where}) holds the region's only organization "
-            f"slot{'; nothing was changed.' if nothing_changed else '.'}",
-            holder.describe(),
-        )
+        return Decision(Status.CONFLICT, _slot_detail(holder, nothing_changed), holder.describe())
     if classification.finding is Finding.QUOTA_FULL:
         syncs = classification.syncs
-        names = ", ".join(s.name for s in syncs)
-        return Decision(
-            Status.QUOTA_EXCEEDED,
-            f"{len(syncs)} resource data syncs exist ({names}); the quota is {SYNC_QUOTA}"
-            f"{' per account and region. Nothing was changed.' if nothing_changed else '.'}",
-            [s.describe() for s in syncs],
-        )
+        return Decision(Status.QUOTA_EXCEEDED, _quota_detail(syncs, nothing_changed), [s.describe() for s in syncs])
     return None
 
 
+def _equivalent(classification: Classification, destination: Destination, *, kept: str) -> Decision:
+    holder = classification.holder
+    assert holder is not None
+    return Decision(
+        Status.EQUIVALENT,
+        f"The organization-based sync {holder.label} already writes to exactly {destination.where} "
+        f"(bucket region {holder.region}, KMS key {holder.kmsKeyArn or 'none'}); {kept}",
+        holder.describe(),
+    )
+
+
 def decide_rollout(
-    classification: Classification, sync_name: str, destination: Destination, on_conflict: OnConflict
+    classification: Classification,
+    sync_name: str,
+    destination: Destination,
+    on_conflict: OnConflict,
+    adopt: bool = False,
 ) -> Decision:
-    """What a rollout does: create, replace (ours elsewhere, ``onConflict=replace``, the slot free) or nothing.
+    """What a rollout does: create, replace (ours elsewhere, ``onConflict=replace``, the slot free), adopt an
+    equivalent sync (``adopt``), or nothing. An equivalent sync is never changed nor deleted, whatever onConflict.
 
     >>> dest = Destination("acme-inventory", "us-east-1", "default")
     >>> old = ExistingSync("org-inventory", "old-bucket", "default", "us-east-1", None, True)
@@ -198,8 +295,27 @@ def decide_rollout(
     """
     where = destination.where
     finding = classification.finding
+    ours = classification.ours
     if finding is Finding.OURS_SAME:
-        return Decision(Status.IN_SYNC, f"{sync_name} already writes to {where}.")
+        assert ours is not None
+        adopted = f" (adopted {ours.name})" if ours.name != sync_name else ""
+        return Decision(Status.IN_SYNC, f"{ours.name}{adopted} already writes to {where}.")
+    if finding is Finding.EQUIVALENT:
+        holder = classification.holder
+        assert holder is not None
+        if adopt:
+            return Decision(
+                Status.ADOPTED,
+                f"{holder.label} already writes to exactly {where}: orgsync adopted it (\"adopt\": true); from now "
+                f"on rollout, verify and teardown treat it as orgsync's own. Nothing was changed in the account.",
+                holder.describe(),
+                action=Action.ADOPT,
+                sync=holder.name,
+            )
+        return _equivalent(
+            classification, destination, kept='it was left as is (never changed nor deleted; "adopt": true makes it '
+            "orgsync's).",
+        )
     in_the_way = blocked_by(classification, nothing_changed=True)
     if in_the_way is not None:
         return in_the_way
@@ -207,12 +323,11 @@ def decide_rollout(
         return Decision(
             Status.CREATED, f"Created {sync_name} writing to {where} with organization sharing.", action=Action.CREATE
         )
-    ours = classification.ours
     assert ours is not None  # OURS_ELSEWHERE
     if on_conflict is OnConflict.REPORT:
         return Decision(
             Status.CONFLICT,
-            f"{sync_name} writes to {ours.where} in {ours.region or '?'}"
+            f"{ours.name} writes to {ours.where} in {ours.region or '?'}"
             f"{'' if ours.organizationShared else ' without organization sharing'}, not to {where}; "
             f"onConflict is report, so it was left as is.",
             ours.describe(),
@@ -221,17 +336,18 @@ def decide_rollout(
     if holder is not None:
         return Decision(
             Status.CONFLICT,
-            f"{sync_name} writes to {ours.where}, and the organization-based sync {holder.name} "
+            f"{ours.name} writes to {ours.where}, and the organization-based sync {holder.label} "
             f"({holder.where}) holds the only organization slot: replacing ours would not succeed, so "
             f"nothing was changed.",
             holder.describe(),
         )
     return Decision(
         Status.REPLACED,
-        f"{sync_name} wrote to {ours.where}; it was deleted and created anew writing to {where} "
+        f"{ours.name} wrote to {ours.where}; it was deleted and {sync_name} created anew writing to {where} "
         f"(onConflict=replace).",
         ours.describe(),
         action=Action.REPLACE,
+        sync=ours.name,
     )
 
 
@@ -240,14 +356,16 @@ def decide_after_failed_create(
 ) -> Decision:
     """A create failed with an error we have no rule for: the listing taken again decides, else FAILED.
 
-    Only what the listing explains by itself counts (ours in place, another sync in the way); anything that
-    would need another write is FAILED with the AWS error.
+    Only what the listing explains by itself counts (ours in place, an equivalent sync, another sync in the way);
+    anything that would need another write is FAILED with the AWS error.
     """
     if classification.finding is Finding.OURS_SAME:
         return Decision(
             Status.IN_SYNC,
             f"{sync_name} already writes to {destination.where} (created concurrently; our create said {error_code}).",
         )
+    if classification.finding is Finding.EQUIVALENT:
+        return _equivalent(classification, destination, kept=f"it was left as is (our create said {error_code}).")
     in_the_way = blocked_by(classification, nothing_changed=True)
     if in_the_way is not None:
         return in_the_way
@@ -283,28 +401,36 @@ def decide_verify(classification: Classification, sync_name: str, destination: D
     """
     finding = classification.finding
     ours = classification.ours
-    if finding is Finding.OURS_SAME:
-        assert ours is not None
-        if ours.lastStatus not in HEALTHY_LAST_STATUSES:
-            message = ours.lastStatusMessage or "no LastSyncStatusMessage"
+    if finding in (Finding.OURS_SAME, Finding.EQUIVALENT):
+        working = ours if finding is Finding.OURS_SAME else classification.holder
+        assert working is not None
+        if working.lastStatus not in HEALTHY_LAST_STATUSES:
+            message = working.lastStatusMessage or "no LastSyncStatusMessage"
             return Decision(
                 Status.UNHEALTHY,
-                f"{sync_name} writes to {destination.where} but its LastStatus is {ours.lastStatus}: {message}",
-                ours.describe(),
+                f"{working.name} writes to {destination.where} but its LastStatus is {working.lastStatus}: {message}",
+                working.describe(),
             )
+        if finding is Finding.EQUIVALENT:
+            return _equivalent(
+                classification, destination, kept=f"LastStatus {working.lastStatus or 'not yet'}. It is not orgsync's "
+                '(not adopted); a rollout leaves it as is.',
+            )
+        adopted = f" (adopted {working.name})" if working.name != sync_name else ""
         return Decision(
-            Status.IN_SYNC, f"{sync_name} writes to {destination.where}; LastStatus {ours.lastStatus or 'not yet'}."
+            Status.IN_SYNC,
+            f"{working.name}{adopted} writes to {destination.where}; LastStatus {working.lastStatus or 'not yet'}.",
         )
     if finding is Finding.OURS_ELSEWHERE:
         assert ours is not None
         holder = classification.holder
         blocked = (
-            f" The organization-based sync {holder.name} ({holder.where}) also holds the region's only slot."
+            f" The organization-based sync {holder.label} ({holder.where}) also holds the region's only slot."
             if holder is not None
             else ""
         )
         return Decision(
-            Status.DRIFTED, f"{sync_name} {_how_ours_differs(ours, destination)}.{blocked}", ours.describe()
+            Status.DRIFTED, f"{ours.name} {_how_ours_differs(ours, destination)}.{blocked}", ours.describe()
         )
     in_the_way = blocked_by(classification)
     if in_the_way is not None:
@@ -312,11 +438,15 @@ def decide_verify(classification: Classification, sync_name: str, destination: D
     return Decision(Status.MISSING, f"No sync named {sync_name}: a rollout would create it.")
 
 
-def decide_teardown(syncs: list[ExistingSync], sync_name: str, bucket: str, prefix: str) -> Decision:
-    """What teardown does: delete only the sync named ``sync_name`` writing to ``bucket``/``prefix``.
+def decide_teardown(
+    syncs: list[ExistingSync], sync_name: str, bucket: str, prefix: str, adopted: str | None = None
+) -> Decision:
+    """What teardown does: delete only orgsync's sync (named ``sync_name``, or the ``adopted`` one when none is)
+    writing to ``bucket``/``prefix``.
 
     Bucket and prefix decide (not region, KMS key or sharing): a sync writing into our data is ours to remove,
-    one writing anywhere else is not, whatever its name.
+    one writing anywhere else is not, whatever its name. A sync orgsync did not adopt is never deleted, even when
+    it writes exactly where ours would.
 
     >>> ours = ExistingSync("org-inventory", "acme-inventory", "default", "us-east-1", None, True)
     >>> decide_teardown([ours], "org-inventory", "acme-inventory", "default").action
@@ -325,17 +455,28 @@ def decide_teardown(syncs: list[ExistingSync], sync_name: str, bucket: str, pref
     <Status.NOT_OURS: 'NOT_OURS'>
     """
     ours = next((s for s in syncs if s.name == sync_name), None)
+    if ours is None and adopted:
+        ours = next((s for s in syncs if s.name == adopted), None)
     if ours is None:
-        return Decision(Status.NOT_FOUND, f"No sync named {sync_name}; nothing to delete.")
+        into_ours = (bucket, prefix.strip("/"))
+        kept = [s for s in syncs if s.organizationShared and (s.bucket, s.prefix.strip("/")) == into_ours]
+        also = (
+            f" {kept[0].label} writes into {s3_url(bucket, prefix)} but orgsync did not adopt it, so it was kept."
+            if kept
+            else ""
+        )
+        return Decision(Status.NOT_FOUND, f"No sync named {sync_name}; nothing to delete.{also}")
+    name = ours.name if ours.name == sync_name else f"{ours.name} (adopted)"
     if (ours.bucket, ours.prefix.strip("/")) != (bucket, prefix.strip("/")):
         return Decision(
             Status.NOT_OURS,
-            f"{sync_name} writes to {ours.where}, not {s3_url(bucket, prefix)}: it is not orgsync's and was kept.",
+            f"{name} writes to {ours.where}, not {s3_url(bucket, prefix)}: it is not orgsync's and was kept.",
             ours.describe(),
         )
     return Decision(
         Status.DELETED,
-        f"Deleted {sync_name} (it wrote to {ours.where}); the data in the bucket stays.",
+        f"Deleted {name} (it wrote to {ours.where}); the data in the bucket stays.",
         ours.describe(),
         action=Action.DELETE,
+        sync=ours.name,
     )

@@ -12,6 +12,12 @@ Files of deleted nodes stay; whether a node is still alive is in its ``AWS:Insta
   ``InstanceStatus`` is not ``Active`` (Terminated, Stopped, ...), or whose ``AWS:InstanceInformation``
   file is gone while other inventory files remain.
 
+The marker is per account, so the bucket alone cannot say which of an account's regions deliver. When a run's
+outcomes are given (the verify report, or ``orgsync coverage --from-report``), each account also lists its
+``deliveringRegions`` (a sync to the destination in place there, marker not pending) and its
+``regionsNotDelivering`` with the cause, from :mod:`lambdas.statuses` (no member role, quota, conflict, ...):
+an account covered in one region but blocked by the quota in another shows as ``partlyCovered``.
+
 Example::
 
     >>> report = CoverageReport(bucket="b", prefix="default", accounts=[
@@ -21,6 +27,11 @@ Example::
     ...                     regions=[])])
     >>> report.covered, report.notTargeted
     (['111111111111'], ['222222222222'])
+    >>> delivering, not_delivering = region_delivery([
+    ...     Outcome("111111111111", "prod", "/", "us-east-1", Status.IN_SYNC, Verification.VERIFIED),
+    ...     Outcome("111111111111", "prod", "/", "eu-west-1", Status.QUOTA_EXCEEDED)])["111111111111"]
+    >>> delivering, not_delivering[0]["cause"]
+    (['us-east-1'], 'the quota of five syncs is full (QUOTA_EXCEEDED)')
 """
 
 from __future__ import annotations
@@ -31,7 +42,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lambdas.models import Outcome, RunParameters, Status
+from lambdas.models import Outcome, RunParameters, Status, Verification
+from lambdas.statuses import PENDING_CAUSE, STATUSES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -85,6 +97,10 @@ class AccountCoverage:
     #: Live (Active) managed nodes with inventory.
     instances: int
     regions: list[str]
+    #: Target regions whose sync to the destination is in place (known only from a run's outcomes).
+    deliveringRegions: list[str] = field(default_factory=list)
+    #: Target regions that do not deliver: ``{"region", "status", "cause"}`` (known only from a run's outcomes).
+    regionsNotDelivering: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -96,6 +112,8 @@ class AccountCoverage:
             "markerPresent": self.markerPresent,
             "instances": self.instances,
             "regions": self.regions,
+            "deliveringRegions": self.deliveringRegions,
+            "regionsNotDelivering": self.regionsNotDelivering,
         }
 
 
@@ -119,6 +137,11 @@ class CoverageReport:
         return [a.accountId for a in self.accounts if a.targeted and not a.inBucket]
 
     @property
+    def partlyCovered(self) -> list[str]:
+        """Target accounts with data in the bucket, some of whose target regions do not deliver."""
+        return [a.accountId for a in self.accounts if a.targeted and a.inBucket and a.regionsNotDelivering]
+
+    @property
     def notTargeted(self) -> list[str]:
         """Accounts present in the bucket that are not among the targets."""
         return [a.accountId for a in self.accounts if not a.targeted and a.inBucket]
@@ -131,6 +154,7 @@ class CoverageReport:
             "targetAccounts": sum(a.targeted for a in self.accounts),
             "covered": self.covered,
             "notCovered": self.notCovered,
+            "partlyCovered": self.partlyCovered,
             "notTargeted": self.notTargeted,
             "staleInstances": [s.to_dict() for s in self.staleInstances],
             "accounts": [a.to_dict() for a in self.accounts],
@@ -151,6 +175,10 @@ class CoverageReport:
                     markerPresent=bool(a.get("markerPresent", False)),
                     instances=int(a.get("instances", 0)),
                     regions=[str(r) for r in a.get("regions", [])],
+                    deliveringRegions=[str(r) for r in a.get("deliveringRegions", [])],
+                    regionsNotDelivering=[
+                        {str(k): str(v) for k, v in r.items()} for r in a.get("regionsNotDelivering", [])
+                    ],
                 )
                 for a in data.get("accounts", [])
             ],
@@ -212,8 +240,31 @@ def _instance_status(s3: S3Client, bucket: str, key: str) -> str | None:
     return None
 
 
-def build_coverage(s3: S3Client, *, bucket: str, prefix: str, targets: Mapping[str, str]) -> CoverageReport:
-    """Compare ``targets`` (account ID -> name) with what the bucket holds under ``prefix``.
+def region_delivery(outcomes: Sequence[Outcome]) -> dict[str, tuple[list[str], list[dict[str, str]]]]:
+    """Per account: the regions that deliver, and those that do not with their status and cause.
+
+    A region delivers when its status says a sync to the destination is in place and its marker is not PENDING;
+    SKIPPED account-regions are not targets and are left out.
+    """
+    delivery: dict[str, tuple[list[str], list[dict[str, str]]]] = {}
+    for outcome in sorted(outcomes, key=lambda o: (o.accountId, o.region)):
+        if outcome.status is Status.SKIPPED:
+            continue
+        delivering, not_delivering = delivery.setdefault(outcome.accountId, ([], []))
+        info = STATUSES[outcome.status]
+        if info.delivers and outcome.verification is not Verification.PENDING:
+            delivering.append(outcome.region)
+            continue
+        cause = PENDING_CAUSE if info.delivers else info.cause or f"its status is {outcome.status}"
+        not_delivering.append({"region": outcome.region, "status": str(outcome.status), "cause": cause})
+    return delivery
+
+
+def build_coverage(
+    s3: S3Client, *, bucket: str, prefix: str, targets: Mapping[str, str], outcomes: Sequence[Outcome] = ()
+) -> CoverageReport:
+    """Compare ``targets`` (account ID -> name) with what the bucket holds under ``prefix``; with a run's
+    ``outcomes``, also say which target regions of each account deliver (:func:`region_delivery`).
 
     Reads only: a ``ListObjectsV2`` pass over ``PREFIX/`` and one ``GetObject`` per node's
     ``AWS:InstanceInformation`` file. Keys outside SSM's layout (e.g. orgsync's own reports) are ignored.
@@ -254,9 +305,11 @@ def build_coverage(s3: S3Client, *, bucket: str, prefix: str, targets: Mapping[s
             continue
         live.setdefault(account, set()).add((region, node))
 
+    delivery = region_delivery(outcomes)
     accounts = []
     for account in sorted(set(targets) | in_bucket):
         alive = live.get(account, set())
+        delivering, not_delivering = delivery.get(account, ([], [])) if account in targets else ([], [])
         accounts.append(
             AccountCoverage(
                 accountId=account,
@@ -266,6 +319,8 @@ def build_coverage(s3: S3Client, *, bucket: str, prefix: str, targets: Mapping[s
                 markerPresent=account in marker_accounts,
                 instances=len(alive),
                 regions=sorted({region for region, _ in alive}),
+                deliveringRegions=delivering,
+                regionsNotDelivering=not_delivering,
             )
         )
     return CoverageReport(bucket=bucket, prefix=prefix.strip("/"), accounts=accounts, staleInstances=stale)
@@ -282,5 +337,7 @@ def report_section(s3: S3Client, run: RunParameters, outcomes: Sequence[Outcome]
     """
     targets = {o.accountId: o.accountName for o in outcomes if o.status is not Status.SKIPPED}
     destination = run.destination
-    report = build_coverage(s3, bucket=destination.bucket, prefix=destination.prefix, targets=targets)
+    report = build_coverage(
+        s3, bucket=destination.bucket, prefix=destination.prefix, targets=targets, outcomes=outcomes
+    )
     return {"coverage": report.to_dict()}

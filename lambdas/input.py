@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambdas import identifiers
+from lambdas.collection import DEFAULT_SCHEDULE, check_schedule
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, BUCKET_NAME, KMS_KEY_ARN, PREFIX, REGION, ROLE_NAME, SYNC_NAME, TARGET
 from lambdas.models import Destination, Mode, OnConflict, RolloutInput
@@ -47,10 +48,13 @@ KNOWN_KEYS = frozenset(
         "syncName",
         "destination",
         "onConflict",
+        "ensureCollection",
+        "collectionSchedule",
         "markerTimeoutSeconds",
         "memberRoleName",
         "confirm",
         "within",
+        "adopt",
     }
 )
 KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
@@ -62,7 +66,7 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 def _fail(field: str, value: Any, why: str) -> InvalidInput:
     """The error naming ``field`` and its value as JSON (``null``, ``true``, ``"x"``), as the user wrote it."""
-    return InvalidInput(f"{field}: {json.dumps(value, default=str)} {why}")
+    return InvalidInput(f"{field}: {json.dumps(value, default=str, ensure_ascii=False)} {why}")
 
 
 def key_label(key: str) -> str:
@@ -171,16 +175,16 @@ def _check_deployment(
     )
     for field, value, deployed, why in fixed:
         if value != deployed:
-            raise _fail(field, value, f"is not this deployment's {deployed!r}: {why}")
+            raise _fail(field, value, f"is not this deployment's {json.dumps(deployed)}: {why}")
     named = sorted(settings.bucket_policy_opt_in_regions)
     for region in regions:
         if region in OPT_IN_REGIONS and region not in named:
             raise _fail(
                 "regions",
                 region,
-                f"is an opt-in region the deployment's bucket policy does not name (it names {named}): SSM writes "
-                f"from there as {ssm_service_principal(region)}; add the region to the deployment's regions and "
-                "redeploy",
+                f"is an opt-in region the deployment's bucket policy does not name (it names {json.dumps(named)}): "
+                f"SSM writes from there as {ssm_service_principal(region)}; add the region to the deployment's "
+                "regions and redeploy",
             )
 
 
@@ -254,6 +258,12 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     assert role_name is not None
     _check(ROLE_NAME, role_name, "memberRoleName")
 
+    adopt = raw.get("adopt", False)
+    if not isinstance(adopt, bool):
+        raise _fail("adopt", adopt, "must be true or false")
+    if adopt and not MODES[mode].adopts:
+        raise _fail("adopt", adopt, "is for a rollout (or its plan): verify and teardown adopt nothing")
+
     confirm = _string(raw, "confirm", None, nullable=True)
     within = _string_list(raw, "within", ())
     if "within" in raw and not within:
@@ -263,6 +273,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     destination = _destination(raw, settings)
     if settings.deployed:
         _check_deployment(settings, regions, sync_name, role_name, destination)
+    ensure_collection, collection_schedule = _collection(raw, mode)
 
     return RolloutInput(
         mode=mode,
@@ -276,4 +287,23 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         memberRoleName=role_name,
         confirm=confirm,
         within=tuple(dict.fromkeys(within)),
+        adopt=adopt,
+        ensureCollection=ensure_collection,
+        collectionSchedule=collection_schedule,
     )
+
+
+def _collection(raw: dict[str, Any], mode: Mode) -> tuple[bool, str]:
+    """``ensureCollection`` (only in a mode that checks collection and writes) and its ``collectionSchedule``."""
+    ensure = raw.get("ensureCollection", False)
+    if not isinstance(ensure, bool):
+        raise _fail("ensureCollection", ensure, "must be true or false")
+    spec = MODES[mode]
+    # A plan takes its rollout's input as it is (it creates nothing: its report says what is collected).
+    if ensure and (not spec.checks_collection or (spec.read_only and not spec.plans)):
+        raise _fail("ensureCollection", ensure, "creates associations: only in rollout mode (or its plan)")
+    schedule = _string(raw, "collectionSchedule", DEFAULT_SCHEDULE)
+    assert schedule is not None
+    if "collectionSchedule" in raw and not ensure:
+        raise _fail("collectionSchedule", schedule, "only with ensureCollection: true")
+    return ensure, check_schedule(schedule)

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,7 +122,10 @@ def check_and_record(s3: Any, event: dict[str, Any]) -> dict[str, Any]:
     from lambdas.modes import spec_of
 
     item = TargetItem.from_dict(event)
-    outcome = spec_of(item.run.mode).check_marker(s3, item, event["reconcile"])
+    reconciled = event["reconcile"]
+    outcome = spec_of(item.run.mode).check_marker(s3, item, reconciled)
+    if reconciled.get("collection") is not None:
+        outcome = replace(outcome, collection=reconciled["collection"])
     report.write_outcome(s3, item.run, outcome)
     return outcome.to_dict()
 

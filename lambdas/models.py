@@ -30,6 +30,7 @@ class Mode(StrEnum):
     ROLLOUT = "rollout"
     VERIFY = "verify"
     TEARDOWN = "teardown"
+    PLAN = "plan"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ class Outcome:
     detail: str = ""
     existingSync: dict[str, Any] | list[dict[str, Any]] | None = None
     mode: Mode = Mode.ROLLOUT
+    #: plan mode: what a rollout would do here (CREATE, REPLACE or NONE); None in the other modes.
+    plannedAction: str | None = None
+    #: Inventory collection in the account-region (:mod:`lambdas.collection`): rollout and verify say it.
+    collection: dict[str, Any] | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -65,6 +70,8 @@ class Outcome:
         """The JSON form, with ``needsAttention`` and ``action`` added for readers."""
         data = asdict(self)
         data.update(status=str(self.status), verification=str(self.verification), mode=str(self.mode))
+        if self.plannedAction is None:
+            del data["plannedAction"]
         data["needsAttention"] = self.needs_attention
         data["action"] = self.action
         return data
@@ -82,6 +89,8 @@ class Outcome:
             detail=str(data.get("detail", "")),
             existingSync=data.get("existingSync"),
             mode=Mode(data.get("mode", Mode.ROLLOUT)),
+            plannedAction=data.get("plannedAction"),
+            collection=data.get("collection"),
         )
 
 
@@ -95,14 +104,20 @@ class Summary:
     pending: int
     needsAttention: int
     extra: dict[str, Any] = field(default_factory=dict)
+    #: plan mode: account-regions by the action a rollout would take (empty in the other modes).
+    byPlannedAction: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, outcomes: list[Outcome]) -> Summary:
         """Count ``outcomes``."""
         by_status: dict[str, int] = {}
+        by_action: dict[str, int] = {}
         for outcome in outcomes:
             by_status[str(outcome.status)] = by_status.get(str(outcome.status), 0) + 1
+            if outcome.plannedAction is not None:
+                by_action[outcome.plannedAction] = by_action.get(outcome.plannedAction, 0) + 1
         return cls(
+            byPlannedAction=dict(sorted(by_action.items())),
             total=len(outcomes),
             byStatus=dict(sorted(by_status.items())),
             verified=sum(o.verification is Verification.VERIFIED for o in outcomes),
@@ -112,7 +127,8 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
-        data: dict[str, Any] = {
+        data: dict[str, Any] = {"byPlannedAction": self.byPlannedAction} if self.byPlannedAction else {}
+        data |= {
             "total": self.total,
             "byStatus": self.byStatus,
             "verified": self.verified,
@@ -185,10 +201,15 @@ class RunParameters:
     onConflict: OnConflict
     markerTimeoutSeconds: int
     memberRoleName: str
+    #: Take over an equivalent sync (another name, exactly our destination) for good (issue 10).
+    adopt: bool = False
+    #: Create an inventory association where none exists (rollout), on this schedule.
+    ensureCollection: bool = False
+    collectionSchedule: str = "rate(12 hours)"
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form carried by every item of the Distributed Map."""
-        return {
+        """The JSON form carried by every item of the Distributed Map (``adopt`` only when set)."""
+        data: dict[str, Any] = {
             "executionName": self.executionName,
             "mode": str(self.mode),
             "syncName": self.syncName,
@@ -196,7 +217,12 @@ class RunParameters:
             "onConflict": str(self.onConflict),
             "markerTimeoutSeconds": self.markerTimeoutSeconds,
             "memberRoleName": self.memberRoleName,
+            "ensureCollection": self.ensureCollection,
+            "collectionSchedule": self.collectionSchedule,
         }
+        if self.adopt:
+            data["adopt"] = True
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunParameters:
@@ -209,6 +235,9 @@ class RunParameters:
             onConflict=OnConflict(data.get("onConflict", OnConflict.REPORT)),
             markerTimeoutSeconds=int(data["markerTimeoutSeconds"]),
             memberRoleName=str(data["memberRoleName"]),
+            adopt=bool(data.get("adopt", False)),
+            ensureCollection=bool(data.get("ensureCollection", False)),
+            collectionSchedule=str(data.get("collectionSchedule", "rate(12 hours)")),
         )
 
 
@@ -229,6 +258,11 @@ class RolloutInput:
     confirm: str | None = None
     #: Only accounts also within these targets are processed; the others are SKIPPED (issue 6's enrolment).
     within: tuple[str, ...] = ()
+    #: Take over equivalent syncs for good (issue 10).
+    adopt: bool = False
+    #: Create an inventory association where none exists (``lambdas.collection``), on ``collectionSchedule``.
+    ensureCollection: bool = False
+    collectionSchedule: str = "rate(12 hours)"
 
     def run_parameters(self, execution_name: str) -> RunParameters:
         """The per-item parameters of an execution named ``execution_name``."""
@@ -240,6 +274,9 @@ class RolloutInput:
             onConflict=self.onConflict,
             markerTimeoutSeconds=self.markerTimeoutSeconds,
             memberRoleName=self.memberRoleName,
+            adopt=self.adopt,
+            ensureCollection=self.ensureCollection,
+            collectionSchedule=self.collectionSchedule,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -259,6 +296,11 @@ class RolloutInput:
             data["confirm"] = self.confirm
         if self.within:
             data["within"] = list(self.within)
+        if self.adopt:
+            data["adopt"] = True
+        if self.ensureCollection:
+            data["ensureCollection"] = True
+            data["collectionSchedule"] = self.collectionSchedule
         return data
 
 
@@ -271,16 +313,21 @@ class TargetItem:
     ouPath: str
     region: str
     run: RunParameters
+    #: The sync orgsync adopted in this account-region, if any (:mod:`lambdas.adoption`): ours when syncName is not.
+    adoptedSync: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form written to the items file."""
-        return {
+        data: dict[str, Any] = {
             "accountId": self.accountId,
             "accountName": self.accountName,
             "ouPath": self.ouPath,
             "region": self.region,
             "run": self.run.to_dict(),
         }
+        if self.adoptedSync:
+            data["adoptedSync"] = self.adoptedSync
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TargetItem:
@@ -291,10 +338,18 @@ class TargetItem:
             ouPath=str(data.get("ouPath", "")),
             region=str(data["region"]),
             run=RunParameters.from_dict(data["run"]),
+            adoptedSync=data.get("adoptedSync") or None,
         )
 
     def outcome(self, status: Status, **fields: Any) -> Outcome:
-        """This account-region's outcome with ``status`` (and any other :class:`Outcome` field)."""
+        """This account-region's outcome with ``status`` (and any other :class:`Outcome` field).
+
+        Every outcome of a plan says what a rollout would do; where nothing decided it (SKIPPED, FAILED): NONE.
+        """
+        from lambdas.modes import spec_of
+
+        if spec_of(self.run.mode).plans:
+            fields.setdefault("plannedAction", "NONE")
         return Outcome(
             accountId=self.accountId,
             accountName=self.accountName,

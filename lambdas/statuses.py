@@ -26,6 +26,10 @@ class Status(StrEnum):
 
     CREATED = "CREATED"
     IN_SYNC = "IN_SYNC"
+    #: An organization-based sync under another name writes to exactly the destination (left as is).
+    EQUIVALENT = "EQUIVALENT"
+    #: Such a sync, taken over by ``"adopt": true``: orgsync's from now on.
+    ADOPTED = "ADOPTED"
     CONFLICT = "CONFLICT"
     REPLACED = "REPLACED"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
@@ -74,39 +78,68 @@ class StatusInfo:
     marker: MarkerRule = MarkerRule.NONE
     #: Its rows need no detail in the console's table (the detail is in JSON, CSV and Markdown).
     quiet: bool = False
+    #: A sync writing to the destination is in place: the account-region delivers (unless its marker is PENDING).
+    delivers: bool = False
+    #: Why an account-region with this status does not deliver, for the coverage view ("" when it does, or when
+    #: the status says nothing about delivery).
+    cause: str = ""
 
 
 _TABLE: tuple[StatusInfo, ...] = (
-    StatusInfo(Status.FAILED, "Read the detail; fix the cause and rerun (the rollout is idempotent).", "bold red"),
+    StatusInfo(Status.FAILED, "Read the detail; fix the cause and rerun (the rollout is idempotent).", "bold red",
+               cause="the last run failed there (FAILED): see its detail"),
     StatusInfo(Status.ACCESS_DENIED, "Deploy the member role (the StackSet) to this account, or fix its trust policy.",
-               "red"),
+               "red", cause="no member role to assume, or it lacks a permission (ACCESS_DENIED)"),
     StatusInfo(
         Status.QUOTA_EXCEEDED,
-        "Five syncs already exist: delete one that is no longer needed (never an AWS service's own), then rerun.",
+        "Five syncs already exist: delete one the detail lists as yours to remove (never an AWS-managed one), "
+        "then rerun.",
         "red",
+        cause="the quota of five syncs is full (QUOTA_EXCEEDED)",
     ),
     StatusInfo(
         Status.CONFLICT,
-        "Another sync holds the region's only organization slot, or ours points elsewhere: remove or repoint it, "
-        "or rerun with onConflict=replace if it is orgsync's own sync name.",
+        "Another sync holds the region's only organization slot, or ours points elsewhere: remove or repoint it "
+        "unless the detail names it AWS-managed, or rerun with onConflict=replace if it is orgsync's own sync name.",
         "red",
+        cause="a conflict: another sync holds the organization slot, or ours points elsewhere (CONFLICT)",
     ),
-    StatusInfo(Status.REGION_DISABLED, "Enable the region for the account, or remove it from regions.", "red"),
+    StatusInfo(Status.REGION_DISABLED, "Enable the region for the account, or remove it from regions.", "red",
+               cause="the region is not enabled for the account (REGION_DISABLED)"),
     StatusInfo(
         Status.UNHEALTHY,
         "The sync reports failures: check the bucket policy and the detail, then rerun verify.",
         "red",
+        cause="the sync's last run failed (UNHEALTHY)",
     ),
-    StatusInfo(Status.DRIFTED, "Our sync points elsewhere: run a rollout with onConflict=replace.", "red"),
-    StatusInfo(Status.MISSING, "Run a rollout to create the sync.", "red"),
+    StatusInfo(Status.DRIFTED, "Our sync points elsewhere: run a rollout with onConflict=replace.", "red",
+               cause="our sync points elsewhere (DRIFTED)"),
+    StatusInfo(Status.MISSING, "Run a rollout to create the sync.", "red",
+               cause="no sync there yet: a rollout would create it (MISSING)"),
     StatusInfo(
         Status.NOT_OURS, "Nothing was deleted: the sync of that name points at another destination.", "yellow"
     ),
-    StatusInfo(Status.CREATED, "Nothing: the sync was created.", "green", MarkerRule.FRESH, quiet=True),
+    StatusInfo(Status.CREATED, "Nothing: the sync was created.", "green", MarkerRule.FRESH, quiet=True, delivers=True),
     StatusInfo(
-        Status.REPLACED, "Nothing: the sync pointed elsewhere and was recreated.", "green", MarkerRule.FRESH, quiet=True
+        Status.REPLACED, "Nothing: the sync pointed elsewhere and was recreated.", "green", MarkerRule.FRESH,
+        quiet=True, delivers=True,
     ),
-    StatusInfo(Status.IN_SYNC, "Nothing: the sync is in place.", "green", MarkerRule.ANY, quiet=True),
+    StatusInfo(Status.IN_SYNC, "Nothing: the sync is in place.", "green", MarkerRule.ANY, quiet=True, delivers=True),
+    StatusInfo(
+        Status.EQUIVALENT,
+        "Nothing: the sync named in the detail already delivers to the destination; orgsync never changes or deletes "
+        'it. Rerun with "adopt": true to make it orgsync\'s.',
+        "green",
+        MarkerRule.ANY,
+        delivers=True,
+    ),
+    StatusInfo(
+        Status.ADOPTED,
+        "Nothing: the sync named in the detail is orgsync's from now on (verify checks it, teardown removes it).",
+        "green",
+        MarkerRule.ANY,
+        delivers=True,
+    ),
     StatusInfo(
         Status.DELETED, "Nothing: orgsync's sync was deleted; inventory data stays in the bucket.", "green", quiet=True
     ),
@@ -118,6 +151,9 @@ _TABLE: tuple[StatusInfo, ...] = (
 STATUSES: Mapping[Status, StatusInfo] = MappingProxyType({info.status: info for info in _TABLE})
 #: The order of a report's groups: what needs attention first (worst first), then what went well.
 STATUS_ORDER: tuple[Status, ...] = tuple(info.status for info in _TABLE)
+
+#: Why an account-region whose sync is in place does not (yet) prove it delivers.
+PENDING_CAUSE = "the sync is there but SSM has not written its test.json marker (PENDING)"
 
 #: The action of a sync in place whose marker SSM has not written (PENDING), whatever its status.
 PENDING_ACTION = (

@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -93,11 +93,24 @@ class Reconciled:
     syncCreatedTime: datetime | None = None
     #: When the account-region was reconciled: the marker deadline counts from here.
     reconciledAt: datetime | None = None
+    #: The decision's action (for plan: what a rollout would do) and the sync it is about.
+    action: Action = Action.NONE
+    sync: str | None = None
+    #: Inventory collection in the account-region (:func:`lambdas.collection.collection_of`), when checked.
+    collection: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, decision: Decision, reconciled_at: datetime, sync_created: datetime | None = None) -> Reconciled:
         """A decision carried out at ``reconciled_at`` (``sync_created``: when our create was sent)."""
-        return cls(decision.status, decision.detail, decision.existingSync, sync_created, reconciled_at)
+        return cls(
+            decision.status,
+            decision.detail,
+            decision.existingSync,
+            sync_created,
+            reconciled_at,
+            decision.action,
+            decision.sync,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form returned to the state machine."""
@@ -107,6 +120,9 @@ class Reconciled:
             "existingSync": self.existingSync,
             "syncCreatedTime": self.syncCreatedTime.isoformat() if self.syncCreatedTime else None,
             "reconciledAt": self.reconciledAt.isoformat() if self.reconciledAt else None,
+            "action": str(self.action),
+            "sync": self.sync,
+            "collection": self.collection,
         }
 
 
@@ -149,20 +165,26 @@ def reconcile_rollout(ssm: Any, item: TargetItem) -> Reconciled:
     return denials_as_outcomes(started, lambda: _rollout(ssm, item, started))
 
 
+def decide_rollout_of(syncs: list[ExistingSync], item: TargetItem) -> Decision:
+    """What a rollout decides for ``item`` from its listed ``syncs`` (plan mode reports exactly this)."""
+    run = item.run
+    classification = classify(syncs, run.syncName, run.destination, item.adoptedSync)
+    return decide_rollout(classification, run.syncName, run.destination, run.onConflict, run.adopt)
+
+
 def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
     where = f"{item.accountId} {item.region}"
     run = item.run
-    decision = decide_rollout(
-        classify(list_syncs(ssm, where), run.syncName, run.destination), run.syncName, run.destination, run.onConflict
-    )
-    if decision.action is Action.NONE:
+    decision = decide_rollout_of(list_syncs(ssm, where), item)
+    if decision.action in (Action.NONE, Action.ADOPT):  # an adoption is recorded in the bucket by Check marker
         return Reconciled.of(decision, started)
     if decision.action is Action.REPLACE:
-        delete_sync(ssm, run.syncName, where)  # gone already (a concurrent run): what we wanted
+        assert decision.sync is not None
+        delete_sync(ssm, decision.sync, where)  # gone already (a concurrent run): what we wanted
     try:
         created = _create(ssm, item, where)
     except AwsCallFailed as exc:
-        again = classify(list_syncs(ssm, where), run.syncName, run.destination)
+        again = classify(list_syncs(ssm, where), run.syncName, run.destination, item.adoptedSync)
         return Reconciled.of(
             decide_after_failed_create(again, run.syncName, run.destination, exc.code, str(exc)), started
         )
@@ -205,9 +227,14 @@ def reconcile(item: TargetItem, ssm_factory: Callable[[TargetItem], Any]) -> Rec
             reconciledAt=started,
         )
     # Imported here: the registry imports every mode, and the modes build on this module.
+    from lambdas.collection import collection_of
     from lambdas.modes import spec_of
 
-    return spec_of(item.run.mode).reconcile(ssm, item)
+    reconciled = spec_of(item.run.mode).reconcile(ssm, item)
+    if reconciled.status in (Status.ACCESS_DENIED, Status.REGION_DISABLED):
+        return reconciled  # the account-region cannot be reached: nothing to ask about collection either
+    collection = collection_of(ssm, item)
+    return reconciled if collection is None else replace(reconciled, collection=collection)
 
 
 def member_ssm(clients: aws.ClientProvider, item: TargetItem) -> Any:

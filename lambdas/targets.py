@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambdas import aws, report
+from lambdas import adoption, aws, report
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, OU_ID, ROOT_ID
 from lambdas.input import validate_input
@@ -225,6 +225,7 @@ def resolve_run(
     items, skipped = resolve_targets(walk_organization(organizations()), run_input, execution_name)
     run: RunParameters = run_input.run_parameters(execution_name)
     s3_client = s3(run.destination.region)
+    items = adoption.with_adoptions(items, adoption.read_adoptions(s3_client, run.destination))
     for outcome in skipped:
         report.write_outcome(s3_client, run, outcome)
     location = report.write_items(s3_client, run, items)

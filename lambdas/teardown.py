@@ -21,9 +21,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from lambdas import clock
+from lambdas.adoption import forget_adoption
 from lambdas.classification import Action, decide_teardown
 from lambdas.errors import InvalidInput
-from lambdas.models import Mode, Status, TargetItem
+from lambdas.marker import record_unchecked
+from lambdas.models import Mode, Outcome, Status, TargetItem
 from lambdas.sync import Reconciled, delete_sync, denials_as_outcomes, list_syncs
 
 #: The input field and the value that make a teardown execution legitimate.
@@ -52,6 +54,16 @@ def require_confirmation(execution_input: Mapping[str, Any]) -> None:
         )
 
 
+def forget_and_record(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
+    """``Check marker`` in teardown mode: no marker to check (it stays, as all bucket data); an adopted sync that
+    was deleted or is gone has its adoption record removed (:mod:`lambdas.adoption`)."""
+    status = Status(reconciled["status"])
+    gone = status is Status.NOT_FOUND or (status is Status.DELETED and reconciled.get("sync") == item.adoptedSync)
+    if item.adoptedSync and gone:
+        forget_adoption(s3, item, item.adoptedSync)
+    return record_unchecked(s3, item, reconciled)
+
+
 def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
     """``Reconcile sync`` in teardown mode: list, decide, delete ours if it is there.
 
@@ -67,9 +79,12 @@ def reconcile_teardown(ssm: Any, item: TargetItem) -> Reconciled:
     destination = item.run.destination
 
     def torn_down() -> Reconciled:
-        decision = decide_teardown(list_syncs(ssm, where), item.run.syncName, destination.bucket, destination.prefix)
-        if decision.action is Action.DELETE and not delete_sync(ssm, item.run.syncName, where):
-            return Reconciled(Status.NOT_FOUND, f"{item.run.syncName} was already gone.", reconciledAt=started)
+        syncs = list_syncs(ssm, where)
+        decision = decide_teardown(syncs, item.run.syncName, destination.bucket, destination.prefix, item.adoptedSync)
+        if decision.action is Action.DELETE:
+            assert decision.sync is not None
+            if not delete_sync(ssm, decision.sync, where):
+                return Reconciled(Status.NOT_FOUND, f"{decision.sync} was already gone.", reconciledAt=started)
         return Reconciled.of(decision, started)
 
     return denials_as_outcomes(started, torn_down)

@@ -72,7 +72,7 @@ def reconcile_verify(ssm: Any, item: TargetItem) -> Reconciled:
 
     def classified() -> Reconciled:
         run = item.run
-        classification = classify(list_syncs(ssm, where), run.syncName, run.destination)
+        classification = classify(list_syncs(ssm, where), run.syncName, run.destination, item.adoptedSync)
         return Reconciled.of(decide_verify(classification, run.syncName, run.destination), started)
 
     return denials_as_outcomes(started, classified)

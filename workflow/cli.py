@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import logging
@@ -31,10 +32,12 @@ import click
 from rich.console import Console
 
 from lambdas.errors import InvalidInput
-from lambdas.models import Outcome
+from lambdas.models import Outcome, Summary
 from workflow.console.errors import CliError
 from workflow.console.history import readable_cause
 from workflow.runs import ExecutionResult, RunBackend
+
+STATE_HELP = "The lasting local world's directory (default: $ORGSYNC_STATE_DIR, else $XDG_CACHE_HOME/orgsync/local)."
 
 #: Exit codes: the contract of ``orgsync run`` (issue 3), shared by demo and watch.
 EXIT_SUCCEEDED = 0
@@ -188,18 +191,25 @@ def _finish(result: ExecutionResult, *, as_json: bool, title: str) -> int:
         raise CliError(f"invalid input: {cause or result.error}")
     if result.report is None:
         # It ran but did not finish its job (a Lambda bug, a timeout, an abort): not a rejected input.
-        message = (
-            f"the execution ended {result.status} ({result.error}) without a report: {cause or 'no cause given'}"
-        )
+        message = f"the execution ended {result.status} ({result.error}) without a report: {cause or 'no cause given'}"
         raise CliError(message, exit_code=EXIT_NEEDS_ATTENTION)
     report = Report.from_dict(result.report, source=f"report of {result.execution_name}")
     if as_json:
         click.echo(render_json(report), nl=False)
         return code
     out = _stdout()
+    planned = report.summary.to_dict().get("byPlannedAction") or Summary.of(list(report.outcomes)).byPlannedAction
+    if planned:
+        out.print("Plan: " + "  ".join(f"{action} {count}" for action, count in sorted(planned.items())))
     print_unbroken(out, render_table(report, title=title))
     out.print()
-    if code == EXIT_SUCCEEDED:
+    attention = report.summary.needsAttention
+    if code == EXIT_SUCCEEDED and attention and planned:
+        out.print(
+            f"[green]{result.status}[/]: the plan is above; {attention} account-region{'s' if attention != 1 else ''} "
+            "would need attention after a rollout. Nothing was changed."
+        )
+    elif code == EXIT_SUCCEEDED:
         out.print(f"[green]{result.status}[/]: nothing needs attention.")
     else:
         attention = report.summary.needsAttention
@@ -239,12 +249,17 @@ class RunOptions:
     local: bool = True
 
 
-def _local_backend(scenario: str | None) -> RunBackend:
-    """The local engine's backend over ``scenario`` (None: the bundled example); one line if moto is missing."""
+def _require_local_extra() -> None:
+    """One line naming what to install when the local engine's extra (moto) is missing."""
     from workflow.local import local_extra_missing
 
     if (missing := local_extra_missing()) is not None:
         raise CliError(missing)
+
+
+def _local_backend(scenario: str | None) -> RunBackend:
+    """The local engine's backend over ``scenario`` (None: the bundled example); one line if moto is missing."""
+    _require_local_extra()
     from workflow.console.local import LocalBackend, load
 
     return LocalBackend(load(scenario))
@@ -271,16 +286,18 @@ def demo(as_json: bool, no_progress: bool) -> int:
     epilog=_examples(
         "orgsync run --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
         "orgsync run --scenario my-org.json --input input.json --json > report.json",
+        "orgsync local init --scenario workflow/scenarios/example.json && orgsync run --input input.json",
         "orgsync run --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
         "            --input input.json",
     )
 )
 @click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON).")
-@click.option("--scenario", metavar="FILE", help="Run on the local engine against this simulated organization.")
+@click.option("--scenario", metavar="FILE", help="A one-off local run against this simulated organization.")
 @click.option("--state-machine-arn", metavar="ARN", help="Start an execution of this deployed state machine.")
+@click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP)
 @click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
 @click.option(
-    "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not with --scenario)."
+    "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not locally)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
@@ -291,37 +308,218 @@ def run(
     input_path: str,
     scenario: str | None,
     state_machine_arn: str | None,
+    state_dir: str | None,
     name: str | None,
     endpoint_url: str | None,
     as_json: bool,
     no_progress: bool,
     interval: float | None,
 ) -> int:
-    """Run the workflow with an input: locally against a scenario, or on a deployed state machine.
+    """Run the workflow with an input: on a deployed state machine (--state-machine-arn), once against a scenario
+    (--scenario), or on the lasting local world (neither: see `orgsync local`).
 
     Exit 0 when the execution SUCCEEDED, 1 when it ended RolloutIncomplete, VerificationFailed or
     TeardownIncomplete (the report is printed all the same), 2 when the input or a file was rejected.
     """
-    if bool(scenario) == bool(state_machine_arn):
-        raise CliError("give exactly one of --scenario FILE (local engine) or --state-machine-arn ARN (AWS)")
-    if scenario:
+    backend, options = _backend_for(scenario, state_dir, state_machine_arn, endpoint_url, interval, as_json, name,
+                                    title="orgsync run")
+    execution_input = read_input(input_path)
+    options = dataclasses.replace(options, progress=not no_progress and not as_json)
+    return _run(backend, execution_input, options)
+
+
+def _backend_for(
+    scenario: str | None,
+    state_dir: str | None,
+    state_machine_arn: str | None,
+    endpoint_url: str | None,
+    interval: float | None,
+    as_json: bool,
+    name: str | None,
+    *,
+    title: str,
+) -> tuple[RunBackend, RunOptions]:
+    """The backend ``run`` and ``plan`` start on (AWS, a one-off scenario, or the lasting local world)."""
+    if state_machine_arn and (scenario or state_dir):
+        raise CliError("--state-machine-arn runs on AWS: not with --scenario or --state (the local engine)")
+    if scenario and state_dir:
+        raise CliError(
+            "a scenario only seeds a new local state: 'orgsync local init --scenario FILE --state DIR', "
+            "then 'orgsync run --state DIR --input FILE'"
+        )
+    if not state_machine_arn:
         # The local engine runs in this process: there is no endpoint to point at, and nothing to poll remotely.
+        where = "--scenario" if scenario else "the local state"
         for flag, value in (("--endpoint-url", endpoint_url), ("--interval", interval)):
             if value is not None:
-                raise CliError(f"{flag} applies to --state-machine-arn, not to --scenario (the local engine)")
-    execution_input = read_input(input_path)
-    progress = not no_progress and not as_json
-    backend: RunBackend
-    if scenario:
-        backend = _local_backend(scenario)
-        options = RunOptions("orgsync run", as_json, progress, name)
-    else:
+                raise CliError(f"{flag} applies to --state-machine-arn, not to {where} (the local engine)")
+    if state_machine_arn:
         from workflow.console.remote import AwsBackend
 
-        assert state_machine_arn is not None
-        backend = AwsBackend(state_machine_arn, endpoint_url)
-        options = RunOptions("orgsync run", as_json, progress, name, interval=interval or 2.0, local=False)
+        options = RunOptions(title, as_json, False, name, interval=interval or 2.0, local=False)
+        return AwsBackend(state_machine_arn, endpoint_url), options
+    options = RunOptions(title, as_json, False, name)
+    if scenario:
+        return _local_backend(scenario), options
+    _require_local_extra()
+    from workflow.console import state
+    from workflow.console.local import LocalBackend
+
+    return LocalBackend(state=state.load_state(state.resolve(state_dir))), options
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync plan --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
+        "orgsync plan --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
+        "             --input input.json --json > plan.json",
+    )
+)
+@click.option("--input", "input_path", required=True, metavar="FILE", help="The rollout's input (JSON).")
+@click.option("--scenario", metavar="FILE", help="Plan on the local engine against this simulated organization.")
+@click.option("--state-machine-arn", metavar="ARN", help="Start a plan execution of this deployed state machine.")
+@click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP)
+@click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
+@click.option(
+    "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not locally)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
+@click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
+@click.option(
+    "--interval", type=float, metavar="SECONDS", help="Seconds between polls of a deployed execution [default: 2]."
+)
+def plan(
+    input_path: str,
+    scenario: str | None,
+    state_machine_arn: str | None,
+    state_dir: str | None,
+    name: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    no_progress: bool,
+    interval: float | None,
+) -> int:
+    """Show what a rollout with this input would do and report, account-region by account-region, without
+    writing anything (the input's mode is replaced by plan).
+
+    Each account-region shows the action the rollout would take (CREATE, REPLACE, NONE) and the status it would
+    report. Exit 0 when the plan was computed, whatever it found; 2 when the input or a file was rejected.
+    """
+    backend, options = _backend_for(scenario, state_dir, state_machine_arn, endpoint_url, interval, as_json, name,
+                                    title="orgsync plan")
+    execution_input = {**read_input(input_path), "mode": "plan"}
+    options = dataclasses.replace(options, progress=not no_progress and not as_json)
     return _run(backend, execution_input, options)
+
+
+# ---------------------------------------------------------------------------------------------------- local
+
+
+@cli.group(
+    epilog=_examples(
+        "orgsync local init --scenario workflow/scenarios/example.json",
+        "orgsync run --input docs/examples/rollout-input.json",
+        "orgsync local advance 1d",
+        "orgsync local move-account sandbox-bob /Workloads/Prod",
+        "orgsync run --input docs/examples/verify-input.json",
+    )
+)
+def local() -> None:
+    """The lasting local world: an organization, its syncs, the bucket and a simulated clock kept between commands.
+
+    A scenario file seeds it once (init); `orgsync run` without --scenario or --state-machine-arn runs on it, and
+    `orgsync report ARN` / `orgsync watch ARN` read its executions. The other commands change the world as
+    someone outside orgsync would: move or add an account, delete a sync by hand, let time pass.
+    """
+
+
+_state_option = click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP)
+
+
+def _changed(state_dir: str | None, change: Callable[[Any], str]) -> int:
+    """Load the state, apply ``change`` (which returns what it did, in words), save, and say so."""
+    from workflow.console import state
+
+    loaded = state.load_state(state.resolve(state_dir))
+    done = change(loaded)
+    state.save_state(loaded)
+    _stdout().print(f"{done} (simulated time {loaded.clock})", soft_wrap=True)
+    return EXIT_SUCCEEDED
+
+
+@local.command("init")
+@click.option("--scenario", required=True, metavar="FILE", help="The simulated organization to start from.")
+@click.option("--force", is_flag=True, help="Replace the state the directory holds.")
+@_state_option
+def local_init(scenario: str, force: bool, state_dir: str | None) -> int:
+    """Seed a new local state from a scenario file."""
+    from workflow.console import state
+
+    seeded = state.seed_state(state.resolve(state_dir), scenario, force=force)
+    _stdout().print(f"seeded {seeded.directory} from {scenario} (simulated time {seeded.clock})", soft_wrap=True)
+    return EXIT_SUCCEEDED
+
+
+@local.command("move-account")
+@click.argument("account")
+@click.argument("ou_path")
+@_state_option
+def local_move_account(account: str, ou_path: str, state_dir: str | None) -> int:
+    """Move ACCOUNT (an id or a name) to the OU at OU_PATH (/ is the root)."""
+    from workflow.console import state
+
+    return _changed(state_dir, lambda s: f"moved {state.move_account(s, account, ou_path)} to {ou_path}")
+
+
+@local.command("add-account")
+@click.argument("name")
+@click.option("--ou", "ou_path", required=True, metavar="PATH", help="The OU to add it to (/ is the root).")
+@click.option("--id", "account_id", metavar="ID", help="Its 12-digit id (default: derived from the name).")
+@click.option("--no-member-role", is_flag=True, help="Without orgsync's member role (as before the StackSet).")
+@_state_option
+def local_add_account(
+    name: str, ou_path: str, account_id: str | None, no_member_role: bool, state_dir: str | None
+) -> int:
+    """Add an account called NAME to an OU."""
+    from workflow.console import state
+
+    def add(s: Any) -> str:
+        added = state.add_account(s, name, ou_path, id=account_id, memberRole=False if no_member_role else None)
+        return f"added {name} ({added}) to {ou_path}"
+
+    return _changed(state_dir, add)
+
+
+@local.command("delete-sync")
+@click.argument("account")
+@click.argument("region")
+@click.argument("sync_name")
+@_state_option
+def local_delete_sync(account: str, region: str, sync_name: str, state_dir: str | None) -> int:
+    """Delete the sync SYNC_NAME of ACCOUNT (an id or a name) in REGION, as someone would by hand."""
+    from workflow.console import state
+
+    def delete(s: Any) -> str:
+        state.delete_sync(s, account, region, sync_name)
+        return f"deleted {sync_name} of {account} in {region}"
+
+    return _changed(state_dir, delete)
+
+
+@local.command("advance")
+@click.argument("duration")
+@_state_option
+def local_advance(duration: str, state_dir: str | None) -> int:
+    """Let DURATION of simulated time pass: seconds, or 90m, 6h, 1d."""
+    from workflow.console import state
+
+    seconds = state.parse_duration(duration)
+
+    def advance(s: Any) -> str:
+        state.advance(s, seconds)
+        return f"advanced {duration}"
+
+    return _changed(state_dir, advance)
 
 
 # ---------------------------------------------------------------------------------------------------- watch
@@ -338,7 +536,10 @@ def run(
 @click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the live view; print the table when it ends.")
-def watch(execution_arn: str, endpoint_url: str | None, interval: float, no_progress: bool) -> int:
+@click.option("--state", "state_dir", metavar="DIR", help="Where a local execution was saved. " + STATE_HELP)
+def watch(
+    execution_arn: str, endpoint_url: str | None, interval: float, no_progress: bool, state_dir: str | None
+) -> int:
     """Follow a running (or finished) execution: per account-region progress, retries and errors.
 
     Reads the execution history (paged and ordered here, whatever the server does), the Distributed Map's
@@ -353,7 +554,7 @@ def watch(execution_arn: str, endpoint_url: str | None, interval: float, no_prog
     from workflow.console.watch import render_items
 
     parsed = remote.parse_execution_arn(execution_arn)
-    saved = None if endpoint_url else load_execution(execution_arn)
+    saved = None if endpoint_url else load_execution(execution_arn, state_dir=Path(state_dir) if state_dir else None)
     warnings: list[str] = []
     if saved is not None:
         # A local execution: its engine is gone, what it left is its saved history and report.
@@ -402,7 +603,8 @@ def _describe_or_fail(sfn: Any, arn: str) -> None:
 )
 @click.option("--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint (a local engine's server).")
 @click.option("--region", metavar="REGION", help="Region of the S3 bucket or Step Functions (default: from the ARN).")
-def report(source: str, fmt: str, endpoint_url: str | None, region: str | None) -> int:
+@click.option("--state", "state_dir", metavar="DIR", help="Where a local execution was saved. " + STATE_HELP)
+def report(source: str, fmt: str, endpoint_url: str | None, region: str | None, state_dir: str | None) -> int:
     """Render a saved report: an execution ARN, an s3:// URI, or a file (e.g. from `orgsync run --json`).
 
     Exit 0 when nothing needs attention, 1 when something does.
@@ -414,12 +616,13 @@ def report(source: str, fmt: str, endpoint_url: str | None, region: str | None) 
         from workflow.console.saved import load_execution
 
         parsed = remote.parse_execution_arn(source)
-        saved = None if endpoint_url else load_execution(source)
+        saved = None if endpoint_url else load_execution(source, state_dir=Path(state_dir) if state_dir else None)
         if saved is not None:  # a local execution (orgsync demo, run --scenario): the report it saved
             if saved.report is None:
                 error = saved.description.get("error")
-                raise CliError(f"local execution {parsed.name} ended {saved.description.get('status')} ({error}) "
-                               "without a report")
+                raise CliError(
+                    f"local execution {parsed.name} ended {saved.description.get('status')} ({error}) without a report"
+                )
             loaded = Report.from_dict(saved.report, source=f"local execution {parsed.name}")
         else:
             sfn, s3 = remote.clients(region or parsed.region, endpoint_url)
@@ -540,6 +743,7 @@ def _register_optional_commands() -> None:
 
 
 _register_optional_commands()
+cli.add_command(importlib.import_module("workflow.cli_query").query)  # orgsync query: the inventory issue's
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

@@ -28,14 +28,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from lambdas.coverage import CoverageReport, build_coverage
-from lambdas.models import Status
+from lambdas.models import Outcome, Status
 
 EXIT_OK, EXIT_NOT_COVERED, EXIT_REJECTED = 0, 1, 2
 
@@ -86,14 +86,36 @@ def _load_json(path: Path, option: str) -> Any:
         raise Rejected(f"{option}: cannot read {path}: {exc}") from exc
 
 
-def coverage_on_aws(bucket: str, prefix: str, targets: Mapping[str, str], profile: str | None = None) -> CoverageReport:
-    """Build the coverage with the caller's AWS credentials (S3 reads only)."""
+def outcomes_from_report(report: Mapping[str, Any]) -> list[Outcome]:
+    """A report's ``results`` as outcomes (for the per-region view); results that are not outcomes are left out.
+
+    >>> [o.region for o in outcomes_from_report({"results": [
+    ...     {"accountId": "200000000001", "region": "us-east-1", "status": "QUOTA_EXCEEDED"}, {"junk": 1}]})]
+    ['us-east-1']
+    """
+    outcomes = []
+    for result in report.get("results") or []:
+        try:
+            outcomes.append(Outcome.from_dict(result))
+        except (KeyError, ValueError, TypeError):
+            continue
+    return outcomes
+
+
+def coverage_on_aws(
+    bucket: str,
+    prefix: str,
+    targets: Mapping[str, str],
+    profile: str | None = None,
+    outcomes: Sequence[Outcome] = (),
+) -> CoverageReport:
+    """Build the coverage with the caller's AWS credentials (S3 reads only); ``outcomes`` add the regions."""
     import boto3  # deferred: the local path and --help need no session
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
-        return build_coverage(session.client("s3"), bucket=bucket, prefix=prefix, targets=targets)
+        return build_coverage(session.client("s3"), bucket=bucket, prefix=prefix, targets=targets, outcomes=outcomes)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise Rejected(f"--bucket: {bucket}: {error.get('Code', '?')}: {error.get('Message', exc)}") from exc
@@ -135,11 +157,37 @@ def coverage_on_local_engine(scenario_path: Path, input_file: Path | None, after
             result = local.run({**execution_input, "mode": "verify"})
     finally:
         moto_logger.setLevel(level)
+    return _coverage_of(result, "--scenario")
+
+
+def coverage_on_local_state(state_dir: str, input_file: Path | None) -> CoverageReport:
+    """Run a verify on the lasting local world (``orgsync local``) and return its coverage; the world keeps the run."""
+    from workflow.console import state
+    from workflow.console.errors import CliError
+    from workflow.console.local import LocalBackend
+
+    try:
+        loaded = state.load_state(state.resolve(state_dir or None))
+        scenario = state.parse(loaded)
+    except CliError as exc:
+        raise Rejected(f"--state: {exc}") from exc
+    execution_input: Any = (
+        _load_json(input_file, "--input") if input_file else {"targets": ["/"], "regions": list(scenario.regions)}
+    )
+    if not isinstance(execution_input, dict):
+        raise Rejected("--input: the file must hold one JSON object")
+    with LocalBackend(state=loaded) as backend:
+        result = backend.finish(backend.start({**execution_input, "mode": "verify"}))
+    return _coverage_of(result, "--state")
+
+
+def _coverage_of(result: Any, source: str) -> CoverageReport:
+    """The coverage report of a finished local verify run (its input rejected: one line naming the field)."""
     if result.error == "InvalidInput":
         raise Rejected(f"--input: {result.cause_message()}")
     data = (result.report or {}).get("coverage")
     if not isinstance(data, dict):
-        raise Rejected(f"--scenario: the verify run ended {result.status} ({result.error}) without a coverage report")
+        raise Rejected(f"{source}: the verify run ended {result.status} ({result.error}) without a coverage report")
     return CoverageReport.from_dict(data)
 
 
@@ -152,9 +200,18 @@ def render(report: CoverageReport) -> str:
 
     lines = [f"Coverage of s3://{report.bucket}/{report.prefix}"]
     targeted = [a for a in report.accounts if a.targeted]
+    by_id = {a.accountId: a for a in report.accounts}
     lines.append(f"  target accounts with data: {len(report.covered)} of {len(targeted)}")
+
+    def causes(account: str) -> str:
+        return "; ".join(f"{r['region']}: {r['cause']}" for r in by_id[account].regionsNotDelivering)
+
     for account in report.notCovered:
-        lines.append(f"  NOT COVERED  {label(account)}: nothing in the bucket; roll out to it, then verify")
+        why = causes(account) or "roll out to it, then verify"
+        lines.append(f"  NOT COVERED  {label(account)}: nothing in the bucket; {why}")
+    for account in report.partlyCovered:
+        delivering = ", ".join(by_id[account].deliveringRegions) or "none of the target regions"
+        lines.append(f"  PARTLY       {label(account)}: delivers from {delivering}; not from {causes(account)}")
     for account in report.notTargeted:
         lines.append(f"  NOT TARGETED {label(account)}: has inventory but is not among the targets")
     for stale in report.staleInstances:
@@ -162,7 +219,7 @@ def render(report: CoverageReport) -> str:
             f"  STALE        {stale.accountId} {stale.region} {stale.instanceId}: {stale.reason}"
             f" ({stale.files} files remain)"
         )
-    if not (report.notCovered or report.notTargeted or report.staleInstances):
+    if not (report.notCovered or report.partlyCovered or report.notTargeted or report.staleInstances):
         lines.append("  every target account delivers inventory; nothing stale")
     return "\n".join(lines)
 
@@ -188,6 +245,12 @@ def render(report: CoverageReport) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Execution input for --scenario (default: the whole organization, every region of the scenario).",
 )
+@click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    help="Run a verify on the lasting local world (orgsync local) in DIR ('' for the default one).",
+)
 @click.option("--after-rollout", is_flag=True, help="With --scenario: run a rollout first, then the verify.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document, the coverage report.")
 @click.pass_context
@@ -200,12 +263,18 @@ def coverage(
     profile: str | None,
     scenario: Path | None,
     input_file: Path | None,
+    state_dir: str | None,
     after_rollout: bool,
     as_json: bool,
 ) -> None:
-    """Show which target accounts deliver inventory to the bucket, which are no longer targeted, what is stale."""
+    """Show which target accounts (and, from a run's report, which of their regions) deliver inventory to the bucket,
+    which are no longer targeted, what is stale."""
     try:
-        if scenario is not None:
+        if state_dir is not None:
+            if scenario is not None or bucket or accounts or from_report or after_rollout:
+                raise Rejected("--state: use it alone (with --input): the verify runs on the lasting local world")
+            report = coverage_on_local_state(state_dir, input_file)
+        elif scenario is not None:
             if bucket or accounts or from_report:
                 raise Rejected("--scenario: use it alone (with --input), not with --bucket/--account/--from-report")
             report = coverage_on_local_engine(scenario, input_file, after_rollout)
@@ -215,11 +284,14 @@ def coverage(
             if not bucket:
                 raise Rejected("--bucket: required on AWS (or use --scenario FILE for the local engine)")
             targets = parse_accounts(accounts)
+            outcomes: list[Outcome] = []
             if from_report is not None:
-                targets = {**accounts_from_report(_load_json(from_report, "--from-report")), **targets}
+                saved = _load_json(from_report, "--from-report")
+                targets = {**accounts_from_report(saved), **targets}
+                outcomes = outcomes_from_report(saved)
             if not targets:
                 raise Rejected("--account: give the target accounts (--account ID or --from-report FILE)")
-            report = coverage_on_aws(bucket, prefix, targets, profile)
+            report = coverage_on_aws(bucket, prefix, targets, profile, outcomes)
     except Rejected as exc:
         # One line, no traceback, like every orgsync command; ctx.exit works standalone and under the group.
         click.echo(f"orgsync: error: coverage: {' '.join(str(exc).split())}", err=True)

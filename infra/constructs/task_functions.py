@@ -21,6 +21,7 @@ from constructs import Construct
 
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, RUNS_PREFIX, InventoryBucket
 from infra.nag import acknowledge, acknowledge_wildcards
+from lambdas.adoption import ADOPTIONS_PREFIX
 from lambdas.observability import POWERTOOLS_ENVIRONMENT
 from lambdas.settings import Settings
 from workflow.functions import (
@@ -190,6 +191,9 @@ class TaskFunctions(Construct):
         )
         granted = inventory.grant_put(resolve, runs, reports)
         acknowledge_wildcards(resolve, granted, "Writes orgsync/runs/<execution>/targets.json and " + why_reports)
+        # ... and lists the adoption records (lambdas.adoption): the key names the adopted sync.
+        adoptions = f"{ADOPTIONS_PREFIX}/*"
+        inventory.grant_list(resolve, adoptions)
 
         # ReconcileSync: only assumes the member role, in any account of the organization (the account is the
         # item's, unknown until run time).
@@ -216,6 +220,11 @@ class TaskFunctions(Construct):
         acknowledge_wildcards(check, granted, "One marker per account: accountid=<id> is the item's account.")
         granted = inventory.grant_put(check, reports)
         acknowledge_wildcards(check, granted, why_reports)
+        # ... records an adoption (rollout, "adopt": true) and removes it when teardown removed the sync.
+        adoption_keys = [inventory.bucket.arn_for_objects(adoptions)]
+        check.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:DeleteObject"], resources=adoption_keys))
+        acknowledge_wildcards(check, adoption_keys, "One record per adopted sync: orgsync/adoptions/<prefix>/<account>/"
+                              "<region>/<sync>.json, known only at run time.")
 
         # RecordFailure: writes the outcome of a failed account-region.
         record = self.by_name[RECORD_FAILURE.name].role

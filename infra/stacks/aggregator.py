@@ -12,6 +12,7 @@ from infra.config import OrgSyncConfig
 from infra.constructs.deployed_defaults import DeployedDefaults, DeployedDefaultsProps
 from infra.constructs.enrolment import ENROLMENT_EXECUTION_PREFIX, Enrolment, EnrolmentProps
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, InventoryBucket, InventoryBucketProps
+from infra.constructs.inventory_catalog import InventoryCatalog, InventoryCatalogProps
 from infra.constructs.notifications import RunNotifications, RunNotificationsProps
 from infra.constructs.rollout_state_machine import RolloutStateMachine, RolloutStateMachineProps
 from infra.constructs.schedule import RolloutSchedule, RolloutScheduleProps
@@ -120,7 +121,18 @@ class AggregatorStack(Stack):
                 ),
             )
             self.defaults.give_to(self.enrolment.function)
+        self.catalog = InventoryCatalog(
+            self,
+            "Catalog",
+            InventoryCatalogProps(
+                inventory=self.inventory,
+                inventory_prefix=config.inventory_prefix,
+                accounts=sorted({config.management_account_id, config.aggregator_account_id}),
+                regions=sorted({*config.regions, *filter(None, [config.aggregator_region])}) or [self.region],
+            ),
+        )
         CfnOutput(self, "StateMachineArn", value=self.workflow.state_machine.state_machine_arn)
         CfnOutput(self, "InventoryBucketName", value=self.inventory.bucket.bucket_name)
         CfnOutput(self, "AlertsTopicArn", value=self.notifications.topic.topic_arn)
         CfnOutput(self, "StateMachineLogGroupName", value=self.workflow.log_group.log_group_name)
+        CfnOutput(self, "QueryPolicyArn", value=self.catalog.query_policy.managed_policy_arn)

@@ -6,7 +6,8 @@ built here as plain JSON (:func:`member_role_template`): one role, ``<memberRole
 ReconcileSync function's role (aggregator account) may assume, from inside the organization (trusted by
 ``aws:PrincipalArn``, so a recreated aggregator stack is trusted again: infra/trust.py), allowed only the
 resource data sync calls orgsync makes: Create and Delete on ``resource-data-sync/<syncName>`` (the actions'
-resource type, Service Authorization Reference) and List, which has no resource type.
+resource type, Service Authorization Reference) and List, which has no resource type; and for inventory
+collection, ListAssociations and CreateAssociation of the ``AWS-GatherSoftwareInventory`` document only.
 
 Note: service-managed StackSets never deploy to the management account itself; if it is a target, deploy
 ``member_role_template()`` there as an ordinary stack (docs/deployment.md).
@@ -23,6 +24,7 @@ from constructs import Construct
 
 from infra.config import OrgSyncConfig
 from infra.trust import trust_statement
+from lambdas.collection import INVENTORY_DOCUMENT
 
 MEMBER_ROLE_STACK_SET_NAME = "OrgSyncMemberRole"
 
@@ -83,12 +85,46 @@ def member_role_template(config: OrgSyncConfig) -> dict[str, Any]:
                                     },
                                 ],
                             },
-                        }
+                        },
+                        collection_policy(),
                     ],
                 },
             }
         },
         "Outputs": {"MemberRoleArn": {"Value": {"Fn::GetAtt": ["MemberRole", "Arn"]}}},
+    }
+
+
+def collection_policy() -> dict[str, Any]:
+    """Inventory collection (``lambdas.collection``): list associations, create only the inventory one.
+
+    ListAssociations has no resource type; CreateAssociation is limited to AWS's ``AWS-GatherSoftwareInventory``
+    document, on the account's associations and managed nodes (its resource types, Service Authorization Reference).
+    """
+    return {
+        "PolicyName": "InventoryCollection",
+        "PolicyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ListAssociationsHasNoResourceType",
+                    "Effect": "Allow",
+                    "Action": "ssm:ListAssociations",
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "CreateTheInventoryAssociationOnly",
+                    "Effect": "Allow",
+                    "Action": "ssm:CreateAssociation",
+                    "Resource": [
+                        {"Fn::Sub": f"arn:${{AWS::Partition}}:ssm:*::document/{INVENTORY_DOCUMENT}"},
+                        {"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:association/*"},
+                        {"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"},
+                        {"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:managed-instance/*"},
+                    ],
+                },
+            ],
+        },
     }
 
 

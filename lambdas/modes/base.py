@@ -13,8 +13,9 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from lambdas.errors import OrgSyncError
@@ -59,6 +60,16 @@ class ModeSpec:
     report_extras: ReportExtras | None = None
     #: True: no write call on SSM or on the inventory data (only orgsync's records under orgsync/).
     read_only: bool = False
+    #: The mode honours ``"adopt": true`` (takes over equivalent syncs, or plans to).
+    adopts: bool = False
+    #: Its outcomes say what a rollout would do (``plannedAction``), rather than what was done.
+    plans: bool = False
+    #: Action texts of this mode where they differ from :data:`lambdas.statuses.STATUSES`'s (a plan's CREATED
+    #: is a creation to come, not one done).
+    actions: Mapping[Status, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: True: each outcome says whether inventory is collected there (:mod:`lambdas.collection`); a mode that
+    #: also writes may create the inventory association (``ensureCollection``).
+    checks_collection: bool = False
 
     def needs_attention(self, status: Status, verification: Verification) -> bool:
         """True when someone must act on an account-region with ``status`` and ``verification`` in this mode."""
@@ -68,4 +79,4 @@ class ModeSpec:
         """What to do about such an account-region: the status's action, or the pending marker's."""
         if verification is Verification.PENDING and status not in self.attention:
             return PENDING_ACTION
-        return STATUSES[status].action
+        return self.actions.get(status, STATUSES[status].action)

@@ -1,5 +1,5 @@
-"""Rollout: create orgsync's sync where it is missing (replace ours that points elsewhere if asked), then wait
-for SSM's test.json marker to prove it writes.
+"""Rollout: create orgsync's sync where it is missing (replace ours that points elsewhere if asked; adopt an
+equivalent sync if asked), then wait for SSM's test.json marker to prove it writes.
 
 Example::
 
@@ -9,8 +9,8 @@ Example::
 
 from __future__ import annotations
 
+from lambdas.adoption import adopt_and_check
 from lambdas.errors import RolloutIncomplete
-from lambdas.marker import check_marker
 from lambdas.models import Mode, Status
 from lambdas.modes.base import ModeFailure, ModeSpec
 from lambdas.sync import reconcile_rollout
@@ -19,9 +19,11 @@ SPEC = ModeSpec(
     mode=Mode.ROLLOUT,
     summary="Create orgsync's sync in every target account-region and prove it writes (the default).",
     reconcile=reconcile_rollout,
-    check_marker=check_marker,
+    check_marker=adopt_and_check,
     attention=frozenset(
         {Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}
     ),
     failure=ModeFailure("Rollout needs attention", RolloutIncomplete),
+    adopts=True,
+    checks_collection=True,
 )

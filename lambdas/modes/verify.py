@@ -1,6 +1,7 @@
 """Verify: read every target account-region's syncs and the markers, change nothing; the report adds coverage.
 
-Everything but a healthy sync in place (IN_SYNC) and SKIPPED needs attention.
+Everything but a healthy sync in place (IN_SYNC, or an EQUIVALENT sync under another name) and SKIPPED needs
+attention.
 
 Example::
 
@@ -21,8 +22,9 @@ SPEC = ModeSpec(
     summary="Read-only: is orgsync's sync in place and healthy everywhere, and which accounts deliver?",
     reconcile=reconcile_verify,
     check_marker=check_marker_once,
-    attention=frozenset(Status) - {Status.IN_SYNC, Status.SKIPPED},
+    attention=frozenset(Status) - {Status.IN_SYNC, Status.EQUIVALENT, Status.SKIPPED},
     failure=ModeFailure("Verification failed", VerificationFailed),
     report_extras=report_section,
     read_only=True,
+    checks_collection=True,
 )

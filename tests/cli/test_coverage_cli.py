@@ -124,3 +124,27 @@ def test_local_input_rejected_by_the_workflow_names_the_field(tmp_path: Path) ->
     assert result.exit_code == EXIT_REJECTED
     assert '--input: targets: OU path "/Nowhere" does not exist' in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_report_adds_which_regions_deliver_and_the_cause_of_those_that_do_not(s3: Any, tmp_path: Path) -> None:
+    # GIVEN a report where prod delivers from us-east-1 but hit the quota in eu-west-1, and dev has no member role
+    report = {
+        "results": [
+            {"accountId": PROD, "accountName": "prod", "region": "us-east-1", "status": "IN_SYNC",
+             "verification": "VERIFIED"},
+            {"accountId": PROD, "accountName": "prod", "region": "eu-west-1", "status": "QUOTA_EXCEEDED"},
+            {"accountId": DEV, "accountName": "dev", "region": "us-east-1", "status": "ACCESS_DENIED"},
+        ]
+    }
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    # WHEN the coverage is read with it
+    result = CliRunner().invoke(coverage, ["--bucket", BUCKET, "--from-report", str(path)])
+    # THEN the partly covered account and the uncovered one name the cause, not "roll out to it"
+    assert result.exit_code == EXIT_NOT_COVERED, result.output
+    text = " ".join(result.output.split())
+    assert (f"PARTLY {PROD} (prod): delivers from us-east-1; not from eu-west-1: the quota of five syncs is full "
+            "(QUOTA_EXCEEDED)") in text
+    assert (f"NOT COVERED {DEV} (dev): nothing in the bucket; us-east-1: no member role to assume, or it lacks a "
+            "permission (ACCESS_DENIED)") in text
+    assert "roll out to it" not in text

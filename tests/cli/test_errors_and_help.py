@@ -18,6 +18,7 @@ COMMANDS = [
     "report",
     "graph",
     "validate",
+    "local",
     *(["coverage"] if "coverage" in cli.commands else []),
 ]
 
@@ -43,7 +44,11 @@ def test_top_level_help_lists_the_commands() -> None:
         (["run", "--scenario", "x.json"], "Missing option '--input'"),
         (["frobnicate"], "No such command 'frobnicate'"),
         (["report", "x", "--format", "pdf"], "Invalid value for '--format'"),
-        (["run", "--input", "i.json"], "give exactly one of --scenario FILE"),
+        (["run", "--input", "i.json"], "no local state in"),
+        (
+            ["run", "--input", "i.json", "--scenario", "s.json", "--state-machine-arn", "x"],
+            "--state-machine-arn runs on AWS",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(args: list[str], message: str) -> None:

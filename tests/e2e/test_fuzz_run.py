@@ -18,8 +18,9 @@ from fuzzing import FUZZ_RUN, malformed_inputs
 from hypothesis import given, settings
 
 from workflow.cli import cli
-from workflow.local.runner import LocalRun, RunResult
+from workflow.local.runner import LocalRun
 from workflow.local.scenario import example_scenario_path, load_scenario
+from workflow.runs import ExecutionResult
 
 BUCKET = "acme-inventory"
 VALID: dict[str, Any] = {
@@ -37,7 +38,7 @@ def local() -> Iterator[LocalRun]:
         yield run
 
 
-def refused_before_any_write(local: LocalRun, execution_input: dict[str, Any]) -> tuple[RunResult, list[str]]:
+def refused_before_any_write(local: LocalRun, execution_input: dict[str, Any]) -> tuple[ExecutionResult, list[str]]:
     """Run ``execution_input``; return the result and the writes recorded, after checking where it stopped."""
     invoked_before = len(local.engine.invocations)
     with CallRecorder() as recorder:
@@ -94,10 +95,10 @@ class TestDeployedLimits:
     @pytest.mark.parametrize(
         ("change", "cause"),
         [
-            ({"syncName": "other-sync"}, "syncName: 'other-sync' is not this deployment's 'org-inventory'"),
-            ({"memberRoleName": "OtherRole"}, "memberRoleName: 'OtherRole' is not this deployment's 'OrgSyncMember"),
-            ({"destination": {"prefix": "elsewhere"}}, "destination.prefix: 'elsewhere' is not this deployment's"),
-            ({"regions": ["ap-northeast-1", "ap-east-1"]}, "regions: 'ap-east-1' is an opt-in region the deployment's"),
+            ({"syncName": "other-sync"}, 'syncName: "other-sync" is not this deployment\'s "org-inventory"'),
+            ({"memberRoleName": "OtherRole"}, 'memberRoleName: "OtherRole" is not this deployment\'s "OrgSyncMember'),
+            ({"destination": {"prefix": "elsewhere"}}, 'destination.prefix: "elsewhere" is not this deployment\'s'),
+            ({"regions": ["ap-northeast-1", "ap-east-1"]}, 'regions: "ap-east-1" is an opt-in region'),
         ],
         ids=["syncName", "memberRoleName", "prefix", "opt-in region"],
     )

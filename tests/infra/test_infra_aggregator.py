@@ -99,7 +99,7 @@ def test_inventory_bucket_is_encrypted_private_tls_only_versioned_and_retained(b
 
 def test_no_bucket_has_object_lock_and_every_bucket_is_retained(base_json: dict[str, Any]) -> None:
     buckets = resources_of(base_json, "AWS::S3::Bucket")
-    assert len(buckets) == 2
+    assert len(buckets) == 3  # the inventory, its access logs, the Athena query results
     for bucket in buckets.values():
         assert "ObjectLockEnabled" not in bucket["Properties"]
         assert "ObjectLockConfiguration" not in bucket["Properties"]
@@ -244,6 +244,9 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
             {"Action": ["sts:AssumeRole"], "Resource": [f"arn:aws:iam::{MANAGEMENT}:role/OrgSyncOrganizationReader"]},
             {"Action": ["s3:PutObject"], "Resource": [f"{bucket}/orgsync/runs/*", f"{bucket}/orgsync/reports/*"]},
             *encrypt,
+            # the adoption records (issue 10): listed, never read, by key
+            {"Action": ["s3:ListBucket"], "Condition": {"StringLike": {"s3:prefix": ["orgsync/adoptions/*"]}},
+             "Resource": [bucket]},
         ],
         "ReconcileSync": [
             {
@@ -265,6 +268,8 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
             },
             put_reports,
             *encrypt,
+            # an adoption recorded by a rollout, removed by the teardown that removed the sync
+            {"Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": [f"{bucket}/orgsync/adoptions/*"]},
         ],
         "RecordFailure": [put_reports, *encrypt],
         "Summarize": [

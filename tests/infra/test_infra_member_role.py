@@ -65,7 +65,8 @@ def test_member_role_is_trusted_only_by_reconcile_sync_from_inside_the_organizat
 
 def test_member_role_may_only_manage_its_own_resource_data_sync(stack_set: dict[str, Any]) -> None:
     (role,) = member_template(stack_set)["Resources"].values()
-    (policy,) = role["Properties"]["Policies"]
+    policy, _collection = role["Properties"]["Policies"]
+    assert policy["PolicyName"] == "ResourceDataSync"
     assert "ManagedPolicyArns" not in role["Properties"]
     assert policy["PolicyDocument"]["Statement"] == [
         {
@@ -89,3 +90,28 @@ def test_names_follow_the_context(full: Synthesized) -> None:
 def test_the_member_template_passes_cfn_lint(stack_set: dict[str, Any]) -> None:
     matches = cfnlint.api.lint(stack_set["TemplateBody"], regions=["us-east-1"])
     assert [f"{m.rule.id}: {m.message}" for m in matches] == []
+
+
+def test_member_role_may_only_create_the_inventory_association(stack_set: dict[str, Any]) -> None:
+    (role,) = member_template(stack_set)["Resources"].values()
+    _sync, policy = role["Properties"]["Policies"]
+    assert policy["PolicyName"] == "InventoryCollection"
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "ListAssociationsHasNoResourceType",
+            "Effect": "Allow",
+            "Action": "ssm:ListAssociations",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CreateTheInventoryAssociationOnly",
+            "Effect": "Allow",
+            "Action": "ssm:CreateAssociation",
+            "Resource": [
+                {"Fn::Sub": "arn:${AWS::Partition}:ssm:*::document/AWS-GatherSoftwareInventory"},
+                {"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:association/*"},
+                {"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"},
+                {"Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:managed-instance/*"},
+            ],
+        },
+    ]

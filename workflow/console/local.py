@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,7 @@ from workflow.runs import ExecutionResult
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from workflow.console.state import LocalState
     from workflow.local.runner import LocalRun
     from workflow.local.scenario import Scenario
 
@@ -66,25 +68,37 @@ class LocalBackend:
             result = backend.finish(arn)
     """
 
-    def __init__(self, scenario: Scenario, *, timeout: float = 600, state_dir: Path | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario | None = None, *, state: LocalState | None = None, timeout: float = 600
+    ) -> None:
+        if (scenario is None) == (state is None):
+            raise ValueError("a LocalBackend runs on a scenario (one-off) or on a lasting state, one of them")
         self.scenario = scenario
+        self.state = state
         self.timeout = timeout
-        self.state_dir = state_dir
+        #: Where finished executions are saved for report/watch: the lasting state's, else the default one.
+        self.state_dir = state.directory if state is not None else None
         self._local: LocalRun | None = None
+        self._stack = ExitStack()
         self._modes: dict[str, Any] = {}
 
     def __enter__(self) -> LocalBackend:
+        from workflow.console.state import open_world
         from workflow.local.runner import LocalRun
 
-        self._local = LocalRun(self.scenario).__enter__()
+        if self.state is not None:
+            # The lasting world: opened from the state, saved back when the block ends without an error.
+            self._local = self._stack.enter_context(open_world(self.state))
+        else:
+            assert self.scenario is not None
+            self._local = self._stack.enter_context(LocalRun(self.scenario))
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._local is not None:
-            self._local.__exit__(exc_type, exc, tb)
-            self._local = None
+        self._local = None
+        self._stack.__exit__(exc_type, exc, tb)
 
     @property
     def local(self) -> LocalRun:
@@ -109,10 +123,10 @@ class LocalBackend:
         local = self.local
         poller = ExecutionPoller(
             local.engine.session.client("stepfunctions"),
-            local.aws.client("s3", self.scenario.aggregator.account_id),
+            local.aws.client("s3", local.scenario.aggregator.account_id),
             execution_arn,
             mode=self._modes[execution_arn],
-            bucket=self.scenario.aggregator.bucket,
+            bucket=local.scenario.aggregator.bucket,
             # The local engine's Map children are not listable: it counts each retry's sleep instead.
             retry_counter=lambda: len(local.engine.retry_sleeps),
         )

@@ -39,7 +39,7 @@ from typing import Any
 
 import boto3
 
-from workflow.local import latency, seams, ssm_sync
+from workflow.local import latency, seams, ssm_associations, ssm_sync
 from workflow.local.clock import VirtualClock
 from workflow.local.control import ControlApi
 from workflow.local.faults import FaultInjector, FaultRateInjector, RequestBoundary
@@ -115,6 +115,8 @@ class LocalAws(ControlApi):
         self._ssm = SsmEnvironment(self.clock, self._account, self.organization_id)
         #: The resource data syncs of every account and region (SSM's backends).
         self.syncs = self._ssm.syncs
+        #: The State Manager associations of every account and region (inventory collection).
+        self.associations = self._ssm.associations
         self._seeder = Seeder(scenario, self._ssm)
         self._credentials = Credentials(scenario.aggregator.region)
 
@@ -157,6 +159,7 @@ class LocalAws(ControlApi):
         for account in self.scenario.accounts:
             self._seeder.seed_existing_syncs(account)
         ssm_sync.install(self.syncs)
+        ssm_associations.install(self.associations)
         self._boundary = RequestBoundary(
             [
                 disabled_region_guard(self._account),
@@ -193,6 +196,8 @@ class LocalAws(ControlApi):
                 self._boundary = None
             if ssm_sync.installed() is self.syncs:
                 ssm_sync.uninstall()
+            if ssm_associations.installed() is self.associations:
+                ssm_associations.uninstall()
             self._seeder.forget(self.scenario.accounts)
             if self._mock is not None:
                 self._mock.stop()

@@ -19,14 +19,24 @@ Shape (``?`` marks optional keys)::
     faultSeed?: 0                            # the same seed draws the same faulted calls, run after run
     latencies?: {"ssm:CreateResourceDataSync": 0.3, "s3:*": 0.03, "*": 0.1}   # seconds per call
 
-``faultRates`` fail the given share of matching calls (``api`` may be ``service:*`` or ``*``); ``error``
-``ConnectionError`` drops the connection instead of answering (see ``workflow.local.faults``). ``latencies``
-override the per-API defaults of ``workflow.local.latency``.
-
-    ACCOUNT: {name, id?, email?, state?: ACTIVE|SUSPENDED, memberRole?: true, instances?: {region: n},
+    ACCOUNT: {name, id?, email?, state?: ACTIVE|SUSPENDED, memberRole?: true,
+              instances?: {region: n} | [NODE, ...], inventoryAssociation?: true | false | [region],
               markerDelaySeconds?: 0, disabledRegions?: [region],
               existingSyncs?: [{region, name, organization?: false, bucket, bucketRegion?, prefix?,
                                 lastStatus?: Successful, lastStatusMessage?}]}
+    NODE: {id: i-0123456789abcdef0 | mi-..., region, platform?: Linux|Windows|MacOS,
+           state?: running|stopped|terminated, inventoryAgeDays?: 0,
+           applications?: [{name, version, publisher?}]}
+
+``instances`` either counts the managed nodes of each region (their ids, platforms and software are derived) or
+lists them. ``inventoryAssociation`` says where a State Manager association with ``AWS-GatherSoftwareInventory``
+collects inventory: ``true`` (every region, the default), ``false`` (nowhere) or the list of regions; a sync ships
+nothing from an account-region without one. ``inventoryAgeDays`` dates the node's last collection back (a
+terminated node's inventory stops when it does; see ``workflow.local.inventory``).
+
+``faultRates`` fail the given share of matching calls (``api`` may be ``service:*`` or ``*``); ``error``
+``ConnectionError`` drops the connection instead of answering (see ``workflow.local.faults``). ``latencies``
+override the per-API defaults of ``workflow.local.latency``.
 
 ``disabledRegions`` (an extension of the issue's contract) lists opt-in regions the account has not enabled (only
 opt-in regions can be disabled on AWS, so any other region is refused):
@@ -49,6 +59,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -77,6 +88,10 @@ ERROR_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
 ACCOUNT_STATES = ("ACTIVE", "SUSPENDED")
 BUCKET_POLICY_KINDS = ("source-org-id", "request-object-tag", "none")
 SYNC_STATUSES = ("Successful", "Failed", "InProgress")
+NODE_PLATFORMS = ("Linux", "Windows", "MacOS")
+NODE_STATES = ("running", "stopped", "terminated")
+#: An EC2 instance (``i-`` and 8 or 17 hex digits) or a hybrid managed node (``mi-`` and 17).
+NODE_ID_RE = re.compile(r"^(i-[0-9a-f]{8}([0-9a-f]{9})?|mi-[0-9a-f]{17})$")
 
 
 class ScenarioError(ValueError):
@@ -98,6 +113,27 @@ class ExistingSync:
 
 
 @dataclass(frozen=True)
+class Application:
+    """A software package installed on a listed node (an ``AWS:Application`` line)."""
+
+    name: str
+    version: str
+    publisher: str | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """A managed node listed in the scenario: an EC2 instance (``i-``) or a hybrid node (``mi-``)."""
+
+    id: str
+    region: str
+    platform: str = "Linux"
+    state: str = "running"
+    applications: tuple[Application, ...] = ()
+    inventory_age_days: float = 0.0
+
+
+@dataclass(frozen=True)
 class Account:
     """One account of the organization, flat, with its place in the OU tree (``ou_path``)."""
 
@@ -111,6 +147,14 @@ class Account:
     marker_delay_seconds: float = 0.0
     disabled_regions: frozenset[str] = frozenset()
     existing_syncs: tuple[ExistingSync, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    inventory_association: bool | frozenset[str] = True
+
+    def collects_inventory(self, region: str) -> bool:
+        """Whether an inventory association collects from the account's nodes in ``region``."""
+        if isinstance(self.inventory_association, bool):
+            return self.inventory_association
+        return region in self.inventory_association
 
 
 @dataclass(frozen=True)
@@ -442,6 +486,7 @@ class _Parser:
             "state",
             "memberRole",
             "instances",
+            "inventoryAssociation",
             "markerDelaySeconds",
             "disabledRegions",
             "existingSyncs",
@@ -486,14 +531,20 @@ class _Parser:
         email = self.string(data.get("email", f"{name}@example.com"), f"{place}.email")
         member_role = self.boolean(data.get("memberRole", True), f"{place}.memberRole")
         instances_raw = data.get("instances", {})
-        if not isinstance(instances_raw, dict):
-            raise self.fail(f"{place}.instances", "must be an object of region: count")
-        instances = {
-            self.region(region, f"{place}.instances.{region}"): self.integer(
-                count, f"{place}.instances.{region}", 0, 1000
-            )
-            for region, count in instances_raw.items()
-        }
+        nodes: tuple[Node, ...] = ()
+        if isinstance(instances_raw, list):
+            nodes = self.nodes(instances_raw, f"{place}.instances")
+            instances = dict(Counter(node.region for node in nodes))
+        elif isinstance(instances_raw, dict):
+            instances = {
+                self.region(region, f"{place}.instances.{region}"): self.integer(
+                    count, f"{place}.instances.{region}", 0, 1000
+                )
+                for region, count in instances_raw.items()
+            }
+        else:
+            raise self.fail(f"{place}.instances", "must be an object of region: count or a list of nodes")
+        association = self.inventory_association(data.get("inventoryAssociation", True), place)
         delay = data.get("markerDelaySeconds", 0)
         if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
             raise self.fail(f"{place}.markerDelaySeconds", f"{delay!r} must be a number of seconds >= 0")
@@ -503,8 +554,71 @@ class _Parser:
         )
         syncs = self.existing_syncs(data.get("existingSyncs", []), f"{place}.existingSyncs")
         return Account(
-            account_id, name, item.ou_path, email, state, member_role, instances, float(delay), disabled, syncs
+            account_id,
+            name,
+            item.ou_path,
+            email,
+            state,
+            member_role,
+            instances,
+            float(delay),
+            disabled,
+            syncs,
+            nodes,
+            association,
         )
+
+    def inventory_association(self, value: Any, place: str) -> bool | frozenset[str]:
+        here = f"{place}.inventoryAssociation"
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, list):
+            raise self.fail(here, f"{value!r} must be true, false or a list of regions")
+        return frozenset(self.region(region, f"{here}[{i}]") for i, region in enumerate(value))
+
+    def nodes(self, value: list[Any], place: str) -> tuple[Node, ...]:
+        allowed = ("id", "region", "platform", "state", "applications", "inventoryAgeDays")
+        nodes: list[Node] = []
+        seen: dict[str, str] = {}
+        for i, spec in enumerate(value):
+            here = f"{place}[{i}]"
+            data = self.mapping(spec, here, allowed, ("id", "region"))
+            node_id = self.string(data["id"], f"{here}.id", NODE_ID_RE, "a managed node ID (i-<17 hex> or mi-<17 hex>)")
+            if node_id in seen:
+                raise self.fail(f"{here}.id", f"duplicate node ID {node_id!r} (also at {seen[node_id]})")
+            seen[node_id] = here
+            platform = data.get("platform", "Linux")
+            if platform not in NODE_PLATFORMS:
+                raise self.fail(f"{here}.platform", f"{platform!r} is not one of {', '.join(NODE_PLATFORMS)}")
+            state = data.get("state", "running")
+            if state not in NODE_STATES:
+                raise self.fail(f"{here}.state", f"{state!r} is not one of {', '.join(NODE_STATES)}")
+            age = data.get("inventoryAgeDays", 0)
+            if isinstance(age, bool) or not isinstance(age, int | float) or age < 0:
+                raise self.fail(f"{here}.inventoryAgeDays", f"{age!r} must be a number of days >= 0")
+            applications = []
+            for j, app in enumerate(self.listing(data.get("applications", []), f"{here}.applications")):
+                at = f"{here}.applications[{j}]"
+                fields = self.mapping(app, at, ("name", "version", "publisher"), ("name", "version"))
+                publisher = fields.get("publisher")
+                applications.append(
+                    Application(
+                        self.string(fields["name"], f"{at}.name"),
+                        self.string(fields["version"], f"{at}.version"),
+                        None if publisher is None else self.string(publisher, f"{at}.publisher"),
+                    )
+                )
+            nodes.append(
+                Node(
+                    node_id,
+                    self.region(data["region"], f"{here}.region"),
+                    platform,
+                    state,
+                    tuple(applications),
+                    float(age),
+                )
+            )
+        return tuple(nodes)
 
     def existing_syncs(self, value: Any, place: str) -> tuple[ExistingSync, ...]:
         allowed = (
@@ -674,9 +788,11 @@ def parse_account(
 __all__: list[str] = [
     "Account",
     "Aggregator",
+    "Application",
     "ExistingSync",
     "Fault",
     "FaultRate",
+    "Node",
     "Organization",
     "OrganizationalUnit",
     "Scenario",

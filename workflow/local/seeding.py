@@ -185,7 +185,10 @@ class Seeder:
             if existing.bucket == self.aggregator.bucket:
                 bucket = find_bucket(self.aggregator.bucket)
                 if bucket is not None:
-                    write_ssm_objects(bucket, account.id, existing.region, existing.prefix, last_run, account)
+                    collected = self.ssm.associations.collects(account.id, existing.region)
+                    write_ssm_objects(
+                        bucket, account.id, existing.region, existing.prefix, last_run, account, collected
+                    )
 
     def forget(self, accounts: tuple[Account, ...]) -> None:
         """Drop the accounts' membership entries, which moto keeps outside the per-account state it resets."""

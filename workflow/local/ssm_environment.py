@@ -27,9 +27,10 @@ from typing import Any
 
 from workflow.local.bucket_policy import ssm_write_denial
 from workflow.local.clock import VirtualClock
-from workflow.local.inventory import inventory_objects, marker_object
+from workflow.local.inventory import account_nodes, inventory_objects, marker_object
 from workflow.local.scenario import Account
 from workflow.local.seams import FakeBucket, s3_backends
+from workflow.local.ssm_associations.models import Association, AssociationBackends
 from workflow.local.ssm_sync.exceptions import ResourceDataSyncInvalidConfigurationException
 from workflow.local.ssm_sync.models import ResourceDataSync, ResourceDataSyncBackends
 
@@ -45,6 +46,8 @@ class SsmEnvironment:
         self._organization_id = organization_id
         #: The resource data syncs of every account and region, answering through this environment.
         self.syncs = ResourceDataSyncBackends(self)
+        #: The State Manager associations of every account and region (inventory collection).
+        self.associations = AssociationBackends(self)
         #: (policy SSM still sees, the bucket, until this simulated timestamp) after a policy change.
         self._stale_policy: tuple[str, bytes | None, float] | None = None
 
@@ -93,10 +96,33 @@ class SsmEnvironment:
             if bucket is None:
                 sync.mark_failed(at, f"S3 write failed for bucket {destination['BucketName']}: NoSuchBucket")
                 return
-            write_ssm_objects(bucket, account_id, region, destination.get("Prefix"), at, account)
+            collected = self.associations.collects(account_id, region)
+            write_ssm_objects(bucket, account_id, region, destination.get("Prefix"), at, account, collected)
             sync.mark_successful(at)
 
         self.clock.call_later(delay, write)
+
+    # --- AssociationEnvironment -------------------------------------------------------------------------------
+
+    def seeded_documents(self, account_id: str, region: str) -> list[str]:
+        """The scenario's inventory association (``inventoryAssociation``) of an account-region, if any."""
+        account = self._account_of(account_id)
+        return ["AWS-GatherSoftwareInventory"] if account and account.collects_inventory(region) else []
+
+    def association_created(self, account_id: str, region: str, association: Association) -> None:
+        """A new inventory association collects at once, and every working sync of the account-region exports it."""
+        if association.name != "AWS-GatherSoftwareInventory":
+            return
+        account = self._account_of(account_id)
+        for sync in list(self.syncs.backend(account_id, region).syncs.values()):
+            destination = sync.s3_destination
+            if destination is None or sync.last_status != "Successful":
+                continue
+            bucket = find_bucket(str(destination["BucketName"]))
+            if bucket is not None:
+                write_ssm_objects(
+                    bucket, account_id, region, destination.get("Prefix"), self.clock.now(), account, collected=True
+                )
 
     # --- the bucket policy SSM sees ---------------------------------------------------------------------------
 
@@ -127,15 +153,24 @@ def find_bucket(name: str) -> FakeBucket | None:
 
 
 def write_ssm_objects(
-    bucket: FakeBucket, account_id: str, region: str, prefix: str | None, at: datetime, account: Account | None
+    bucket: FakeBucket,
+    account_id: str,
+    region: str,
+    prefix: str | None,
+    at: datetime,
+    account: Account | None,
+    collected: bool,
 ) -> None:
-    """Write the marker and ``account``'s inventory for ``region`` into ``bucket``, as SSM does at ``at``."""
+    """Write the marker and ``account``'s inventory for ``region`` into ``bucket``, as SSM does at ``at``.
+
+    ``collected``: whether an inventory association collects there now (else only the registration types).
+    """
     # Written straight into the backend: SSM already passed the policy check, and it is not a caller of ours.
     s3 = s3_backends[bucket.account_id][PARTITION]
-    count = account.instances.get(region, 0) if account else 0
+    nodes = account_nodes(account, region) if account else []
     for key, body in [
         marker_object(prefix, account_id, at),
-        *inventory_objects(prefix, account_id, region, count, at),
+        *inventory_objects(prefix, account_id, nodes, at, collected),
     ]:
         stored = s3.put_object(bucket.name, key, body)
         # SSM wrote it at simulated time ``at``: LastModified says so whatever clock moto's S3 reads (naive UTC).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -209,3 +210,45 @@ def test_region_disabled_account_cannot_call_the_opt_in_region(aws: LocalAws) ->
     )
     create(aws, "region-disabled", TOKYO)
     create(aws, "region-disabled", VIRGINIA)
+
+
+def inventory_types(aws: LocalAws, name: str, region: str) -> dict[str, set[str]]:
+    """Node id -> the inventory types SSM wrote for it in ``region``."""
+    prefix = "default/"
+    found: dict[str, set[str]] = {}
+    paginator = aws.client("s3").get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=BUCKET, Prefix=prefix):
+        for item in page.get("Contents", []):
+            parts = item["Key"].split("/")
+            if f"accountid={account_id(name)}" in parts and f"region={region}" in parts:
+                found.setdefault(parts[-1].removesuffix(".json"), set()).add(parts[1])
+    return found
+
+
+def test_dev_payments_lists_its_nodes_and_the_terminated_one_keeps_its_files(aws: LocalAws) -> None:
+    create(aws, "dev-payments", TOKYO)
+
+    found = inventory_types(aws, "dev-payments", TOKYO)
+    terminated = "i-0a1b2c3d4e5f6073a"
+    key = (
+        f"default/AWS:InstanceInformation/accountid={account_id('dev-payments')}/region={TOKYO}/"
+        f"resourcetype=ManagedInstanceInventory/{terminated}.json"
+    )
+    body = aws.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+
+    assert set(found) == {"i-0a1b2c3d4e5f60718", "i-0a1b2c3d4e5f60729", terminated}
+    assert "AWS:WindowsUpdate" in found[terminated] and "AWS:Application" in found["i-0a1b2c3d4e5f60718"]
+    assert json.loads(body)["InstanceStatus"] == "Terminated"
+
+
+def test_security_tooling_collects_only_in_tokyo(aws: LocalAws) -> None:
+    for region in (TOKYO, VIRGINIA):
+        create(aws, "security-tooling", region)
+
+    tokyo, virginia = (
+        inventory_types(aws, "security-tooling", TOKYO),
+        inventory_types(aws, "security-tooling", VIRGINIA),
+    )
+
+    assert len(tokyo) == 2 and all("AWS:Application" in types for types in tokyo.values())
+    assert len(virginia) == 1 and list(virginia.values()) == [{"AWS:InstanceInformation", "AWS:Tag"}]

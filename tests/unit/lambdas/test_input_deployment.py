@@ -33,11 +33,11 @@ BASE: dict[str, Any] = {"targets": ["r-ab12"], "regions": ["eu-west-1", "af-sout
 
 # (change to the input, field, value shown, deployed value shown)
 OUTSIDE_THE_DEPLOYMENT = [
-    ({"syncName": "org-inventory"}, "syncName", "'org-inventory'", "'acme-inventory'"),
-    ({"memberRoleName": "OrgSyncMemberRole"}, "memberRoleName", "'OrgSyncMemberRole'", "'AcmeOrgSyncMember'"),
-    ({"destination": {"prefix": "default"}}, "destination.prefix", "'default'", "'inventory/ssm'"),
-    ({"destination": {"kmsKeyArn": OTHER_KEY}}, "destination.kmsKeyArn", f"'{OTHER_KEY}'", f"'{KEY}'"),
-    ({"regions": ["eu-west-1", "ap-east-1"]}, "regions", "'ap-east-1'", "['af-south-1']"),
+    ({"syncName": "org-inventory"}, "syncName", '"org-inventory"', '"acme-inventory"'),
+    ({"memberRoleName": "OrgSyncMemberRole"}, "memberRoleName", '"OrgSyncMemberRole"', '"AcmeOrgSyncMember"'),
+    ({"destination": {"prefix": "default"}}, "destination.prefix", '"default"', '"inventory/ssm"'),
+    ({"destination": {"kmsKeyArn": OTHER_KEY}}, "destination.kmsKeyArn", f'"{OTHER_KEY}"', f'"{KEY}"'),
+    ({"regions": ["eu-west-1", "ap-east-1"]}, "regions", '"ap-east-1"', '["af-south-1"]'),
 ]
 
 
@@ -68,7 +68,8 @@ def test_the_deployed_values_and_the_defaults_pass() -> None:
 
 def test_a_deployment_without_a_key_refuses_a_key() -> None:
     no_key = Settings(**{**DEPLOYED.__dict__, "kms_key_arn": None})
-    with pytest.raises(InvalidInput, match=r"^destination\.kmsKeyArn: '.*' is not this deployment's None: its bucket"):
+    refused = r"^destination\.kmsKeyArn: \".*\" is not this deployment's null: its bucket"
+    with pytest.raises(InvalidInput, match=refused):
         validate_input({**BASE, "destination": {"kmsKeyArn": OTHER_KEY}}, no_key)
 
 
@@ -87,7 +88,7 @@ def test_the_deployment_settings_travel_through_the_environment() -> None:
     # A deployment with no opt-in region says so ("[]"): every opt-in region is then refused.
     none = Settings(destination_bucket="acme-inventory", destination_region="eu-west-1", deployed=True)
     assert none.to_env()[ENV_BUCKET_POLICY_OPT_IN_REGIONS] == "[]"
-    with pytest.raises(InvalidInput, match=r"^regions: 'af-south-1' is an opt-in region .* \(it names \[\]\)"):
+    with pytest.raises(InvalidInput, match=r"^regions: \"af-south-1\" is an opt-in region .* \(it names \[\]\)"):
         validate_input(BASE, Settings.from_env(none.to_env()))
     # Without the variable the settings are no deployment's.
     assert ENV_DEPLOYED not in LOCAL.to_env()

@@ -94,10 +94,19 @@ def test_the_definition_and_the_cli_follow_a_changed_registry() -> None:
 def test_the_deployed_definition_and_cli_read_the_registry() -> None:
     states = build_definition()["States"]
     for spec in MODES.values():
-        assert spec.failure is not None
-        assert states[spec.failure.state]["Error"] == spec.failure.error.__name__
+        if spec.failure is not None:
+            assert states[spec.failure.state]["Error"] == spec.failure.error.__name__
     declared = {s.failure.error.__name__ for s in MODES.values() if s.failure}
     assert remote.INCOMPLETE_ERRORS == failure_errors() == declared
+
+
+def test_plan_was_added_as_one_module_and_one_member() -> None:
+    """The plan mode (issue 10) is lambdas/modes/plan.py and Mode.PLAN: the definition routes it to Done."""
+    spec = MODES[Mode.PLAN]
+    assert spec.failure is None and spec.read_only and spec.plans
+    choice = build_definition()["States"][NEEDS_ATTENTION]
+    assert choice["Choices"][0] == {"Variable": "$.mode", "StringEquals": "plan", "Next": DONE}
+    assert "PlanIncomplete" not in failure_errors()
 
 
 def test_a_read_only_mode_without_marker_check_fits_the_spec() -> None:

@@ -7,8 +7,15 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from workflow.local.faults import Call, FaultInjector, describe_call
-from workflow.local.inventory import INVENTORY_TYPES, instance_ids, inventory_objects, marker_object
-from workflow.local.scenario import Fault
+from workflow.local.inventory import (
+    COLLECTED_TYPES,
+    REGISTRATION_TYPES,
+    derived_nodes,
+    instance_ids,
+    inventory_objects,
+    marker_object,
+)
+from workflow.local.scenario import Application, Fault, Node
 
 NAMES = {"200000000001": "sb-1", "200000000002": "sb-2"}
 
@@ -103,19 +110,24 @@ def test_marker_has_no_region_in_its_key() -> None:
 
 
 def test_inventory_files_follow_the_documented_layout_one_json_object_per_line() -> None:
-    objects = dict(inventory_objects("default", "200000000001", "us-east-1", 2, AT))
+    nodes = derived_nodes("200000000001", "us-east-1", 2)
+    objects = dict(inventory_objects("default", "200000000001", nodes, AT))
     ids = instance_ids("200000000001", "us-east-1", 2)
 
-    assert len(objects) == 2 * len(INVENTORY_TYPES)
-    for instance_id in ids:
-        for type_name in INVENTORY_TYPES:
+    assert [n.id for n in nodes] == ids and [n.platform for n in nodes] == ["Linux", "Windows"]
+    for node in nodes:
+        expected = set(REGISTRATION_TYPES + COLLECTED_TYPES) - (
+            {"AWS:WindowsUpdate"} if node.platform == "Linux" else set()
+        )
+        written = {key.split("/")[1] for key in objects if key.endswith(f"/{node.id}.json")}
+        assert written == expected
+        for type_name in written:
             key = (
                 f"default/{type_name}/accountid=200000000001/region=us-east-1/"
-                f"resourcetype=ManagedInstanceInventory/{instance_id}.json"
+                f"resourcetype=ManagedInstanceInventory/{node.id}.json"
             )
-            lines = objects[key].decode().splitlines()
-            records = [json.loads(line) for line in lines]
-            assert records and all(r["resourceId"] == instance_id for r in records)
+            records = [json.loads(line) for line in objects[key].decode().splitlines()]
+            assert records and all(r["resourceId"] == node.id for r in records)
             assert all(r["captureTime"] == "2026-01-02T03:04:05Z" for r in records)
     information = json.loads(
         objects[
@@ -126,10 +138,54 @@ def test_inventory_files_follow_the_documented_layout_one_json_object_per_line()
     assert information["InstanceStatus"] == "Active" and information["InstanceId"] == ids[0]
 
 
+def test_application_lines_carry_the_fields_of_real_files() -> None:
+    node = Node("i-0123456789abcdef0", "ap-northeast-1", applications=(Application("openssl", "3.0.8"),))
+
+    (body,) = [b for k, b in inventory_objects("inv", "200000000001", [node], AT) if "/AWS:Application/" in k]
+    (line,) = [json.loads(text) for text in body.decode().splitlines()]
+
+    assert set(line) == {
+        "Name", "Version", "Publisher", "ApplicationType", "InstalledTime", "Architecture", "PackageId",
+        "Summary", "URL", "Release", "resourceId", "captureTime", "schemaVersion",
+    }  # fmt: skip
+    assert (line["Name"], line["Version"], line["schemaVersion"]) == ("openssl", "3.0.8", "1.1")
+
+
+def test_terminated_node_keeps_its_files_and_says_terminated_with_its_last_capture_time() -> None:
+    node = Node("i-0123456789abcdef0", "ap-northeast-1", "Linux", "terminated", inventory_age_days=40)
+
+    objects = dict(inventory_objects("inv", "200000000001", [node], AT))
+    info_key = (
+        "inv/AWS:InstanceInformation/accountid=200000000001/region=ap-northeast-1/"
+        "resourcetype=ManagedInstanceInventory/i-0123456789abcdef0.json"
+    )
+    info = json.loads(objects[info_key])
+
+    assert (info["InstanceStatus"], info["captureTime"]) == ("Terminated", "2025-11-23T03:04:05Z")
+    assert any("/AWS:Network/" in key for key in objects)
+
+
+def test_without_collection_only_registration_types_are_written() -> None:
+    ec2 = Node("i-0123456789abcdef0", "ap-northeast-1")
+    hybrid = Node("mi-0123456789abcdef0", "ap-northeast-1", "Windows")
+
+    objects = inventory_objects("inv", "200000000001", [ec2, hybrid], AT, collected=False)
+    types = sorted((key.split("/")[1], key.rsplit("/", 1)[1]) for key, _ in objects)
+
+    # Tags come from EC2 tag expansion: a hybrid node (mi-) has none.
+    assert types == [
+        ("AWS:InstanceInformation", "i-0123456789abcdef0.json"),
+        ("AWS:InstanceInformation", "mi-0123456789abcdef0.json"),
+        ("AWS:Tag", "i-0123456789abcdef0.json"),
+    ]
+    hybrid_info = json.loads(dict(objects)[next(k for k, _ in objects if k.endswith("mi-0123456789abcdef0.json"))])
+    assert hybrid_info["ResourceType"] == "ManagedInstance"
+
+
 def test_instance_ids_are_deterministic_and_distinct() -> None:
     ids = instance_ids("200000000001", "us-east-1", 5)
 
     assert ids == instance_ids("200000000001", "us-east-1", 5)
     assert len(set(ids)) == 5 and all(i.startswith("i-") and len(i) == 19 for i in ids)
     assert ids[0] != instance_ids("200000000001", "eu-west-1", 1)[0]
-    assert inventory_objects("default", "200000000001", "us-east-1", 0, AT) == []
+    assert inventory_objects("default", "200000000001", derived_nodes("200000000001", "us-east-1", 0), AT) == []

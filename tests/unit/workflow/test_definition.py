@@ -158,15 +158,23 @@ class StandIns:
 
     def summarize(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         summary = {"needsAttention": self.needs_attention}
-        return {"mode": event["run"]["mode"], "summary": summary,
-                "cause": json.dumps({"summary": summary, "reportLocation": "s3://x/report.json"})}
+        return {
+            "mode": event["run"]["mode"],
+            "summary": summary,
+            "cause": json.dumps({"summary": summary, "reportLocation": "s3://x/report.json"}),
+        }
 
 
 def run_wiring(needs_attention: int) -> tuple[StandIns, Any, LocalEngine]:
     items = [{"n": n, "accountId": f"2000000000{n:02d}", "region": "us-east-1"} for n in range(6)]
     stand_ins = StandIns(items, needs_attention)
-    handlers = {"ResolveTargets": stand_ins.resolve, "ReconcileSync": stand_ins.reconcile,
-                "CheckMarker": stand_ins.check, "RecordFailure": stand_ins.record, "Summarize": stand_ins.summarize}
+    handlers = {
+        "ResolveTargets": stand_ins.resolve,
+        "ReconcileSync": stand_ins.reconcile,
+        "CheckMarker": stand_ins.check,
+        "RecordFailure": stand_ins.record,
+        "Summarize": stand_ins.summarize,
+    }
     with LocalEngine(account_id="300000000001") as engine:
         s3 = engine.session.client("s3")
         s3.create_bucket(Bucket=BUCKET)
