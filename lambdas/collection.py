@@ -130,7 +130,7 @@ def inventory_associations(ssm: Any, where: str) -> list[dict[str, Any]]:
         }
         if token:
             kwargs["NextToken"] = token
-        page = aws.with_backoff(f"ssm:ListAssociations in {where}", ssm.list_associations, **kwargs)
+        page = aws.call(f"ssm:ListAssociations in {where}", ssm.list_associations, **kwargs)
         found.extend(a for a in page.get("Associations", []) if a.get("Name") == INVENTORY_DOCUMENT)
         token = page.get("NextToken")
         if not token:
@@ -159,7 +159,7 @@ def ensure_collection(ssm: Any, where: str, schedule: str = DEFAULT_SCHEDULE) ->
     existing = collection_status(ssm, where)
     if existing.status is not Collection.NOT_COLLECTED:
         return existing
-    created = aws.with_backoff(
+    created = aws.call(
         f"ssm:CreateAssociation in {where}",
         ssm.create_association,
         Name=INVENTORY_DOCUMENT,

@@ -282,29 +282,36 @@ def demo(as_json: bool, no_progress: bool) -> int:
     return _run(backend, demo_input(), options)
 
 
-@cli.command(
-    epilog=_examples(
-        "orgsync run --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
-        "orgsync run --scenario my-org.json --input input.json --json > report.json",
-        "orgsync local init --scenario workflow/scenarios/example.json && orgsync run --input input.json",
-        "orgsync run --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
-        "            --input input.json",
-    )
-)
-@click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON).")
-@click.option("--scenario", metavar="FILE", help="A one-off local run against this simulated organization.")
-@click.option("--state-machine-arn", metavar="ARN", help="Start an execution of this deployed state machine.")
-@click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP)
-@click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
-@click.option(
-    "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not locally)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
-@click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
-@click.option(
-    "--interval", type=float, metavar="SECONDS", help="Seconds between polls of a deployed execution [default: 2]."
-)
-def run(
+def _execution_options(command: Callable[..., int]) -> Callable[..., int]:
+    """The options of a command that starts one execution (``run``, ``plan``): where, with what, how shown."""
+    options = [
+        click.option("--input", "input_path", required=True, metavar="FILE", help="The execution input (JSON)."),
+        click.option("--scenario", metavar="FILE", help="A one-off local run against this simulated organization."),
+        click.option("--state-machine-arn", metavar="ARN", help="Start an execution of this deployed state machine."),
+        click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP),
+        click.option(
+            "--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder."
+        ),
+        click.option(
+            "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not locally)."
+        ),
+        click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document."),
+        click.option("--no-progress", is_flag=True, help="Do not draw the live progress view."),
+        click.option(
+            "--interval",
+            type=float,
+            metavar="SECONDS",
+            help="Seconds between polls of a deployed execution [default: 2].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_command(
+    *,
+    title: str,
     input_path: str,
     scenario: str | None,
     state_machine_arn: str | None,
@@ -314,18 +321,37 @@ def run(
     as_json: bool,
     no_progress: bool,
     interval: float | None,
+    mode: str | None = None,
 ) -> int:
+    """Start one execution of ``input_path`` (its mode replaced by ``mode`` if given), follow it, print its report."""
+    backend, options = _backend_for(
+        scenario, state_dir, state_machine_arn, endpoint_url, interval, as_json, name, title=title
+    )
+    execution_input = read_input(input_path)
+    if mode is not None:
+        execution_input = {**execution_input, "mode": mode}
+    options = dataclasses.replace(options, progress=not no_progress and not as_json)
+    return _run(backend, execution_input, options)
+
+
+@cli.command(
+    epilog=_examples(
+        "orgsync run --scenario workflow/scenarios/example.json --input docs/examples/rollout-input.json",
+        "orgsync run --scenario my-org.json --input input.json --json > report.json",
+        "orgsync local init --scenario workflow/scenarios/example.json && orgsync run --input input.json",
+        "orgsync run --state-machine-arn arn:aws:states:eu-west-1:111122223333:stateMachine:orgsync \\",
+        "            --input input.json",
+    )
+)
+@_execution_options
+def run(**options: Any) -> int:
     """Run the workflow with an input: on a deployed state machine (--state-machine-arn), once against a scenario
     (--scenario), or on the lasting local world (neither: see `orgsync local`).
 
     Exit 0 when the execution SUCCEEDED, 1 when it ended RolloutIncomplete, VerificationFailed or
     TeardownIncomplete (the report is printed all the same), 2 when the input or a file was rejected.
     """
-    backend, options = _backend_for(scenario, state_dir, state_machine_arn, endpoint_url, interval, as_json, name,
-                                    title="orgsync run")
-    execution_input = read_input(input_path)
-    options = dataclasses.replace(options, progress=not no_progress and not as_json)
-    return _run(backend, execution_input, options)
+    return _run_command(title="orgsync run", **options)
 
 
 def _backend_for(
@@ -375,41 +401,15 @@ def _backend_for(
         "             --input input.json --json > plan.json",
     )
 )
-@click.option("--input", "input_path", required=True, metavar="FILE", help="The rollout's input (JSON).")
-@click.option("--scenario", metavar="FILE", help="Plan on the local engine against this simulated organization.")
-@click.option("--state-machine-arn", metavar="ARN", help="Start a plan execution of this deployed state machine.")
-@click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP)
-@click.option("--name", metavar="NAME", help="Execution name (default: generated); names the report's S3 folder.")
-@click.option(
-    "--endpoint-url", metavar="URL", help="Step Functions and S3 endpoint of --state-machine-arn (not locally)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print only the report, as one JSON document.")
-@click.option("--no-progress", is_flag=True, help="Do not draw the live progress view.")
-@click.option(
-    "--interval", type=float, metavar="SECONDS", help="Seconds between polls of a deployed execution [default: 2]."
-)
-def plan(
-    input_path: str,
-    scenario: str | None,
-    state_machine_arn: str | None,
-    state_dir: str | None,
-    name: str | None,
-    endpoint_url: str | None,
-    as_json: bool,
-    no_progress: bool,
-    interval: float | None,
-) -> int:
+@_execution_options
+def plan(**options: Any) -> int:
     """Show what a rollout with this input would do and report, account-region by account-region, without
     writing anything (the input's mode is replaced by plan).
 
     Each account-region shows the action the rollout would take (CREATE, REPLACE, NONE) and the status it would
     report. Exit 0 when the plan was computed, whatever it found; 2 when the input or a file was rejected.
     """
-    backend, options = _backend_for(scenario, state_dir, state_machine_arn, endpoint_url, interval, as_json, name,
-                                    title="orgsync plan")
-    execution_input = {**read_input(input_path), "mode": "plan"}
-    options = dataclasses.replace(options, progress=not no_progress and not as_json)
-    return _run(backend, execution_input, options)
+    return _run_command(title="orgsync plan", mode="plan", **options)
 
 
 # ---------------------------------------------------------------------------------------------------- local

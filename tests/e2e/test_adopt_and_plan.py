@@ -16,8 +16,9 @@ import pytest
 from call_recording import CallRecorder, writes
 
 from lambdas.adoption import ADOPTIONS_PREFIX
-from workflow.local.runner import LocalRun, RunResult
+from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, parse_scenario
+from workflow.runs import ExecutionResult
 
 BUCKET = "migrating-inventory"
 PREFIX = "default"
@@ -87,7 +88,7 @@ def local(scenario: Scenario) -> Iterator[LocalRun]:
         yield run
 
 
-def run(local: LocalRun, **execution_input: Any) -> RunResult:
+def run(local: LocalRun, **execution_input: Any) -> ExecutionResult:
     return local.run({"targets": ["/Workloads"], "regions": REGIONS, "syncName": SYNC, **execution_input})
 
 

@@ -296,7 +296,7 @@ def _restore(local: LocalRun, state: LocalState) -> None:
 
 def _reschedule_marker(local: LocalRun, account_id: str, region: str, sync: Any) -> None:
     """SSM's first write for a sync created in an earlier command: due at creation + the account's marker delay."""
-    from workflow.local.inventory import inventory_objects, marker_object
+    from workflow.local.ssm_environment import find_bucket, write_ssm_objects
 
     account = local.scenario.account(account_id)
     due = sync.created_time + timedelta(seconds=account.marker_delay_seconds)
@@ -308,14 +308,12 @@ def _reschedule_marker(local: LocalRun, account_id: str, region: str, sync: Any)
         if current is None or current is not sync:
             return  # deleted since
         at = local.clock.now()
-        s3 = local.aws.client("s3")
-        prefix = destination.get("Prefix")
-        count = account.instances.get(region, 0)
-        for key, body in [
-            marker_object(prefix, account_id, at),
-            *inventory_objects(prefix, account_id, region, count, at),
-        ]:
-            s3.put_object(Bucket=destination["BucketName"], Key=key, Body=body)
+        bucket = find_bucket(str(destination["BucketName"]))
+        if bucket is None:
+            current.mark_failed(at, f"S3 write failed for bucket {destination['BucketName']}: NoSuchBucket")
+            return
+        collected = local.aws.associations.collects(account_id, region)
+        write_ssm_objects(bucket, account_id, region, destination.get("Prefix"), at, account, collected)
         current.mark_successful(at)
 
     local.clock.call_at(due.timestamp(), write)
