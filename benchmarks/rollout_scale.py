@@ -3,7 +3,12 @@
 Generates an organization of N member accounts (50 per OU under /Workloads), rolls out to two regions with the
 real definition and handlers (``LocalRun``), and prints one line per size:
 
-    accounts  items  wall_s  items_per_s  parent_events  task_states_per_item  lambda_invocations
+    accounts  items  wall_s  items_per_s  parent_events  task_states_per_item  lambda_invocations  aws_model_s  gb_s
+
+``aws_model_s`` is the time the execution would take on AWS, a model computed from the run's own durations
+(``LocalEngine.simulated_seconds``: each call's latency, sleeps, transitions, Lambda start-ups, Map makespans at
+MaxConcurrency and 100 child starts per second), not a measurement; ``gb_s`` the Lambda GB-seconds of the
+invocations' simulated durations. ``wall_s`` is the local wall time.
 
 ``task_states_per_item`` counts the child executions' Task states entered (Reconcile sync, Check marker,
 Record failure, retries included) per account-region: what Standard pricing bills beyond each child's start
@@ -66,6 +71,8 @@ def measure(accounts: int) -> dict[str, Any]:
         items = result.report["summary"]["total"] if result.report else 0
         invocations = Counter(invocation.function_name for invocation in local.engine.invocations)
         parent_events = len(local.history(result.execution_arn))
+        aws_model = local.engine.simulated_seconds(result.execution_arn) or 0.0
+        gb_seconds = sum(i.simulated_seconds * i.memory_mb / 1024 for i in local.engine.invocations)
     return {
         "accounts": accounts,
         "items": items,
@@ -74,6 +81,8 @@ def measure(accounts: int) -> dict[str, Any]:
         "parent_events": parent_events,
         "task_states_per_item": sum(invocations[name] for name in ITEM_FUNCTIONS) / items if items else 0.0,
         "lambda_invocations": sum(invocations.values()),
+        "aws_model_s": aws_model,
+        "gb_s": gb_seconds,
     }
 
 
@@ -82,11 +91,12 @@ def main(argv: list[str]) -> None:
     logging.disable(logging.WARNING)  # moto logs every Fail state and the ToleratedFailure note
     sizes = [int(arg) for arg in argv] or [100, 500, 1000]
     print(f"{'accounts':>8} {'items':>6} {'wall_s':>7} {'items/s':>8} {'parent_events':>13} "
-          f"{'task_states/item':>16} {'invocations':>11}")
+          f"{'task_states/item':>16} {'invocations':>11} {'aws_model_s':>11} {'gb_s':>8}")
     for size in sizes:
         row = measure(size)
         print(f"{row['accounts']:>8} {row['items']:>6} {row['wall_s']:>7.1f} {row['items_per_s']:>8.1f} "
-              f"{row['parent_events']:>13} {row['task_states_per_item']:>16.2f} {row['lambda_invocations']:>11}",
+              f"{row['parent_events']:>13} {row['task_states_per_item']:>16.2f} {row['lambda_invocations']:>11} "
+              f"{row['aws_model_s']:>11.1f} {row['gb_s']:>8.1f}",
               flush=True)
 
 

@@ -2,7 +2,9 @@
 
 The definition refers to each function by ``placeholder`` (``${ResolveTargetsFunctionArn}``); CDK fills it
 through ``DefinitionSubstitutions`` and the local engine with the ARN of the function it created, so the
-document that runs locally is the document that is deployed.
+document that runs locally is the document that is deployed. Each function's ``timeout_seconds`` and
+``memory_mb`` are what CDK deploys and what the local engine runs it under (an invocation that passes its
+timeout on the simulated timeline fails with ``Sandbox.Timedout``, as on AWS).
 
 Example::
 
@@ -10,20 +12,27 @@ Example::
     '${ResolveTargetsFunctionArn}'
     >>> RESOLVE_TARGETS.handler
     'lambdas.handlers.resolve_targets'
+    >>> RECONCILE_SYNC.timeout_seconds, RECONCILE_SYNC.memory_mb
+    (180, 256)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Memory of every orgsync Lambda: the work is AWS calls, not computation (CPU grows with memory on Lambda).
+MEMORY_MB = 256
+
 
 @dataclass(frozen=True)
 class LambdaFunction:
-    """One task Lambda: its logical name (CDK id, local function name) and its handler's dotted path."""
+    """One task Lambda: its logical name (CDK id, local function name), handler's dotted path and settings."""
 
     name: str
     handler: str
     description: str
+    timeout_seconds: int
+    memory_mb: int = MEMORY_MB
 
     @property
     def substitution_key(self) -> str:
@@ -36,30 +45,41 @@ class LambdaFunction:
         return "${" + self.substitution_key + "}"
 
 
+# Timeouts. An AWS call takes at most lambdas.aws.WORST_CASE_CALL_SECONDS (34 s: three attempts that each wait out
+# both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime, retried by the state
+# machine). Each function can make its usual calls at their worst within its timeout: ReconcileSync up to five
+# (AssumeRole, ListResourceDataSync, DeleteResourceDataSync, CreateResourceDataSync, the listing again after an
+# unexplained error), CheckMarker two (the marker listing, the outcome record), RecordFailure one; ResolveTargets and
+# Summarize make calls in proportion to the organization (pages, outcome records), bounded by OutOfTime.
 RESOLVE_TARGETS = LambdaFunction(
     "ResolveTargets",
     "lambdas.handlers.resolve_targets",
     "Validates the execution input and lists the target account-regions of the organization.",
+    timeout_seconds=600,
 )
 RECONCILE_SYNC = LambdaFunction(
     "ReconcileSync",
     "lambdas.handlers.reconcile_sync",
     "Lists one account-region's resource data syncs, classifies them and creates, replaces or deletes ours.",
+    timeout_seconds=180,
 )
 CHECK_MARKER = LambdaFunction(
     "CheckMarker",
     "lambdas.handlers.check_marker",
     "Looks for the test.json marker SSM writes and records the account-region's outcome.",
+    timeout_seconds=120,
 )
 RECORD_FAILURE = LambdaFunction(
     "RecordFailure",
     "lambdas.handlers.record_failure",
     "Records an account-region whose processing failed after its retries, with the error and what to do.",
+    timeout_seconds=60,
 )
 SUMMARIZE = LambdaFunction(
     "Summarize",
     "lambdas.handlers.summarize",
     "Collects every account-region's outcome into the report, writes it to S3 and returns the summary.",
+    timeout_seconds=600,
 )
 
 ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (

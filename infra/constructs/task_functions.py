@@ -27,6 +27,7 @@ from lambdas.settings import Settings
 from workflow.functions import (
     ALL_FUNCTIONS,
     CHECK_MARKER,
+    MEMORY_MB,
     RECONCILE_SYNC,
     RECORD_FAILURE,
     RESOLVE_TARGETS,
@@ -54,20 +55,6 @@ def powertools_layer_arn(region: str) -> str:
     """
     layer = f"{POWERTOOLS_LAYER_NAME}:{POWERTOOLS_LAYER_VERSION}"
     return f"arn:aws:lambda:{region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:{layer}"
-
-#: Timeouts. An AWS call takes at most lambdas.aws.WORST_CASE_CALL_SECONDS (34 s: three attempts that each wait out
-#: both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime, retried by the state
-#: machine). Each function can make its usual calls at their worst within its timeout: ReconcileSync up to five
-#: (AssumeRole, ListResourceDataSync, DeleteResourceDataSync, CreateResourceDataSync, the listing again after an
-#: unexplained error), CheckMarker two (the marker listing, the outcome record), RecordFailure one; ResolveTargets and
-#: Summarize make calls in proportion to the organization (pages, outcome records), bounded by OutOfTime.
-TIMEOUTS: dict[str, Duration] = {
-    RESOLVE_TARGETS.name: Duration.minutes(10),
-    RECONCILE_SYNC.name: Duration.minutes(3),
-    CHECK_MARKER.name: Duration.minutes(2),
-    RECORD_FAILURE.name: Duration.minutes(1),
-    SUMMARIZE.name: Duration.minutes(10),
-}
 
 _staged: dict[Path, Path] = {}
 
@@ -117,6 +104,7 @@ def add_python_function(
     environment: dict[str, str],
     timeout: Duration,
     log_retention: logs.RetentionDays,
+    memory_mb: int = MEMORY_MB,
 ) -> PythonFunction:
     """Add one of orgsync's Lambdas to ``scope`` (children ``Logs``, ``Role``, ``Powertools``, ``Function``): the
     ``lambdas`` asset on the shared runtime with AWS's Powertools layer, traced, with a fixed-name role that starts
@@ -149,7 +137,7 @@ def add_python_function(
         role=role,
         log_group=log_group,
         timeout=timeout,
-        memory_size=256,
+        memory_size=memory_mb,
         tracing=lambda_.Tracing.ACTIVE,
     )
     acknowledge(
@@ -175,7 +163,8 @@ class TaskFunction(Construct):
             role_name=role_name(function),
             role_description=f"orgsync {function.name}: {function.description}",
             environment=settings.to_env(),
-            timeout=TIMEOUTS[function.name],
+            timeout=Duration.seconds(function.timeout_seconds),
+            memory_mb=function.memory_mb,
             log_retention=log_retention,
         )
         self.function, self.role, self.log_group = made.function, made.role, made.log_group

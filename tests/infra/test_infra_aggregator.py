@@ -604,6 +604,13 @@ def test_the_shipped_package_needs_nothing_the_lambda_runtime_lacks(
     assert missing == []
 
 
+def test_each_function_is_deployed_with_the_catalogues_timeout_and_memory(base_json: dict[str, Any]) -> None:
+    # The local engine runs each function under the same settings (workflow.functions): one definition.
+    for spec in ALL_FUNCTIONS:
+        function = base_json["Resources"][ids(base_json)[f"{spec.name}.function"]]["Properties"]
+        assert (function["Timeout"], function["MemorySize"]) == (spec.timeout_seconds, spec.memory_mb), spec.name
+
+
 # --- the execution input is checked against what the deployment's IAM and policies name -------------------------
 
 

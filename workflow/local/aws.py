@@ -9,10 +9,11 @@ local engine needs), then:
   to which the process environment then points default boto3 calls (aggregator account and region);
 - installs the resource data sync emulation (:mod:`workflow.local.ssm_sync`) with **SSM's environment**
   (:mod:`workflow.local.ssm_environment`: the clock, the destination check, the marker and inventory writes);
-- installs a request boundary (:mod:`workflow.local.faults`) with three guards, in this order: **disabled
-  regions** (:mod:`workflow.local.guards`), the **faults** of the scenario and :meth:`LocalAws.add_fault`, and
-  **session names** STS refuses (``ValidationError``, as AWS answers) and **missing roles** for ``sts:AssumeRole``
-  (:mod:`workflow.local.guards`).
+- installs a request boundary (:mod:`workflow.local.faults`) with five guards, in this order: **disabled
+  regions** (:mod:`workflow.local.guards`), the **faults** of the scenario and :meth:`LocalAws.add_fault`, the
+  **fault rates** of the scenario, **session names** STS refuses (``ValidationError``, as AWS answers) and
+  **missing roles** for ``sts:AssumeRole`` (:mod:`workflow.local.guards`); each call is charged its latency from
+  the scenario's table (:mod:`workflow.local.latency`) on the caller's simulated timeline.
 
 The **test-control API** (``add_fault``, ``add_account``, ``move_account``, ``set_bucket_policy``,
 ``sync_names``, ``ou_id``, ``root_id``) comes from :mod:`workflow.local.control`.
@@ -38,10 +39,10 @@ from typing import Any
 
 import boto3
 
-from workflow.local import seams, ssm_associations, ssm_sync
+from workflow.local import latency, seams, ssm_associations, ssm_sync
 from workflow.local.clock import VirtualClock
 from workflow.local.control import ControlApi
-from workflow.local.faults import FaultInjector, RequestBoundary
+from workflow.local.faults import FaultInjector, FaultRateInjector, RequestBoundary
 from workflow.local.guards import (
     AccessKeyAccounts,
     disabled_region_guard,
@@ -100,11 +101,17 @@ class LocalAws(ControlApi):
         self._client_session: boto3.Session | None = None
         self._s3_utcnow: Any = None
         self._account_lookup: Any = None
+        self._previous_latencies: latency.LatencyTable | None = None
         self._entered = False
 
     def _fresh_state(self) -> None:
         scenario = self.scenario
-        self.faults = FaultInjector(scenario.faults, {a.id: a.name for a in scenario.accounts})
+        names = {a.id: a.name for a in scenario.accounts}
+        self.faults = FaultInjector(scenario.faults, names)
+        #: The scenario's faultRates (which calls they failed: ``fault_rates.raised``).
+        self.fault_rates = FaultRateInjector(scenario.fault_rates, names, scenario.fault_seed)
+        #: Seconds each call costs on the caller's simulated timeline (the scenario's ``latencies`` on the defaults).
+        self.latencies = latency.LatencyTable(scenario.latencies)
         self._ssm = SsmEnvironment(self.clock, self._account, self.organization_id)
         #: The resource data syncs of every account and region (SSM's backends).
         self.syncs = self._ssm.syncs
@@ -154,9 +161,16 @@ class LocalAws(ControlApi):
         ssm_sync.install(self.syncs)
         ssm_associations.install(self.associations)
         self._boundary = RequestBoundary(
-            [disabled_region_guard(self._account), self.faults, role_session_name_guard, missing_role_guard]
+            [
+                disabled_region_guard(self._account),
+                self.faults,
+                self.fault_rates,
+                role_session_name_guard,
+                missing_role_guard,
+            ]
         )
         self._boundary.install()
+        self._previous_latencies = latency.use(self.latencies)
         owner, attribute, self._account_lookup = seams.ACCESS_KEY_ACCOUNT.resolve()
         setattr(owner, attribute, AccessKeyAccounts(self._account_lookup))
         # Every object (SSM's marker, the Lambdas' records) is stamped on the virtual clock: the marker check
@@ -166,6 +180,9 @@ class LocalAws(ControlApi):
 
     def _stop(self) -> None:
         try:
+            if self._previous_latencies is not None:
+                latency.use(self._previous_latencies)
+                self._previous_latencies = None
             if self._account_lookup is not None:
                 owner, attribute, _ = seams.ACCESS_KEY_ACCOUNT.resolve()
                 setattr(owner, attribute, self._account_lookup)
@@ -222,6 +239,11 @@ class LocalAws(ControlApi):
             aws_access_key_id=key,
             aws_secret_access_key=secret,
         )
+
+    @property
+    def calls(self) -> dict[tuple[str, str | None], int]:
+        """AWS calls made so far, per (``service:Action``, caller's account id): Lambdas, the engine and tests."""
+        return dict(self._boundary.calls) if self._boundary is not None else {}
 
     def credentials(self, account_id: str) -> dict[str, str]:
         """``{"aws_access_key_id", "aws_secret_access_key"}`` of a user in ``account_id`` (for clients of your own)."""

@@ -5,7 +5,9 @@ Retry intervals, Wait states, Lambda backoffs and SSM's marker delay all read an
 
 Concurrent sleepers (Map iterations on worker threads) each advance the one clock: simulated time then runs
 ahead of what parallel waits would take on AWS. That only over-approximates waits, which is the safe side
-for deadlines such as ``markerTimeoutSeconds``.
+for deadlines such as ``markerTimeoutSeconds``. The time the execution would take on AWS is not read from this
+clock: each sleep is also charged to the sleeping thread's own timeline (:mod:`workflow.local.timeline`), where
+concurrent children overlap instead of adding up.
 
 Example::
 
@@ -28,6 +30,8 @@ import itertools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+from workflow.local import timeline
 
 
 class VirtualClock:
@@ -59,9 +63,11 @@ class VirtualClock:
         return self.now().timestamp()
 
     def sleep(self, seconds: float) -> None:
-        """Advance simulated time by ``seconds`` instead of waiting, recording the sleep."""
+        """Advance simulated time by ``seconds`` instead of waiting, recording the sleep (and charging it to the
+        sleeping thread's timeline)."""
         with self._lock:
             self.sleeps.append(float(seconds))
+        timeline.charge(float(seconds))
         self.advance(seconds)
 
     def advance(self, seconds: float) -> None:

@@ -20,7 +20,7 @@ import dataclasses
 from typing import Any
 
 from workflow.local.clock import VirtualClock
-from workflow.local.faults import FaultInjector
+from workflow.local.faults import FaultInjector, FaultRateInjector
 from workflow.local.scenario import Fault, Scenario, parse_account, parse_fault
 from workflow.local.seeding import Seeder
 from workflow.local.ssm_environment import SsmEnvironment
@@ -32,6 +32,7 @@ class ControlApi:
     scenario: Scenario
     clock: VirtualClock
     faults: FaultInjector
+    fault_rates: FaultRateInjector
     _seeder: Seeder
     _ssm: SsmEnvironment
 
@@ -74,6 +75,7 @@ class ControlApi:
         self._seeder.seed_account(account)
         self._seeder.seed_existing_syncs(account)
         self.faults.name_account(account.id, account.name)
+        self.fault_rates.name_account(account.id, account.name)
         return account.id
 
     def move_account(self, account_id: str, ou_path: str) -> None:

@@ -69,6 +69,7 @@ from lambdas import clock as lambda_clock
 from workflow.local import seams
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult, StepFunctionsDriver
+from workflow.local.execution_time import ExecutionTimes
 from workflow.local.lambda_runtime import (
     Handler,
     InProcessLambdaRuntime,
@@ -226,6 +227,8 @@ class LocalEngine:
         self.retry_sleeps: list[float] = []
         self.wait_sleeps: list[float] = []
         self.runtime = InProcessLambdaRuntime(self.clock, self._role_credentials, backend_lock=BACKEND_LOCK)
+        #: The modelled time on AWS of each execution (workflow.local.execution_time).
+        self.times = ExecutionTimes()
         self._patches: list[_Patch] = []
         self._mock: Any = None
         self._config_patch: Any = None
@@ -359,6 +362,14 @@ class LocalEngine:
         if not isinstance(handler, str):
             self.runtime.register(arn, handler)
         return arn
+
+    def simulated_seconds(self, execution_arn: str) -> float | None:
+        """Seconds the execution would take on AWS, modelled from the run's own durations (None if it did not run here).
+
+        Not the local wall time: each call's latency, sleep, state transition and Lambda start-up on the timeline
+        it happened on, and each Map's makespan of its children (see :mod:`workflow.local.execution_time`).
+        """
+        return self.times.seconds(execution_arn)
 
     def register_handler(self, function_arn: str, handler: Handler) -> None:
         """Run ``handler`` for an existing function (created by someone else) instead of its dotted Handler."""
@@ -521,6 +532,7 @@ class LocalEngine:
 
         plan: list[tuple[seams.Seam, Any]] = [
             (seams.INVOKE_LAMBDA, invoke_lambda),
+            (seams.LAMBDA_TASK_ERROR, _lambda_service_error_names(seams.LAMBDA_TASK_ERROR.resolve()[2])),
             (seams.RETRY_TIME, self._time_module()),
             (seams.WAIT_INTERVAL, wait_interval),
             (seams.START_EXECUTION_DETAILS, start_execution_details),
@@ -528,12 +540,15 @@ class LocalEngine:
         plan += [(seam, self._client_for) for seam in seams.BOTO_CLIENT_SEAMS]
         datetime_module = self._datetime_module()
         plan += [(seam, datetime_module) for seam in seams.DATETIME_SEAMS]
+        plan += self.times.patches()
         for seam, replacement in plan:
             owner, attribute, _ = seam.resolve()
             patch = _Patch(owner, attribute, replacement)
             patch.install()
             self._patches.append(patch)
-        patch = _Patch(seams.botocore_stubber, "process_request", _serialised(seams.botocore_stubber.process_request))
+        # seams.SERIALISED_REQUESTS, patched on the registered stubber instance (the class keeps moto's method).
+        stubber = seams.botocore_stubber
+        patch = _Patch(stubber, "process_request", _serialised(stubber.process_request))
         patch.install()
         self._patches.append(patch)
 
@@ -600,6 +615,22 @@ class LocalEngine:
             client.meta.events.register("before-call", _account_header(service, account))
             self._clients[key] = client
             return client  # type: ignore[no-any-return]
+
+
+def _lambda_service_error_names(from_error: Callable[[Any, Any, Exception], Any]) -> Callable[..., Any]:
+    """A Lambda task failed by a Lambda service error (the Invoke call failed) is named ``Lambda.<code>``, as on AWS."""
+
+    def named(task: Any, env: Any, ex: Exception) -> Any:
+        event = from_error(task, env, ex)
+        if isinstance(ex, ClientError):
+            name = f"Lambda.{ex.response['Error']['Code']}"
+            event.error_name = seams.CustomErrorName(name)
+            details = (event.event_details or {}).get("lambdaFunctionFailedEventDetails")
+            if details is not None:
+                details["error"] = name
+        return event
+
+    return named
 
 
 def _serialised(process_request: Callable[[Any], Any]) -> Callable[[Any], Any]:

@@ -13,6 +13,16 @@ for the service's protocol (JSON, query, REST), so botocore raises a real ``Clie
 attempts: a client with botocore retries spends several per call (orgsync's clients up to 3, boto's standard mode).
 Calls that reach moto without botocore (the ``responses`` mock of plain HTTP) are not seen here.
 
+:class:`FaultRateInjector` is another: the scenario's ``faultRates`` fail a share of the matching calls (S3
+``InternalError``/``SlowDown``, ``ThrottlingException`` per API and account, Lambda's ``ServiceException`` for
+Step Functions' Invoke, ...). Which calls fail is drawn from a hash of the seed, the rule, the API, the caller's
+account, the region and the call's number among those: the same seed fails the same share of each
+account-region's calls whatever order the threads run in. The error ``ConnectionError`` (:data:`CONNECTION_ERROR`)
+answers nothing: botocore raises ``ConnectionClosedError``, as when AWS drops a connection.
+
+The boundary also charges each call's latency (:mod:`workflow.local.latency`) to the calling thread's simulated
+timeline (:mod:`workflow.local.timeline`) and counts calls per API and account (:attr:`RequestBoundary.calls`).
+
 Example::
 
     >>> from workflow.local.scenario import Fault
@@ -24,9 +34,11 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -35,8 +47,10 @@ from urllib.parse import parse_qs
 
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.exceptions import ConnectionClosedError
 
-from workflow.local.scenario import Fault
+from workflow.local import latency, timeline
+from workflow.local.scenario import Fault, FaultRate
 from workflow.local.seams import (
     BotocoreStubber,
     MockRawResponse,
@@ -62,6 +76,8 @@ DEFAULT_STATUS = {
     "RegionDisabledException": 403,
     "InternalServerError": 500,
     "InternalFailure": 500,
+    "InternalError": 500,
+    "SlowDown": 503,
     "InternalServiceError": 500,
     "ServiceUnavailable": 503,
     "ServiceUnavailableException": 503,
@@ -154,6 +170,70 @@ class FaultInjector:
         return None
 
 
+#: The error of a fault that drops the connection instead of answering.
+CONNECTION_ERROR = "ConnectionError"
+
+
+class FaultRateInjector:
+    """The scenario's ``faultRates`` as a guard: each rule fails its share of the matching calls. Thread-safe.
+
+    Example::
+
+        >>> from workflow.local.scenario import FaultRate
+        >>> injector = FaultRateInjector([FaultRate("s3:*", "SlowDown", 0.25)], {}, seed=7)
+        >>> call = Call("s3", "PutObject", "200000000001", None, "us-east-1", None)
+        >>> sum(injector(call) is not None for _ in range(4000))  # about a quarter
+        1029
+    """
+
+    def __init__(self, rates: Iterable[FaultRate], account_names: Mapping[str, str], seed: int = 0) -> None:
+        self._rates = list(rates)
+        self._names = dict(account_names)
+        self._seed = seed
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[int, str, str | None, str | None]] = Counter()
+        #: Every fault raised, in order (api, account id, region, code), as :attr:`FaultInjector.raised`.
+        self.raised: list[tuple[str, str | None, str | None, str]] = []
+
+    def name_account(self, account_id: str, name: str) -> None:
+        """Let rules address an account added at run time by its name."""
+        with self._lock:
+            self._names[account_id] = name
+
+    def __call__(self, call: Call) -> ServiceError | None:
+        caller = self._names.get(call.account_id or "")
+        for number, rule in enumerate(self._rates):
+            if not _api_pattern_matches(rule.api, call):
+                continue
+            if (rule.account is not None and rule.account != caller) or (
+                rule.region is not None and rule.region != call.region
+            ):
+                continue
+            key = (number, call.api, call.account_id, call.region)
+            with self._lock:
+                self._counts[key] += 1
+                nth = self._counts[key]
+            if _draw(f"{self._seed}|{number}|{call.api}|{call.account_id}|{call.region}|{nth}") < rule.rate:
+                with self._lock:
+                    self.raised.append((call.api, call.account_id, call.region, rule.error))
+                return ServiceError(rule.error, rule.message or _default_message(rule.error), rule.http_status)
+        return None
+
+
+def _draw(text: str) -> float:
+    """A number in [0, 1) that depends on ``text`` alone."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2**64
+
+
+def _api_pattern_matches(pattern: str, call: Call) -> bool:
+    if pattern == "*":
+        return True
+    service, _, operation = pattern.partition(":")
+    if operation == "*":
+        return service.lower() in (call.service, call.api.partition(":")[0])
+    return _api_matches(pattern, call)
+
+
 def _api_matches(api: str, call: Call) -> bool:
     service, _, operation = api.partition(":")
     return operation == call.operation and service.lower() in (call.service, call.api.partition(":")[0])
@@ -162,6 +242,10 @@ def _api_matches(api: str, call: Call) -> bool:
 def _default_message(code: str) -> str:
     if "Throttl" in code or "TooManyRequests" in code:
         return "Rate exceeded"
+    if code == "SlowDown":
+        return "Please reduce your request rate."
+    if code == "InternalError":
+        return "We encountered an internal error. Please try again."
     return f"Injected fault: {code}"
 
 
@@ -220,6 +304,9 @@ class RequestBoundary:
 
     def __init__(self, guards: Iterable[Guard] = ()) -> None:
         self.guards: list[Guard] = list(guards)
+        #: Calls seen, per (``service:Action`` as faults name it, account id of the caller).
+        self.calls: Counter[tuple[str, str | None]] = Counter()
+        self._calls_lock = threading.Lock()
 
     def install(self) -> None:
         """Start intercepting. Only one boundary can be installed at a time."""
@@ -264,9 +351,15 @@ class RequestBoundary:
         call = describe_call(event_name, request)
         if call is None:
             return None
+        with self._calls_lock:
+            self.calls[(call.api, call.account_id)] += 1
+        # Answered or refused, the call took its time on the caller's timeline.
+        timeline.charge(latency.active().seconds(call.api))
         for guard in self.guards:
             error = guard(call)
             if error is not None:
+                if error.code == CONNECTION_ERROR:
+                    raise ConnectionClosedError(endpoint_url=request.url)
                 status, headers, body = render_error(call.service, call.operation, error)
                 return AWSResponse(request.url, status, headers, MockRawResponse(body))  # type: ignore[arg-type]
         return None

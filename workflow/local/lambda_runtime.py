@@ -15,13 +15,19 @@ What a handler sees, as on AWS:
   the function's execution role, as the invocation's environment (:func:`lambdas.invocation.environment`; a
   ContextVar set in the invocation's thread, so ``os.environ`` is never changed): a
   ``lambdas.aws.ClientProvider.from_environment()`` then lands in the role's account, the function's account;
-- its own clock (``lambdas.clock.during``): the engine's virtual clock, with the invocation's own waits counted
-  against its Timeout (other invocations' waits move the shared time, not this one's budget).
+- its own clock (``lambdas.clock.during``): the engine's virtual clock, with the invocation's own time counted
+  against its Timeout (other invocations' waits move the shared time, not this one's budget);
+- its own simulated timeline (:mod:`workflow.local.timeline`): its waits and the latency of each AWS call it makes
+  (:mod:`workflow.local.latency`). ``get_remaining_time_in_millis()`` and the Timeout read that timeline; the
+  caller's timeline (a Map iteration, an execution) is charged the start-up and the invocation's duration. A start
+  is cold when more invocations of the function run at once than ever before (each needs an execution
+  environment of its own: as many as the peak concurrency, which a Map's MaxConcurrency bounds here as on AWS),
+  warm otherwise.
 
 An exception becomes AWS's error payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with
 ``errorType`` the class name; Step Functions then uses ``errorType`` as the error name (Retry/Catch match it)
-and the payload as the cause. A handler whose simulated run (its sleeps on ``lambdas.clock``) passes the
-function Timeout fails with ``Sandbox.Timedout``, as on AWS.
+and the payload as the cause. A handler whose simulated run (its sleeps on ``lambdas.clock`` and its calls'
+latencies) passes the function Timeout fails with ``Sandbox.Timedout``, as on AWS.
 
 Invocations run concurrently, on the interpreter's worker threads (as many as a Map's MaxConcurrency): nothing
 here is process-wide but the handler code itself, and the stdout capture is per thread.
@@ -49,7 +55,9 @@ from typing import Any, Protocol
 
 from lambdas import clock as lambda_clock
 from lambdas import invocation as lambda_invocation
+from workflow.local import latency, timeline
 from workflow.local.clock import VirtualClock
+from workflow.local.timeline import Timeline
 
 #: A Lambda handler: ``handler(event, context) -> JSON-serialisable result``.
 Handler = Callable[[Any, Any], Any]
@@ -131,16 +139,25 @@ class RoleCredentials:
 
 
 class InvocationClock:
-    """The engine's virtual clock as one invocation sees it: the same "now", and its own waits counted.
+    """The engine's virtual clock as one invocation sees it: the same "now", and its own time counted.
 
-    Concurrent invocations each advance the shared clock when they wait; their Timeout is measured on what each
-    waited itself (on AWS each runs in its own execution environment, in parallel).
+    Concurrent invocations each advance the shared clock when they wait; their Timeout is measured on their own
+    timeline (what each waited, and its calls' latencies: on AWS each runs in its own execution environment, in
+    parallel).
     """
 
-    def __init__(self, clock: VirtualClock, lock: AbstractContextManager[Any] | None = None) -> None:
+    def __init__(
+        self, clock: VirtualClock, lock: AbstractContextManager[Any] | None = None, own: Timeline | None = None
+    ) -> None:
         self.clock = clock
         self.waited = 0.0
+        self.timeline = own or Timeline("invocation")
         self._lock = lock or nullcontext()
+
+    @property
+    def elapsed(self) -> float:
+        """Simulated seconds the invocation has run: its waits and its calls' latencies."""
+        return self.timeline.elapsed
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -169,8 +186,8 @@ class LambdaContext:
     client_context: Any = None
 
     def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the function's Timeout: what the invocation has not yet waited (virtual)."""
-        return max(0, int((self.timeout - self.clock.waited) * 1000))
+        """Milliseconds left before the function's Timeout, on the invocation's own simulated timeline."""
+        return max(0, round((self.timeout - self.clock.elapsed) * 1000))
 
 
 @dataclass(frozen=True)
@@ -182,6 +199,12 @@ class Invocation:
     error_type: str | None
     #: What the invocation printed (its log lines), as CloudWatch Logs would hold them.
     output: str = field(default="", repr=False)
+    #: Simulated seconds it ran (its waits and calls, at most its Timeout), as AWS bills the duration.
+    simulated_seconds: float = 0.0
+    #: The function's memory, for GB-seconds.
+    memory_mb: int = 0
+    #: Whether it started a new execution environment (a cold start).
+    cold: bool = False
 
 
 def resolve_handler(dotted: str) -> Handler:
@@ -238,6 +261,8 @@ class InProcessLambdaRuntime:
         self._credentials: dict[str, RoleCredentials] = {}
         self._credentials_lock = threading.Lock()
         self._invocations_lock = threading.Lock()
+        #: Per function: (invocations running now, execution environments started so far).
+        self._environments: dict[str, tuple[int, int]] = {}
         #: Every invocation, in the order they ended.
         self.invocations: list[Invocation] = []
 
@@ -251,7 +276,9 @@ class InProcessLambdaRuntime:
             # moto hands over "{}" (a string) when the request had no payload.
             event = json.loads(event or "{}")
         request_id = str(uuid.uuid4())
-        own_clock = InvocationClock(self.clock, self._backend_lock)
+        caller = timeline.current()
+        cold = self._starts_environment(function)
+        own_clock = InvocationClock(self.clock, self._backend_lock, Timeline("invocation", function.function_name))
         context = LambdaContext(
             function_name=function.function_name,
             function_version=str(function.version),
@@ -269,6 +296,7 @@ class InProcessLambdaRuntime:
         with (
             lambda_invocation.environment_of(self._environment(function)),
             lambda_clock.during(own_clock),
+            timeline.entered(own_clock.timeline),
             captured_stdout(output),
         ):
             try:
@@ -290,9 +318,14 @@ class InProcessLambdaRuntime:
                 except (TypeError, ValueError) as exc:
                     payload = error_payload(exc, request_id, error_type="Runtime.MarshalError")
                     payload["errorMessage"] = f"Unable to marshal response: {exc}"
-        if own_clock.waited > context.timeout:
+        self._ends(function)
+        ran = min(own_clock.elapsed, context.timeout)
+        if caller is not None:
+            # The init phase is the caller's wait, not the function's Timeout (AWS bounds init separately).
+            caller.charge(latency.active().seconds("lambda:ColdStart" if cold else "lambda:WarmStart") + ran)
+        if own_clock.elapsed > context.timeout:
             # As on AWS, overrunning the Timeout fails the invocation, whatever the handler returned; here the
-            # overrun is in simulated time (a handler sleeping on lambdas.clock past its Timeout).
+            # overrun is in simulated time (sleeps on lambdas.clock and calls' latencies past its Timeout).
             payload = {
                 "errorType": "Sandbox.Timedout",
                 "errorMessage": (
@@ -303,13 +336,38 @@ class InProcessLambdaRuntime:
             error_type = str(payload["errorType"])
             body = json.dumps(payload)
         with self._invocations_lock:
-            self.invocations.append(Invocation(function.function_name, request_id, error_type, output.getvalue()))
+            self.invocations.append(
+                Invocation(
+                    function.function_name,
+                    request_id,
+                    error_type,
+                    output.getvalue(),
+                    simulated_seconds=ran,
+                    memory_mb=int(function.memory_size),
+                    cold=cold,
+                )
+            )
         logs = (
             f"START RequestId: {request_id} Version: {function.version}\n"
             f"{output.getvalue()}"
             f"END RequestId: {request_id}\n"
         )
         return body, error_type is not None, logs
+
+    def _starts_environment(self, function: MotoLambdaFunction) -> bool:
+        """An invocation of ``function`` begins: True if it needs a new execution environment (a cold start)."""
+        arn = _unqualified(function.function_arn)
+        with self._invocations_lock:
+            running, started = self._environments.get(arn, (0, 0))
+            cold = running + 1 > started
+            self._environments[arn] = (running + 1, started + 1 if cold else started)
+            return cold
+
+    def _ends(self, function: MotoLambdaFunction) -> None:
+        arn = _unqualified(function.function_arn)
+        with self._invocations_lock:
+            running, started = self._environments[arn]
+            self._environments[arn] = (running - 1, started)
 
     def _handler_for(self, function: MotoLambdaFunction) -> Handler:
         registered = self._callables.get(_unqualified(function.function_arn))

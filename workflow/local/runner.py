@@ -102,7 +102,11 @@ class LocalRun:
         environment = self.settings.to_env()
         self.function_arns = {
             function.substitution_key: self.engine.create_function(
-                function.name, function.handler, environment=environment
+                function.name,
+                function.handler,
+                environment=environment,
+                timeout=function.timeout_seconds,
+                memory_size=function.memory_mb,
             )
             for function in ALL_FUNCTIONS
         }

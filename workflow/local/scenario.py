@@ -15,6 +15,9 @@ Shape (``?`` marks optional keys)::
                  bucketPolicy?: "source-org-id" | "request-object-tag" | "none"}
     faults?: [{api: "ssm:CreateResourceDataSync", error: "ThrottlingException", times?: 1,
                account?: NAME, region?, message?, httpStatus?}]
+    faultRates?: [{api: "s3:*", error: "SlowDown", rate: 0.01, account?: NAME, region?, message?, httpStatus?}]
+    faultSeed?: 0                            # the same seed draws the same faulted calls, run after run
+    latencies?: {"ssm:CreateResourceDataSync": 0.3, "s3:*": 0.03, "*": 0.1}   # seconds per call
 
     ACCOUNT: {name, id?, email?, state?: ACTIVE|SUSPENDED, memberRole?: true,
               instances?: {region: n} | [NODE, ...], inventoryAssociation?: true | false | [region],
@@ -30,6 +33,10 @@ lists them. ``inventoryAssociation`` says where a State Manager association with
 collects inventory: ``true`` (every region, the default), ``false`` (nowhere) or the list of regions; a sync ships
 nothing from an account-region without one. ``inventoryAgeDays`` dates the node's last collection back (a
 terminated node's inventory stops when it does; see ``workflow.local.inventory``).
+
+``faultRates`` fail the given share of matching calls (``api`` may be ``service:*`` or ``*``); ``error``
+``ConnectionError`` drops the connection instead of answering (see ``workflow.local.faults``). ``latencies``
+override the per-API defaults of ``workflow.local.latency``.
 
 ``disabledRegions`` (an extension of the issue's contract) lists opt-in regions the account has not enabled (only
 opt-in regions can be disabled on AWS, so any other region is refused):
@@ -75,6 +82,7 @@ from lambdas.identifiers import (
 from lambdas.regions import OPT_IN_REGIONS
 
 API_RE = re.compile(r"^[a-z0-9-]+:[A-Z][A-Za-z0-9]*$")
+API_PATTERN_RE = re.compile(r"^(\*|[a-z0-9-]+:(\*|[A-Z][A-Za-z0-9]*))$")
 ERROR_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9.]*$")
 
 ACCOUNT_STATES = ("ACTIVE", "SUSPENDED")
@@ -207,6 +215,22 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class FaultRate:
+    """Calls of ``api`` (``service:Action``, ``service:*`` or ``*``) fail with ``error`` at share ``rate`` (0-1).
+
+    ``account`` is an account NAME (the caller), ``None`` matches any.
+    """
+
+    api: str
+    error: str
+    rate: float
+    account: str | None = None
+    region: str | None = None
+    message: str | None = None
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A loaded, valid scenario."""
 
@@ -215,6 +239,9 @@ class Scenario:
     aggregator: Aggregator
     faults: tuple[Fault, ...] = ()
     source: str = "<scenario>"
+    fault_rates: tuple[FaultRate, ...] = ()
+    fault_seed: int = 0
+    latencies: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def management_account(self) -> Account:
@@ -368,7 +395,12 @@ class _Parser:
         return region
 
     def scenario(self, data: Any) -> Scenario:
-        top = self.mapping(data, "", ("organization", "aggregator", "faults"), ("organization", "aggregator"))
+        top = self.mapping(
+            data,
+            "",
+            ("organization", "aggregator", "faults", "faultRates", "faultSeed", "latencies"),
+            ("organization", "aggregator"),
+        )
         org = self.mapping(
             top["organization"], "organization", ("id", "managementAccount", "accounts", "ous"), ("managementAccount",)
         )
@@ -405,7 +437,20 @@ class _Parser:
             self.fault(item, f"faults[{i}]", names)
             for i, item in enumerate(self.listing(top.get("faults", []), "faults"))
         )
-        return Scenario(organization, tuple(accounts), aggregator, faults, self.source)
+        fault_rates = tuple(
+            self.fault_rate(item, f"faultRates[{i}]", names)
+            for i, item in enumerate(self.listing(top.get("faultRates", []), "faultRates"))
+        )
+        return Scenario(
+            organization,
+            tuple(accounts),
+            aggregator,
+            faults,
+            self.source,
+            fault_rates,
+            self.integer(top.get("faultSeed", 0), "faultSeed"),
+            self.latencies(top.get("latencies", {})),
+        )
 
     def collect_ous(self, specs: list[Any], place: str, parent_path: str, raw: list[_RawAccount]) -> None:
         seen: dict[str, str] = {}
@@ -677,6 +722,32 @@ class _Parser:
             http_status=None if status is None else self.integer(status, f"{place}.httpStatus", 400, 599),
         )
 
+    def fault_rate(self, value: Any, place: str, account_names: set[str]) -> FaultRate:
+        data = self.mapping(
+            value,
+            place,
+            ("api", "error", "rate", "account", "region", "message", "httpStatus"),
+            ("api", "error", "rate"),
+        )
+        spec = {key: data[key] for key in ("api", "error", "account", "region", "message", "httpStatus") if key in data}
+        checked = self.fault({**spec, "api": "any:Action"}, place, account_names)  # every key a fault has
+        rate = data["rate"]
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            raise self.fail(f"{place}.rate", f"{rate!r} must be a share of calls between 0 and 1")
+        api = self.string(data["api"], f"{place}.api", API_PATTERN_RE, "'service:Action', 'service:*' or '*'")
+        return FaultRate(
+            api, checked.error, float(rate), checked.account, checked.region, checked.message, checked.http_status
+        )
+
+    def latencies(self, value: Any) -> dict[str, float]:
+        if not isinstance(value, dict):
+            raise self.fail("latencies", "must be an object of 'service:Action' (or 'service:*', '*'): seconds")
+        for api, seconds in value.items():
+            self.string(api, f"latencies.{api}", API_PATTERN_RE, "'service:Action', 'service:*' or '*'")
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                raise self.fail(f"latencies.{api}", f"{seconds!r} must be a number of seconds >= 0")
+        return {str(api): float(seconds) for api, seconds in value.items()}
+
 
 def _join(place: str, key: str) -> str:
     return f"{place}.{key}" if place else key
@@ -720,6 +791,7 @@ __all__: list[str] = [
     "Application",
     "ExistingSync",
     "Fault",
+    "FaultRate",
     "Node",
     "Organization",
     "OrganizationalUnit",

@@ -63,7 +63,11 @@ try:
     from moto.s3.models import FakeBucket, S3Backend, s3_backends
     from moto.settings import moto_server_port
     from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
+        DistributedIterationComponent,
+    )
     from moto.sts.models import STSBackend, sts_backends
 except ImportError as exc:  # moto is there, but not as the seams below were read from it
     raise SeamMoved(
@@ -166,6 +170,64 @@ START_EXECUTION_DETAILS = _method(
     "$$.Execution.StartTime is the execution's start datetime object (declared str): describe_execution then "
     "fails to JSON-encode any output holding it; wrapped to give AWS's ISO-8601 string",
 )
+STATE_ENTERED = _method(
+    f"{_STATE}.state",
+    "CommonStateField._eval_body",
+    ("self", "env"),
+    "runs once per state entered (a Standard workflow's state transition); wrapped to charge the transition on "
+    "the modelled timeline (workflow.local.execution_time)",
+)
+MAP_WORKER_LAUNCHED = _method(
+    f"{_MAP}.iteration.inline_iteration_component",
+    "InlineIterationComponent._launch_worker",
+    ("self", "env", "eval_input", "job_pool"),
+    "a Map starts one worker per concurrent slot, on the parent's thread; wrapped to open the Map's run on the "
+    "parent's modelled timeline",
+)
+INLINE_ITERATION = _method(
+    f"{_MAP}.iteration.iteration_worker",
+    "IterationWorker._eval_job",
+    ("self", "env", "job"),
+    "one inline Map iteration on a worker thread; wrapped to give it its own modelled timeline",
+)
+DISTRIBUTED_ITERATION = _method(
+    f"{_MAP}.iteration.itemprocessor.distributed_item_processor_worker",
+    "DistributedItemProcessorWorker._eval_job",
+    ("self", "env", "job"),
+    "one Distributed Map child execution on a worker thread; wrapped to give it its own modelled timeline",
+)
+PROGRAM_THREADING = _imported_module(
+    "moto.stepfunctions.parser.asl.component.program.program",
+    "threading",
+    ("Thread",),
+    "a program (an execution's or a Map iteration's states) runs on a thread of its own; replaced by threads that "
+    "carry their creator's modelled timeline",
+)
+STATE_THREAD = Seam(
+    f"{_STATE}.exec.execute_state",
+    "Thread",
+    "attribute",
+    "a Task or Map state's body runs on a thread of its own (for TimeoutSeconds); replaced by threads that carry "
+    "their creator's modelled timeline",
+    ("group", "target", "name", "args", "kwargs", "daemon"),
+)
+TIMING_SEAMS: tuple[Seam, ...] = (
+    STATE_ENTERED,
+    MAP_WORKER_LAUNCHED,
+    INLINE_ITERATION,
+    DISTRIBUTED_ITERATION,
+    PROGRAM_THREADING,
+    STATE_THREAD,
+)
+
+LAMBDA_TASK_ERROR = _method(
+    f"{_STATE}.exec.state_task.state_task_lambda",
+    "StateTaskLambda._from_error",
+    ("self", "env", "ex"),
+    "moto names a Lambda service error of a function-ARN task 'Exception'; wrapped to give AWS's "
+    "'Lambda.<code>' (Lambda.ServiceException, Lambda.TooManyRequestsException), which Retry policies match",
+)
+
 BOTO_CLIENT_FOR = "boto_client_for"
 _BOTO_CLIENT_PARAMETERS = ("region", "service", "state_credentials")
 
@@ -233,6 +295,13 @@ REQUEST_BOUNDARY = _method(
     "every in-process request passes through it; wrapped for fault injection, disabled regions and the STS "
     "missing-role check",
 )
+SERIALISED_REQUESTS = _method(
+    "moto.core.botocore_stubber",
+    "BotocoreStubber.process_request",
+    ("self", "request"),
+    "answers each in-process request from moto's backends, which are not thread-safe; wrapped on the registered "
+    "stubber so that concurrent Lambdas' requests reach the backends one at a time",
+)
 SSM_WIRE = _method(
     "moto.ssm.responses",
     "SimpleSystemManagerResponse.__init__",
@@ -247,7 +316,13 @@ ACCESS_KEY_ACCOUNT = Seam(
     "per request); wrapped with a cache so a rollout over N accounts does not cost O(N^2)",
     ("access_key",),
 )
-EMULATION_SEAMS: tuple[Seam, ...] = (S3_LAST_MODIFIED, REQUEST_BOUNDARY, SSM_WIRE, ACCESS_KEY_ACCOUNT)
+EMULATION_SEAMS: tuple[Seam, ...] = (
+    S3_LAST_MODIFIED,
+    REQUEST_BOUNDARY,
+    SERIALISED_REQUESTS,
+    SSM_WIRE,
+    ACCESS_KEY_ACCOUNT,
+)
 
 
 def _import(module: str, attribute: str, why: str, parameters: tuple[str, ...] = ()) -> Seam:
@@ -310,6 +385,16 @@ IMPORTED_SEAMS: tuple[Seam, ...] = (
         "moto.stepfunctions.parser.asl.component.common.timeouts.timeout",
         "TimeoutSeconds",
         "the interpreter's client timeouts, kept by the engine's clients",
+    ),
+    _import(
+        f"{_MAP}.iteration.distributed_iteration_component",
+        "DistributedIterationComponent",
+        "tells a Distributed Map (children started at a rate) from an inline one on the modelled timeline",
+    ),
+    _import(
+        f"{_PARSER}.asl.component.common.error_name.custom_error_name",
+        "CustomErrorName",
+        "the error name a Lambda service error of a task is given (Lambda.<code>)",
     ),
     _import("moto.sts.models", "STSBackend", "who called, for the missing-role AccessDenied message"),
     _import("moto.sts.models", "sts_backends", "STS state per account"),
@@ -387,8 +472,10 @@ ENGINE_SEAMS: tuple[Seam, ...] = (
     RETRY_TIME,
     WAIT_INTERVAL,
     START_EXECUTION_DETAILS,
+    LAMBDA_TASK_ERROR,
     *BOTO_CLIENT_SEAMS,
     *DATETIME_SEAMS,
+    *TIMING_SEAMS,
 )
 #: Every seam the local substrate hooks, imports or calls.
 SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS, *IMPORTED_SEAMS, *BACKEND_SEAMS)
@@ -416,6 +503,8 @@ def check_all() -> None:
 __all__ = [
     "ActionResult",
     "BotocoreStubber",
+    "CustomErrorName",
+    "DistributedIterationComponent",
     "EmptyResult",
     "FakeBucket",
     "IAMBackend",

@@ -340,3 +340,28 @@ def test_one_account_is_built_with_the_files_rules_and_never_reuses_a_name_or_id
         parse_account({"name": "other", "id": "200000000001"}, "/", existing)
     with pytest.raises(ScenarioError, match=r"account\.colour: unknown key"):
         parse_account({"name": "other", "colour": "red"}, "/", existing)
+
+
+def test_fault_rates_seed_and_latencies_are_read_and_checked() -> None:
+    data = minimal()
+    data["faultRates"] = [{"api": "s3:*", "error": "SlowDown", "rate": 0.05, "account": "prod-a"}]
+    data["faultSeed"] = 9
+    data["latencies"] = {"ssm:CreateResourceDataSync": 0.5, "*": 0.1}
+    scenario = parse_scenario(data)
+    assert [(r.api, r.error, r.rate, r.account) for r in scenario.fault_rates] == [("s3:*", "SlowDown", 0.05, "prod-a")]
+    assert (scenario.fault_seed, dict(scenario.latencies)) == (9, {"ssm:CreateResourceDataSync": 0.5, "*": 0.1})
+    for key, value, expected in [
+        (
+            "faultRates",
+            [{"api": "s3:*", "error": "SlowDown", "rate": 1.5}],
+            r"faultRates\[0\]\.rate: 1\.5 must be a share",
+        ),
+        ("faultRates", [{"api": "s3", "error": "SlowDown", "rate": 0.1}], r"faultRates\[0\]\.api: 's3' is not"),
+        ("faultRates", [{"api": "*", "error": "SlowDown", "rate": 0.1, "account": "x"}], r"\.account: 'x' is not"),
+        ("latencies", {"s3:*": -0.1}, r"latencies\.s3:\*: -0\.1 must be a number of seconds >= 0"),
+        ("faultSeed", -1, r"faultSeed: -1 must be an integer >= 0"),
+    ]:
+        broken = minimal()
+        broken[key] = value
+        with pytest.raises(ScenarioError, match=expected):
+            parse_scenario(broken)
