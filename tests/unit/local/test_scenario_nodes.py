@@ -121,7 +121,7 @@ def with_node(**changes: Any) -> dict[str, Any]:
         ),
         (
             scenario(inventoryAssociation=["Tokyo"]),
-            "s.json: organization.accounts[0].inventoryAssociation[0]: 'Tokyo' is not a region name",
+            "s.json: organization.accounts[0].inventoryAssociation[0]: 'Tokyo' is not a known AWS region with SSM",
         ),
     ],
 )
