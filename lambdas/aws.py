@@ -380,11 +380,14 @@ def cached_role_credentials(role_arn: str, cache_scope: str, sts_factory: Callab
 
 
 def clear_credentials_cache() -> None:
-    """Forget every cached credential and client (tests and the local runner call this between runs)."""
+    """Forget every cached credential, client and the shared session (tests and the local runner call this between
+    runs: a session made before moto was imported has none of its hooks and would reach real AWS)."""
+    global _default_session
     with _credentials_lock:
         _credentials_cache.clear()
     with _clients_lock:
         _clients.clear()
+        _default_session = None
 
 
 def cached_credentials_count() -> int:

@@ -46,7 +46,6 @@ def fresh_aws_boundary() -> Iterator[None]:
     from lambdas import aws
 
     aws.clear_credentials_cache()
-    aws._session = None
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -12,7 +12,7 @@ Adding a mode: a new ``lambdas/modes/<mode>.py`` with its ``SPEC``, and one memb
 Example::
 
     >>> [str(mode) for mode in MODES]
-    ['rollout', 'verify', 'teardown']
+    ['rollout', 'verify', 'teardown', 'plan']
     >>> spec_of("verify").report_extras is not None
     True
 """
