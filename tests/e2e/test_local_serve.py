@@ -366,7 +366,7 @@ def test_lambda_invoke_of_a_failing_function_reports_it_as_lambda_does(served: S
     payload = json.loads(out.read_text())
     assert sorted(payload) == ["errorMessage", "errorType", "requestId", "stackTrace"]
     assert payload["errorType"] == "InvalidInput"
-    assert payload["errorMessage"].startswith("regions: 'mars-north-1' is not a ")  # the input check's own words
+    assert payload["errorMessage"].startswith('regions: "mars-north-1" is not a ')  # the input check's own words
     # The raw wire, as Step Functions Local reads it: by ARN, HTTP 200 and the X-Amz-Function-Error header.
     raw = boto(served, "lambda").invoke(
         FunctionName=f"arn:aws:lambda:{REGION}:{AGGREGATOR}:function:ResolveTargets", Payload=event.read_bytes()
