@@ -13,22 +13,15 @@ Example::
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 from workflow.local.seams import ActionResult, EmptyResult, SimpleSystemManagerResponse
+from workflow.local.ssm_actions import SsmActions
 from workflow.local.ssm_sync.models import ResourceDataSyncBackend, ResourceDataSyncBackends
-
-_lock = threading.Lock()
-_backends: ResourceDataSyncBackends | None = None
 
 
 def _backend(response: SimpleSystemManagerResponse) -> ResourceDataSyncBackend:
-    backends = _backends
-    if backends is None:  # pragma: no cover - the methods only exist while installed
-        raise RuntimeError("the resource data sync emulation is not installed")
-    return backends[response.current_account][response.region]
+    return _ACTIONS.backends()[response.current_account][response.region]
 
 
 def create_resource_data_sync(self: SimpleSystemManagerResponse) -> ActionResult:
@@ -58,38 +51,15 @@ def delete_resource_data_sync(self: SimpleSystemManagerResponse) -> ActionResult
     return EmptyResult()
 
 
-ACTIONS: dict[str, Callable[[SimpleSystemManagerResponse], ActionResult]] = {
-    "create_resource_data_sync": create_resource_data_sync,
-    "list_resource_data_sync": list_resource_data_sync,
-    "delete_resource_data_sync": delete_resource_data_sync,
-}
+_ACTIONS: SsmActions[ResourceDataSyncBackends] = SsmActions(
+    "the resource data sync emulation",
+    {
+        "create_resource_data_sync": create_resource_data_sync,
+        "list_resource_data_sync": list_resource_data_sync,
+        "delete_resource_data_sync": delete_resource_data_sync,
+    },
+)
 
-
-def install(backends: ResourceDataSyncBackends) -> None:
-    """Add the actions to moto's SSM responses, answering from ``backends``. Refuses a second install."""
-    global _backends
-    with _lock:
-        if _backends is not None:
-            raise RuntimeError("the resource data sync emulation is already installed")
-        for name in ACTIONS:
-            if name in vars(SimpleSystemManagerResponse):
-                # moto grew its own implementation: ours would silently shadow it. Fail loudly instead.
-                raise RuntimeError(f"moto's SimpleSystemManagerResponse already defines {name}")
-        for name, action in ACTIONS.items():
-            setattr(SimpleSystemManagerResponse, name, action)
-        _backends = backends
-
-
-def uninstall() -> None:
-    """Remove the actions again (idempotent)."""
-    global _backends
-    with _lock:
-        for name, action in ACTIONS.items():
-            if vars(SimpleSystemManagerResponse).get(name) is action:
-                delattr(SimpleSystemManagerResponse, name)
-        _backends = None
-
-
-def installed() -> ResourceDataSyncBackends | None:
-    """The backends answering now, or None when the emulation is not installed."""
-    return _backends
+install = _ACTIONS.install
+uninstall = _ACTIONS.uninstall
+installed = _ACTIONS.installed
