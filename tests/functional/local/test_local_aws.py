@@ -299,7 +299,7 @@ def test_entering_twice_leaves_no_patch_behind_and_restores_the_environment() ->
             assert BotocoreStubber.__call__ is original_call
             assert RequestBoundary.installed() is None
             assert ssm_sync.installed() is None
-            assert not any(hasattr(SimpleSystemManagerResponse, name) for name in ssm_sync.responses.ACTIONS)
+            assert not any(hasattr(SimpleSystemManagerResponse, name) for name in ssm_sync.responses.ACTIONS.actions)
             assert os.environ["AWS_PROFILE"] == "someone"
     finally:
         del os.environ["AWS_PROFILE"]

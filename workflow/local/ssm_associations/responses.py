@@ -19,7 +19,7 @@ from workflow.local.ssm_associations.models import AssociationBackend, Associati
 
 
 def _backend(response: SimpleSystemManagerResponse) -> AssociationBackend:
-    return _ACTIONS.backends().backend(response.current_account, response.region)
+    return ACTIONS.backends().backend(response.current_account, response.region)
 
 
 def create_association(self: SimpleSystemManagerResponse) -> ActionResult:
@@ -45,7 +45,7 @@ def list_associations(self: SimpleSystemManagerResponse) -> ActionResult:
     return ActionResult(result)
 
 
-_ACTIONS: SsmActions[AssociationBackends] = SsmActions(
+ACTIONS: SsmActions[AssociationBackends] = SsmActions(
     "the association emulation",
     {
         "create_association": create_association,
@@ -53,6 +53,6 @@ _ACTIONS: SsmActions[AssociationBackends] = SsmActions(
     },
 )
 
-install = _ACTIONS.install
-uninstall = _ACTIONS.uninstall
-installed = _ACTIONS.installed
+install = ACTIONS.install
+uninstall = ACTIONS.uninstall
+installed = ACTIONS.installed

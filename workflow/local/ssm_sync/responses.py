@@ -21,7 +21,7 @@ from workflow.local.ssm_sync.models import ResourceDataSyncBackend, ResourceData
 
 
 def _backend(response: SimpleSystemManagerResponse) -> ResourceDataSyncBackend:
-    return _ACTIONS.backends()[response.current_account][response.region]
+    return ACTIONS.backends()[response.current_account][response.region]
 
 
 def create_resource_data_sync(self: SimpleSystemManagerResponse) -> ActionResult:
@@ -51,7 +51,7 @@ def delete_resource_data_sync(self: SimpleSystemManagerResponse) -> ActionResult
     return EmptyResult()
 
 
-_ACTIONS: SsmActions[ResourceDataSyncBackends] = SsmActions(
+ACTIONS: SsmActions[ResourceDataSyncBackends] = SsmActions(
     "the resource data sync emulation",
     {
         "create_resource_data_sync": create_resource_data_sync,
@@ -60,6 +60,6 @@ _ACTIONS: SsmActions[ResourceDataSyncBackends] = SsmActions(
     },
 )
 
-install = _ACTIONS.install
-uninstall = _ACTIONS.uninstall
-installed = _ACTIONS.installed
+install = ACTIONS.install
+uninstall = ACTIONS.uninstall
+installed = ACTIONS.installed
