@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from aws_cdk import ArnFormat, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
@@ -37,7 +37,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.notifications import ALERT_STATUSES
-from infra.constructs.rollout_state_machine import stack_id_suffix
+from infra.constructs.rollout_state_machine import retained_log_group
 from infra.constructs.task_functions import add_python_function
 from infra.nag import acknowledge, acknowledge_wildcards
 from lambdas.enrolment import ENV_STATE_MACHINE_ARN, EVENT_PATTERN, SOURCE
@@ -138,14 +138,7 @@ class EnrolmentWaiter(Construct):
             resource_name=self.state_machine_name,
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            # As the rollout's: under /aws/vendedlogs/, retained, named per creation of the stack.
-            log_group_name=Fn.join("", [f"/aws/vendedlogs/states/{self.state_machine_name}-", stack_id_suffix(stack)]),
-            retention=props.log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.log_group = retained_log_group(self, self.state_machine_name, props.log_retention)
         self.role = iam.Role(
             self,
             "Role",

@@ -64,6 +64,26 @@ def stack_id_suffix(stack: Stack) -> str:
     return Fn.select(2, Fn.split("/", stack.stack_id))
 
 
+def retained_log_group(
+    scope: Construct, state_machine_name: str, retention: logs.RetentionDays
+) -> logs.LogGroup:
+    """A state machine's log group (construct id ``Logs``), kept by ``cdk destroy``.
+
+    Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in its size-limited resource policy. A fixed
+    name would make the next deployment after ``cdk destroy`` fail with "already exists", so the name ends with the
+    stack's id (new each time the stack is created).
+    """
+    return logs.LogGroup(
+        scope,
+        "Logs",
+        log_group_name=Fn.join(
+            "", [f"/aws/vendedlogs/states/{state_machine_name}-", stack_id_suffix(Stack.of(scope))]
+        ),
+        retention=retention,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
 class RolloutStateMachine(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: RolloutStateMachineProps) -> None:
         super().__init__(scope, construct_id)
@@ -83,16 +103,7 @@ class RolloutStateMachine(Construct):
             self._execution_arn(stack, f"{props.state_machine_name}/{label}:*")
             for label in distributed_map_labels(props.definition)
         ]
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            # Under /aws/vendedlogs/ CloudWatch Logs needs no per-log-group entry in its size-limited resource policy.
-            # The log group is retained by `cdk destroy`: a fixed name would make the next deployment fail with
-            # "already exists", so the name ends with this stack's id (new each time the stack is created).
-            log_group_name=Fn.join("", [f"/aws/vendedlogs/states/{props.state_machine_name}-", stack_id_suffix(stack)]),
-            retention=props.log_retention,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.log_group = retained_log_group(self, props.state_machine_name, props.log_retention)
         self.role = iam.Role(
             self,
             "Role",
