@@ -96,17 +96,37 @@ class _InvocationStdout(io.TextIOBase):
         self._log = None
 
 
+#: Serialises the engine threads' swaps of ``sys.stdout``: a read-then-assign interleaved with another thread's
+#: would install a stream whose ``previous`` skips the other's, and that thread's prints would leak past its log.
+_STDOUT_SWAP = threading.Lock()
+
+
 @contextmanager
 def captured_stdout(log: io.StringIO) -> Iterator[None]:
     """Capture what the current thread prints into ``log``; other threads print where they did before."""
-    stream = _InvocationStdout(sys.stdout, log)
-    sys.stdout = stream
+    with _STDOUT_SWAP:
+        stream = _InvocationStdout(sys.stdout, log)
+        sys.stdout = stream
     try:
         yield
     finally:
-        stream.detach_log()
-        if sys.stdout is stream:
-            sys.stdout = stream.previous
+        with _STDOUT_SWAP:
+            stream.detach_log()
+            _unlink(stream)
+
+
+def _unlink(stream: _InvocationStdout) -> None:
+    """Take ``stream`` out of the chain of invocation streams, wherever a later invocation left it."""
+    if sys.stdout is stream:
+        sys.stdout = stream.previous
+        return
+    # An invocation that started later and is still running wraps it: link that one past it.
+    current = sys.stdout
+    while isinstance(current, _InvocationStdout):
+        if current.previous is stream:
+            current.previous = stream.previous
+            return
+        current = current.previous
 
 
 class MotoLambdaFunction(Protocol):

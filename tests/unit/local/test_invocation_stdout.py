@@ -57,3 +57,34 @@ def test_a_restore_interleaved_with_another_redirection_loses_nothing(monkeypatc
     print("the report")
     assert terminal.getvalue() == "the report\n"
     assert log.getvalue() == ""
+
+
+def test_concurrent_invocations_capture_only_their_own_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = fake_terminal(monkeypatch)
+    # Thread switches every microsecond: the interleavings of many invocations starting and ending at once,
+    # as a Map's children do, happen within the test's few thousand captures.
+    previous_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    threads, rounds = 16, 150
+    logs = [io.StringIO() for _ in range(threads)]
+    start = threading.Barrier(threads)
+
+    def invoke(index: int) -> None:
+        start.wait(5)
+        for round_ in range(rounds):
+            with captured_stdout(logs[index]):
+                print(f"{index}:{round_}")
+
+    try:
+        workers = [threading.Thread(target=invoke, args=(index,)) for index in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+    finally:
+        sys.setswitchinterval(previous_interval)
+
+    assert terminal.getvalue() == ""
+    for index, log in enumerate(logs):
+        assert log.getvalue() == "".join(f"{index}:{round_}\n" for round_ in range(rounds))
+    assert sys.stdout is terminal
