@@ -436,13 +436,15 @@ def local() -> None:
 _state_option = click.option("--state", "state_dir", metavar="DIR", help=STATE_HELP)
 
 
-def _changed(state_dir: str | None, change: Callable[[Any], str]) -> int:
-    """Load the state, apply ``change`` (which returns what it did, in words), save, and say so."""
+def _changed(state_dir: str | None, change: Callable[[Any], str], *, save: bool = True) -> int:
+    """Load the state, apply ``change`` (which returns what it did, in words), save (unless the change saved it
+    itself: one that runs the world), and say so."""
     from workflow.console import state
 
     loaded = state.load_state(state.resolve(state_dir))
     done = change(loaded)
-    state.save_state(loaded)
+    if save:
+        state.save_state(loaded)
     _stdout().print(f"{done} (simulated time {loaded.clock})", soft_wrap=True)
     return EXIT_SUCCEEDED
 
@@ -504,6 +506,26 @@ def local_delete_sync(account: str, region: str, sync_name: str, state_dir: str 
         return f"deleted {sync_name} of {account} in {region}"
 
     return _changed(state_dir, delete)
+
+
+@local.command("terminate-node")
+@click.argument("node_id")
+@_state_option
+def local_terminate_node(node_id: str, state_dir: str | None) -> int:
+    """Terminate the managed node NODE_ID (i-... or mi-...), as EC2's TerminateInstances would.
+
+    SSM then reports it Terminated (its AWS:InstanceInformation, exported by the account-region's syncs) and
+    keeps its inventory files in the bucket; `orgsync coverage` lists it as stale, `orgsync query --named
+    terminated-nodes` finds it. Find node ids with `orgsync query --state DIR --named active-nodes`.
+    """
+    _require_local_extra()
+    from workflow.console import state
+
+    def terminate(s: Any) -> str:
+        account_id, region, was_running = state.terminate_node(s, node_id)
+        return f"terminated {node_id} of {account_id} in {region}" + ("" if was_running else " (it was already)")
+
+    return _changed(state_dir, terminate, save=False)
 
 
 @local.command("advance")

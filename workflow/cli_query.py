@@ -5,7 +5,9 @@ The command exported here is :data:`query` (a ``click.Command``); ``workflow/cli
 - On AWS: ``orgsync query "SELECT ..."`` runs in the deployment's Athena workgroup and Glue database
   (``--workgroup``/``--database``, defaults from the CDK app), printing progress on stderr while it runs.
 - Locally: ``orgsync query --scenario FILE "SELECT ..."`` rolls the scenario out on the local engine and runs
-  the same text over the simulated bucket through DuckDB (see :mod:`workflow.inventory_query`).
+  the same text over the simulated bucket through DuckDB (see :mod:`workflow.inventory_query`);
+  ``orgsync query --state DIR "SELECT ..."`` runs it over the bucket of the lasting local world (``orgsync
+  local``) as it is, without running anything (and changing nothing).
 - ``--named NAME`` runs a shipped query instead (``--list-named`` shows them); ``--format table|csv|json``.
 
 Exit status: 0 with the rows printed, 1 when Athena's query failed (its reason on one line), 2 when the query or an
@@ -123,6 +125,31 @@ def query_on_local_engine(scenario_path: Path, input_file: Path | None, sql: str
     return inventory.run(sql)
 
 
+def query_on_local_state(state_dir: str, sql: str) -> QueryResult:
+    """Run ``sql`` over the bucket of the lasting local world in ``state_dir`` ('' for the default one), as it is.
+
+    The world is opened (so that what SSM has written by its simulated time is there) and not saved: a query
+    changes nothing.
+    """
+    from workflow.console import state
+    from workflow.console.errors import CliError
+    from workflow.inventory_query import LocalInventory
+    from workflow.local import local_extra_missing
+
+    parse_query(sql)  # a malformed query is refused before the world opens
+    if (missing := local_extra_missing()) is not None:
+        raise QueryRejected(missing)
+    try:
+        loaded = state.load_state(state.resolve(state_dir or None))
+        with state.open_world(loaded, save=False) as local:
+            inventory = LocalInventory(now=local.now())
+            aggregator = local.scenario.aggregator
+            inventory.load_bucket(local.aws.client("s3"), aggregator.bucket, aggregator.prefix)
+    except CliError as exc:
+        raise QueryRejected(f"--state: {exc}") from exc
+    return inventory.run(sql)
+
+
 def query_on_athena(sql: str, workgroup: str, database: str, region: str | None, profile: str | None) -> QueryResult:
     """Run ``sql`` in the deployment's Athena workgroup, with progress on stderr."""
     import boto3  # deferred: the local path and --help need no session
@@ -151,6 +178,7 @@ _EPILOG = "\b\nExamples:\n" + "\n".join(
         'orgsync query --format csv "SELECT accountid, region, count(*) AS nodes FROM aws_instanceinformation '
         'GROUP BY 1, 2"',
         "orgsync query --scenario workflow/scenarios/example.json --named terminated-nodes",
+        "orgsync query --state ~/.cache/orgsync/local --named software",
     )
 )
 
@@ -202,6 +230,12 @@ def _require_query_extra() -> None:
     help="Execution input of the rollout for --scenario (default: the whole organization, every region).",
 )
 @click.option(
+    "--state",
+    "state_dir",
+    metavar="DIR",
+    help="Query the bucket of the lasting local world (orgsync local) in DIR ('' for the default one), as it is.",
+)
+@click.option(
     "--refresh-partitions",
     is_flag=True,
     help="On AWS: add the accounts and regions the bucket (--bucket, --prefix) holds to the tables' projection.",
@@ -222,6 +256,7 @@ def query(
     output_format: str,
     scenario: Path | None,
     input_file: Path | None,
+    state_dir: str | None,
     refresh_partitions: bool,
     bucket: str | None,
     prefix: str,
@@ -230,15 +265,19 @@ def query(
     region: str | None,
     profile: str | None,
 ) -> None:
-    """Run SQL (Athena's dialect) over the organization's inventory: on Athena, or locally with --scenario."""
+    """Run SQL (Athena's dialect) over the organization's inventory: on Athena, or locally with --scenario or
+    --state."""
     if list_named:
         for item in NAMED_QUERIES.values():
             click.echo(f"{item.name:<18} {item.description}")
         ctx.exit(EXIT_OK)
     if refresh_partitions:
         try:
-            if sql is not None or named is not None or scenario is not None or not bucket:
-                raise QueryRejected("--refresh-partitions: give --bucket (and --prefix), and no query or --scenario")
+            local_or_query = any(value is not None for value in (sql, named, scenario, state_dir))
+            if local_or_query or not bucket:
+                raise QueryRejected(
+                    "--refresh-partitions: give --bucket (and --prefix), and no query, --scenario or --state"
+                )
             click.echo(refresh_on_aws(bucket, prefix, database, region, profile))
         except QueryRejected as exc:
             click.echo(f"orgsync: error: query: {' '.join(str(exc).split())}", err=True)
@@ -256,7 +295,11 @@ def query(
                 raise QueryRejected(f"--named: {named!r} is not one of {', '.join(NAMED_QUERIES)}")
             sql = NAMED_QUERIES[named].text(days)
         assert sql is not None
-        if scenario is not None:
+        if state_dir is not None:
+            if scenario is not None or input_file is not None:
+                raise QueryRejected("--state: use it alone: the query reads the lasting world's bucket as it is")
+            result = query_on_local_state(state_dir, sql)
+        elif scenario is not None:
             result = query_on_local_engine(scenario, input_file, sql)
         else:
             if input_file is not None:

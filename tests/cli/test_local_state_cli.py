@@ -16,6 +16,7 @@ from workflow.local.scenario import example_scenario_path
 EXAMPLE = str(example_scenario_path())
 TARGETS = {"targets": ["/Infrastructure"], "regions": ["ap-northeast-1", "us-east-1"]}
 SANDBOX_BOB = "400000000006"
+NETWORK_HUB, NETWORK_HUB_NODE = "500000000001", "i-af11f3583183bb368"  # one of its two counted nodes
 
 
 def invoke(*args: str) -> Any:
@@ -42,8 +43,38 @@ def test_a_day_in_the_life(tmp_path: Path) -> None:
     # WHEN the platform team rolls out to /Infrastructure
     code, rollout = run(state, tmp_path)
     assert code == 0 and set(statuses(rollout).values()) == {"CREATED"}
-    # AND a day later an account is moved into that OU
+    # AND a day later one of network-hub's nodes is terminated
     assert invoke("local", "advance", "1d", "--state", str(state)).exit_code == 0
+    terminated = invoke("local", "terminate-node", NETWORK_HUB_NODE, "--state", str(state))
+    assert terminated.exit_code == 0, terminated.stderr
+    assert terminated.stdout.startswith(f"terminated {NETWORK_HUB_NODE} of {NETWORK_HUB} in ap-northeast-1")
+    # THEN a verify still finds every sync in place (a node going away changes no sync)
+    code, verify = run(state, tmp_path, mode="verify")
+    assert code == 0 and set(statuses(verify).values()) == {"IN_SYNC"}
+    # AND coverage lists the terminated node as stale, its files still in the bucket, the account still covered
+    path = tmp_path / "coverage.json"
+    path.write_text(json.dumps(TARGETS))
+    covered = invoke("coverage", "--state", str(state), "--input", str(path), "--json")
+    assert covered.exit_code == 0, covered.stderr
+    coverage = json.loads(covered.stdout)
+    stale = [(s["instanceId"], s["instanceStatus"]) for s in coverage["staleInstances"]]
+    assert stale == [(NETWORK_HUB_NODE, "Terminated")]
+    assert coverage["staleInstances"][0]["files"] == 6  # every inventory type of a Linux node stays
+    hub = next(a for a in coverage["accounts"] if a["accountId"] == NETWORK_HUB)
+    assert hub["instances"] == 1 and sorted(coverage["covered"]) == [NETWORK_HUB, "500000000002"]
+    # AND the bucket's inventory answers queries: the node is Terminated there, one node is left active
+    query = invoke("query", "--state", str(state), "--named", "terminated-nodes", "--format", "json")
+    assert query.exit_code == 0, query.stderr
+    terminated_nodes = [(r["accountid"], r["resourceid"]) for r in json.loads(query.stdout)]
+    assert terminated_nodes == [(NETWORK_HUB, NETWORK_HUB_NODE)]
+    active = invoke("query", "--state", str(state), "--named", "active-nodes", "--format", "json")
+    assert {(r["accountid"], r["region"]): r["active_nodes"] for r in json.loads(active.stdout)} == {
+        (NETWORK_HUB, "ap-northeast-1"): 1,
+        ("500000000002", "us-east-1"): 2,
+        ("200000000003", "ap-northeast-1"): 1,  # in-sync-already's sync was exporting before orgsync ran
+        ("200000000003", "us-east-1"): 1,
+    }
+    # WHEN an account is moved into that OU
     moved = invoke("local", "move-account", "sandbox-bob", "/Infrastructure", "--state", str(state))
     assert moved.exit_code == 0, moved.stderr
     # THEN the scheduled verify finds the syncs created yesterday in place, and the moved account MISSING
@@ -66,6 +97,40 @@ def test_a_day_in_the_life(tmp_path: Path) -> None:
     arn = f"arn:aws:states:ap-northeast-1:300000000001:execution:orgsync:{green['executionName']}"
     again = invoke("report", arn, "--state", str(state), "--format", "json")
     assert again.exit_code == 0 and json.loads(again.stdout)["summary"] == green["summary"]
+    watched = invoke("watch", arn, "--state", str(state), "--no-progress")
+    assert watched.exit_code == 0 and green["executionName"] in watched.stdout
+    # WHEN the rehearsal ends with a teardown
+    code, teardown = run(state, tmp_path, mode="teardown", confirm="teardown")
+    assert code == 0 and set(statuses(teardown).values()) == {"DELETED"}
+    # THEN no sync of ours is left, and the inventory stays in the bucket (the terminated node's too)
+    code, after = run(state, tmp_path, mode="verify")
+    assert code == 1 and set(statuses(after).values()) == {"MISSING"}
+    query = invoke("query", "--state", str(state), "--named", "terminated-nodes", "--format", "json")
+    assert [r["resourceid"] for r in json.loads(query.stdout)] == [NETWORK_HUB_NODE]
+
+
+def test_terminating_an_unknown_node_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert invoke("local", "init", "--scenario", EXAMPLE, "--state", str(state)).exit_code == 0
+    before = (state / "state.json").read_bytes()
+    for node in ("i-0000000000000000f", "not-a-node"):
+        result = invoke("local", "terminate-node", node, "--state", str(state))
+        assert result.exit_code == 2
+        assert result.stderr == f'orgsync: error: no managed node "{node}" in the local organization\n'
+        assert result.stdout == ""
+    assert (state / "state.json").read_bytes() == before
+    assert sorted(p.name for p in state.iterdir()) == ["state.json"]
+
+
+def test_terminating_a_terminated_node_changes_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert invoke("local", "init", "--scenario", EXAMPLE, "--state", str(state)).exit_code == 0
+    before = (state / "state.json").read_bytes()
+    # the example's dev-payments lists a node that is terminated already
+    again = invoke("local", "terminate-node", "i-0a1b2c3d4e5f6073a", "--state", str(state))
+    assert again.exit_code == 0, again.stderr
+    assert "(it was already)" in again.stdout
+    assert (state / "state.json").read_bytes() == before
 
 
 def test_a_sync_deleted_by_hand_is_missing_at_the_next_verify(tmp_path: Path) -> None:

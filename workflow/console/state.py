@@ -6,11 +6,19 @@ world) opens the same world, and what a command changed is what the next one see
 
 What is kept, in ``<state dir>/state.json`` (plus ``executions/``, see :mod:`workflow.console.saved`):
 
-- ``scenario``: the scenario document as amended (accounts moved or added), every account with its id written
-  out, and without ``existingSyncs``: once seeded, the syncs are kept as they are, not as the scenario wrote them;
+- ``scenario``: the scenario document as amended (accounts moved or added, managed nodes terminated), every
+  account with its id written out, and without ``existingSyncs``: once seeded, the syncs are kept as they are,
+  not as the scenario wrote them; an account with a terminated node lists its nodes (with their derived ids);
 - ``syncs``: every resource data sync of every account and region, with its status and times;
-- ``objects``: every object of the aggregator bucket (markers, inventory, orgsync's reports), with its LastModified;
+- ``associations``: the State Manager associations of every account-region reached so far (the scenario's
+  ``inventoryAssociation`` seeds the others when first reached, as it did at the start), those orgsync created
+  included;
+- ``objects``: every object of the aggregator bucket (markers, inventory, orgsync's reports), with its
+  LastModified and Content-Type; ``bucketPolicy``: its policy (None: none);
 - ``clock``: the simulated time.
+
+Executions are kept beside it, one file each (:mod:`workflow.console.saved`): their description, history and
+report, which ``orgsync report ARN`` and ``orgsync watch ARN`` read.
 
 A sync whose marker SSM had not written yet when a command ended gets it written once the simulated clock reaches
 its creation time plus the account's ``markerDelaySeconds``, in a later command (``orgsync local advance``).
@@ -62,6 +70,10 @@ class LocalState:
     clock: str
     syncs: list[dict[str, Any]] = field(default_factory=list)
     objects: list[dict[str, Any]] = field(default_factory=list)
+    #: None: not kept (a state written before associations were): the scenario seeds them as at the start.
+    associations: list[dict[str, Any]] | None = None
+    #: The bucket policy document; ``""``: not kept (the scenario's ``bucketPolicy`` applies).
+    bucket_policy: str | None = ""
 
     @property
     def now(self) -> datetime:
@@ -74,7 +86,9 @@ class LocalState:
             "clock": self.clock,
             "scenario": self.scenario,
             "syncs": self.syncs,
+            "associations": self.associations,
             "objects": self.objects,
+            "bucketPolicy": self.bucket_policy,
         }
 
 
@@ -109,6 +123,8 @@ def load_state(directory: Path) -> LocalState:
         clock=document["clock"],
         syncs=list(document.get("syncs", [])),
         objects=list(document.get("objects", [])),
+        associations=document.get("associations"),
+        bucket_policy=document.get("bucketPolicy", ""),
     )
 
 
@@ -213,44 +229,63 @@ def _without_existing_syncs(document: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def open_world(state: LocalState) -> Iterator[LocalRun]:
-    """The state's world running on the local engine; saved back when the block ends without an error."""
+def open_world(state: LocalState, *, save: bool = True) -> Iterator[LocalRun]:
+    """The state's world running on the local engine; saved back when the block ends without an error (unless
+    ``save=False``: a command that only reads)."""
     from workflow.local.clock import VirtualClock
     from workflow.local.runner import LocalRun
 
     with LocalRun(parse(state), VirtualClock(start=state.now)) as local:
-        _restore(local, state)
+        restore(local, state)
         yield local
         captured = capture(local, state)
-    save_state(captured)
+    if save:
+        save_state(captured)
+        # The caller's state is the world as saved (a command that goes on with it sees what it changed).
+        for name in ("scenario", "clock", "syncs", "objects", "associations", "bucket_policy"):
+            setattr(state, name, getattr(captured, name))
 
 
 def capture(local: LocalRun, state: LocalState) -> LocalState:
-    """``state`` with the running world's clock, syncs and bucket objects."""
+    """``state`` with the running world's clock, syncs, associations, bucket objects and bucket policy."""
     syncs = [
         _sync_document(account_id, region, sync)
         for (account_id, region), backend in sorted(local.aws.syncs.items())
         for sync in backend.syncs.values()
+    ]
+    associations = [
+        {"accountId": backend.account_id, "region": backend.region, "associations": documents}
+        for backend in local.aws.associations.reached()
+        for documents in ([a.to_document() for a in backend.associations.values()],)
     ]
     s3 = local.aws.client("s3")
     bucket = local.scenario.aggregator.bucket
     objects = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
-            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+            got = s3.get_object(Bucket=bucket, Key=item["Key"])
             objects.append(
                 {
                     "key": item["Key"],
-                    "body": base64.b64encode(body).decode("ascii"),
+                    "body": base64.b64encode(got["Body"].read()).decode("ascii"),
                     "lastModified": item["LastModified"].astimezone(UTC).isoformat(),
+                    "contentType": got.get("ContentType"),
                 }
             )
+    try:
+        policy: str | None = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    except s3.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchBucketPolicy":
+            raise
+        policy = None
     return LocalState(
         directory=state.directory,
         scenario=state.scenario,
         clock=local.clock.now().astimezone(UTC).isoformat(),
         syncs=syncs,
         objects=objects,
+        associations=associations,
+        bucket_policy=policy,
     )
 
 
@@ -267,9 +302,11 @@ def _sync_document(account_id: str, region: str, sync: Any) -> dict[str, Any]:
     return document
 
 
-def _restore(local: LocalRun, state: LocalState) -> None:
-    """Put the state's syncs and bucket objects into the freshly seeded world, and reschedule pending markers."""
+def restore(local: LocalRun, state: LocalState) -> None:
+    """Put the state's syncs, associations, bucket objects and policy into the freshly seeded world, and
+    reschedule pending markers."""
     from workflow.local import seams
+    from workflow.local.ssm_associations import Association
     from workflow.local.ssm_sync.models import ResourceDataSync
 
     owner, attribute, clock_stamp = seams.S3_LAST_MODIFIED.resolve()
@@ -280,9 +317,17 @@ def _restore(local: LocalRun, state: LocalState) -> None:
             # Each object keeps its LastModified (the marker check and coverage's staleness read it).
             at = datetime.fromisoformat(item["lastModified"]).astimezone(UTC).replace(tzinfo=None)
             setattr(owner, attribute, lambda at=at: at)
-            s3.put_object(Bucket=bucket, Key=item["key"], Body=base64.b64decode(item["body"]))
+            extra = {"ContentType": item["contentType"]} if item.get("contentType") else {}
+            s3.put_object(Bucket=bucket, Key=item["key"], Body=base64.b64decode(item["body"]), **extra)
     finally:
         setattr(owner, attribute, clock_stamp)
+    if state.bucket_policy is None:
+        s3.delete_bucket_policy(Bucket=bucket)
+    elif state.bucket_policy:
+        s3.put_bucket_policy(Bucket=bucket, Policy=state.bucket_policy)
+    for kept in state.associations or ():
+        associations = [Association.from_document(document) for document in kept["associations"]]
+        local.aws.associations.restore(kept["accountId"], kept["region"], associations)
     for document in state.syncs:
         fields = {key: document[key] for key in document if key not in {"accountId", "region"}}
         for name in _TIMES:
@@ -357,6 +402,57 @@ def delete_sync(state: LocalState, account: str, region: str, name: str) -> None
     if len(kept) == len(state.syncs):
         raise StateError(f"no sync {json.dumps(name)} in account {account_id} in {region}")
     state.syncs = kept
+
+
+def terminate_node(state: LocalState, node_id: str) -> tuple[str, str, bool]:
+    """Terminate managed node ``node_id`` in the running world and in the state's document; returns its account
+    id, its region and whether it was running before (a terminated node stays terminated, as on EC2).
+
+    An unknown node is a :class:`StateError` before anything changes. The node's ``InstanceStatus`` becomes
+    ``Terminated`` as SSM reports it (every working sync of its account-region exports its
+    ``AWS:InstanceInformation``); its other inventory files stay in the bucket.
+    """
+    from workflow.local.inventory import account_nodes
+
+    scenario = parse(state)
+    found = [
+        (account, node)
+        for account in scenario.accounts
+        for region in sorted(account.instances)
+        for node in account_nodes(account, region)
+        if node.id == node_id
+    ]
+    if not found:
+        raise StateError(f"no managed node {json.dumps(node_id)} in the local organization")
+    account, node = found[0]
+    if node.state == "terminated":
+        return account.id, node.region, False
+    document = copy.deepcopy(state.scenario)
+    entry, _ = _find_account(document, account.id)
+    entry["instances"] = [
+        _node_document(node_id, each) for region in sorted(account.instances) for each in account_nodes(account, region)
+    ]
+    with open_world(state) as local:
+        local.aws.terminate_node(node_id)
+        _amend(state, document)
+    return account.id, node.region, True
+
+
+def _node_document(terminated_id: str, node: Any) -> dict[str, Any]:
+    """A scenario's NODE entry for ``node`` (terminated if it is ``terminated_id``)."""
+    document: dict[str, Any] = {
+        "id": node.id,
+        "region": node.region,
+        "platform": node.platform,
+        "state": "terminated" if node.id == terminated_id else node.state,
+        "applications": [
+            {"name": app.name, "version": app.version, **({"publisher": app.publisher} if app.publisher else {})}
+            for app in node.applications
+        ],
+    }
+    if node.inventory_age_days:
+        document["inventoryAgeDays"] = node.inventory_age_days
+    return document
 
 
 def advance(state: LocalState, seconds: float) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 
 from workflow.local.clock import VirtualClock
 from workflow.local.faults import FaultInjector, FaultRateInjector
-from workflow.local.scenario import Fault, Scenario, parse_account, parse_fault
+from workflow.local.inventory import account_nodes
+from workflow.local.scenario import Account, Fault, Node, Scenario, parse_account, parse_fault
 from workflow.local.seeding import Seeder
 from workflow.local.ssm_environment import SsmEnvironment
 
@@ -86,6 +87,39 @@ class ControlApi:
         self.scenario = dataclasses.replace(
             self.scenario, accounts=tuple(moved if a.id == account_id else a for a in self.scenario.accounts)
         )
+
+    def find_node(self, node_id: str) -> tuple[Account, Node]:
+        """The account holding managed node ``node_id`` (listed or counted) and the node; KeyError if none does."""
+        for account in self.scenario.accounts:
+            for region in sorted(account.instances):
+                for node in account_nodes(account, region):
+                    if node.id == node_id:
+                        return account, node
+        raise KeyError(node_id)
+
+    def terminate_node(self, node_id: str) -> Node:
+        """Terminate managed node ``node_id``, as EC2's TerminateInstances would; returns the node as it is now.
+
+        SSM then reports it ``Terminated`` (its ``AWS:InstanceInformation``, exported by every working sync of the
+        account-region) and keeps its other inventory files. A counted node keeps its derived id, platform and
+        software: the account's nodes are listed from then on. Terminating a terminated node changes nothing (as
+        on EC2). Example: ``aws.terminate_node("i-0a1b2c3d4e5f60729")``.
+        """
+        account, node = self.find_node(node_id)
+        if node.state == "terminated":
+            return node
+        terminated = dataclasses.replace(node, state="terminated")
+        nodes = [
+            terminated if listed.id == node_id else listed
+            for region in sorted(account.instances)
+            for listed in account_nodes(account, region)
+        ]
+        changed = dataclasses.replace(account, nodes=tuple(nodes))
+        self.scenario = dataclasses.replace(
+            self.scenario, accounts=tuple(changed if a.id == account.id else a for a in self.scenario.accounts)
+        )
+        self._ssm.node_status_changed(account.id, terminated)
+        return terminated
 
     def set_bucket_policy(self, kind: str, propagation_seconds: float = 0) -> None:
         """Replace the aggregator bucket's policy with the documented one of ``kind`` (or none).

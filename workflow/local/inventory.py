@@ -251,6 +251,19 @@ def node_records(account_id: str, node: Node, at: datetime, collected: bool = Tr
     return {type_name: lines for type_name, lines in records.items() if lines}
 
 
+def instance_information_object(prefix: str | None, account_id: str, node: Node, at: datetime) -> tuple[str, bytes]:
+    """The node's ``AWS:InstanceInformation`` file as SSM exports it at ``at`` (its ``InstanceStatus`` current).
+
+    >>> from datetime import UTC, datetime
+    >>> node = Node("i-0123456789abcdef0", "us-east-1", state="terminated")
+    >>> key, body = instance_information_object("default", "200000000001", node, datetime(2026, 1, 1, tzinfo=UTC))
+    >>> key.split("/")[1], json.loads(body)["InstanceStatus"]
+    ('AWS:InstanceInformation', 'Terminated')
+    """
+    lines = node_records(account_id, node, at, collected=False)["AWS:InstanceInformation"]
+    return inventory_key(prefix, "AWS:InstanceInformation", account_id, node.region, node.id), _lines(lines)
+
+
 def inventory_objects(
     prefix: str | None, account_id: str, nodes: list[Node], at: datetime, collected: bool = True
 ) -> list[tuple[str, bytes]]:

@@ -27,8 +27,8 @@ from typing import Any
 
 from workflow.local.bucket_policy import ssm_write_denial
 from workflow.local.clock import VirtualClock
-from workflow.local.inventory import account_nodes, inventory_objects, marker_object
-from workflow.local.scenario import Account
+from workflow.local.inventory import account_nodes, instance_information_object, inventory_objects, marker_object
+from workflow.local.scenario import Account, Node
 from workflow.local.seams import FakeBucket, s3_backends
 from workflow.local.ssm_associations.models import Association, AssociationBackends
 from workflow.local.ssm_sync.exceptions import ResourceDataSyncInvalidConfigurationException
@@ -123,6 +123,27 @@ class SsmEnvironment:
                 write_ssm_objects(
                     bucket, account_id, region, destination.get("Prefix"), self.clock.now(), account, collected=True
                 )
+
+    # --- managed nodes ----------------------------------------------------------------------------------------
+
+    def node_status_changed(self, account_id: str, node: Node) -> int:
+        """The node's ``InstanceStatus`` changed (stopped, terminated): SSM updates its ``AWS:InstanceInformation``
+        and every working sync of the account-region exports it. Its other files stay as they are (SSM never
+        deletes a node's files). Returns how many destinations got the new record."""
+        exported = 0
+        for sync in list(self.syncs.backend(account_id, node.region).syncs.values()):
+            destination = sync.s3_destination
+            if destination is None or sync.last_status != "Successful":
+                continue
+            bucket = find_bucket(str(destination["BucketName"]))
+            if bucket is None:
+                continue
+            at = self.clock.now()
+            key, body = instance_information_object(destination.get("Prefix"), account_id, node, at)
+            stored = s3_backends[bucket.account_id][PARTITION].put_object(bucket.name, key, body)
+            stored.last_modified = at.astimezone(UTC).replace(tzinfo=None)
+            exported += 1
+        return exported
 
     # --- the bucket policy SSM sees ---------------------------------------------------------------------------
 

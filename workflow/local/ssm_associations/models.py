@@ -109,6 +109,34 @@ class Association:
             item["LastExecutionDate"] = self.last_execution
         return item
 
+    def to_document(self) -> dict[str, Any]:
+        """The association as plain JSON (a lasting local state keeps it): :meth:`from_document` reads it back."""
+        return {
+            "associationId": self.association_id,
+            "name": self.name,
+            "targets": self.targets,
+            "created": self.created.isoformat(),
+            "associationName": self.association_name,
+            "schedule": self.schedule,
+            "lastExecution": self.last_execution.isoformat() if self.last_execution is not None else None,
+            "parameters": self.parameters,
+        }
+
+    @classmethod
+    def from_document(cls, document: Mapping[str, Any]) -> Association:
+        """The association :meth:`to_document` wrote."""
+        last = document.get("lastExecution")
+        return cls(
+            association_id=str(document["associationId"]),
+            name=str(document["name"]),
+            targets=[dict(target) for target in document["targets"]],
+            created=datetime.fromisoformat(document["created"]),
+            association_name=document.get("associationName"),
+            schedule=document.get("schedule"),
+            last_execution=datetime.fromisoformat(last) if last else None,
+            parameters={key: list(values) for key, values in (document.get("parameters") or {}).items()},
+        )
+
     def to_description(self) -> dict[str, Any]:
         """CreateAssociation's ``AssociationDescription``."""
         description = {
@@ -135,12 +163,16 @@ def check_schedule(expression: str) -> None:
 
 
 class AssociationBackend:
-    """The associations of one account-region."""
+    """The associations of one account-region (``seeded=False``: none from the scenario, e.g. when restored)."""
 
-    def __init__(self, account_id: str, region: str, environment: AssociationEnvironment) -> None:
+    def __init__(
+        self, account_id: str, region: str, environment: AssociationEnvironment, *, seeded: bool = True
+    ) -> None:
         self.account_id, self.region, self.environment = account_id, region, environment
         self.associations: dict[str, Association] = {}
         self._lock = threading.Lock()
+        if not seeded:
+            return
         for index, document in enumerate(environment.seeded_documents(account_id, region)):
             seed = f"{account_id}/{region}/{index}"
             suffix = hashlib.sha256(seed.encode()).hexdigest()[:5]
@@ -258,6 +290,28 @@ class AssociationBackends:
 
     def __getitem__(self, account_id: str) -> _AccountView:
         return _AccountView(self, account_id)
+
+    def reached(self) -> list[AssociationBackend]:
+        """The backends made so far (those not reached yet hold only what the scenario seeds), by account-region."""
+        with self._lock:
+            return [self._backends[key] for key in sorted(self._backends)]
+
+    def restore(self, account_id: str, region: str, associations: Sequence[Association]) -> AssociationBackend:
+        """Give the account-region exactly ``associations`` (as kept by a lasting state), seeding nothing.
+
+        >>> from datetime import UTC, datetime
+        >>> class Env:
+        ...     def now(self): return datetime(2026, 1, 1, tzinfo=UTC)
+        ...     def seeded_documents(self, account_id, region): return ["AWS-GatherSoftwareInventory"]
+        >>> backends = AssociationBackends(Env())
+        >>> backends.restore("200000000001", "us-east-1", []).associations
+        {}
+        """
+        backend = AssociationBackend(account_id, region, self.environment, seeded=False)
+        backend.associations = {association.association_id: association for association in associations}
+        with self._lock:
+            self._backends[(account_id, region)] = backend
+        return backend
 
     def collects(self, account_id: str, region: str, document: str = "AWS-GatherSoftwareInventory") -> bool:
         """Whether an association with ``document`` exists in the account-region."""
