@@ -40,17 +40,19 @@ import base64
 import copy
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from workflow.console.errors import CliError
 from workflow.console.saved import FORMAT_VERSION, default_state_dir, write_json_atomically
 
 if TYPE_CHECKING:
+    from workflow.local.clock import VirtualClock
     from workflow.local.runner import LocalRun
     from workflow.local.scenario import Scenario
 
@@ -244,6 +246,67 @@ def open_world(state: LocalState, *, save: bool = True) -> Iterator[LocalRun]:
         # The caller's state is the world as saved (a command that goes on with it sees what it changed).
         for name in ("scenario", "clock", "syncs", "objects", "associations", "bucket_policy"):
             setattr(state, name, getattr(captured, name))
+
+
+def lasting_run_factory(state: LocalState) -> Callable[[Scenario, VirtualClock], LocalRun]:
+    """What ``LocalServer(run_factory=...)`` builds for ``orgsync local serve --state DIR``: a :class:`LastingRun`."""
+    from workflow.local.runner import LocalRun
+
+    class LastingRun(LocalRun):
+        """The state's world as a ``LocalRun``: restored when entered; when left cleanly, its executions are saved
+        for ``report``/``watch`` and the world is captured and written atomically (the previous state stays whole
+        until the rename; a crash before leaves it as it was)."""
+
+        def __init__(self, scenario: Scenario, clock: VirtualClock) -> None:
+            super().__init__(scenario, clock)
+            self._restored = False
+
+        def __enter__(self) -> LastingRun:
+            super().__enter__()
+            try:
+                restore(self, state)
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
+            self._restored = True
+            return self
+
+        def __exit__(
+            self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        ) -> None:
+            try:
+                if self._restored and exc_type is None:
+                    self._restored = False
+                    save_executions(self, state.directory)
+                    captured = capture(self, state)
+                    save_state(captured)
+            finally:
+                super().__exit__(exc_type, exc, tb)
+
+    def factory(scenario: Scenario, clock: VirtualClock) -> LocalRun:
+        return LastingRun(scenario, clock)
+
+    return factory
+
+
+def save_executions(local: LocalRun, directory: Path) -> list[str]:
+    """Save every execution of the world's state machine for ``report``/``watch`` (those still running are
+    stopped first, as leaving the world would); returns their ARNs."""
+    from workflow.console import saved
+
+    client = local.engine.session.client("stepfunctions")
+    arns = []
+    for page in client.get_paginator("list_executions").paginate(stateMachineArn=local.state_machine_arn):
+        for item in page["executions"]:
+            arn = item["executionArn"]
+            if item["status"] == "RUNNING":
+                client.stop_execution(executionArn=arn, cause="orgsync local serve stopped")
+            description = client.describe_execution(executionArn=arn)
+            description.pop("ResponseMetadata", None)
+            report = local.read_report(str(description["name"]))
+            saved.save_execution(dict(description), local.history(arn), report, state_dir=directory)
+            arns.append(arn)
+    return arns
 
 
 def capture(local: LocalRun, state: LocalState) -> LocalState:

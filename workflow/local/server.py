@@ -20,8 +20,9 @@ and the marker appears ``markerDelaySeconds`` of wall time after the sync was cr
 :meth:`LocalServer.stop` shuts the HTTP server, joins its thread, stops running executions and the engine,
 and resets moto: nothing keeps running.
 
-A lasting state directory (issue 14's ``--state DIR``) will plug in as the ``run_factory``: anything that builds
-the entered-and-deployed world from the scenario and the clock.
+A lasting state directory (``orgsync local serve --state DIR``) plugs in as the ``run_factory``
+(:class:`workflow.console.state.LastingRun`: the world restored when entered, saved when left cleanly) with
+``clock_start`` at the state's simulated time.
 
 Example::
 
@@ -39,6 +40,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -80,11 +82,14 @@ class LocalServer:
         port: int = DEFAULT_PORT,
         real_time: bool = False,
         run_factory: RunFactory = LocalRun,
+        clock_start: datetime | None = None,
     ) -> None:
         self.scenario = scenario
         self.requested_port = port
         self.real_time = real_time
-        self.clock: VirtualClock = RealTimeClock(BACKEND_LOCK) if real_time else VirtualClock()
+        self.clock: VirtualClock = (
+            RealTimeClock(BACKEND_LOCK, start=clock_start) if real_time else VirtualClock(start=clock_start)
+        )
         self._run_factory = run_factory
         self.run: LocalRun | None = None
         self._server: BaseWSGIServer | None = None
