@@ -301,10 +301,10 @@ def save_executions(local: LocalRun, directory: Path) -> list[str]:
             arn = item["executionArn"]
             if item["status"] == "RUNNING":
                 client.stop_execution(executionArn=arn, cause="orgsync local serve stopped")
-            description = client.describe_execution(executionArn=arn)
-            description.pop("ResponseMetadata", None)
+            described = client.describe_execution(executionArn=arn)
+            description = {key: value for key, value in described.items() if key != "ResponseMetadata"}
             report = local.read_report(str(description["name"]))
-            saved.save_execution(dict(description), local.history(arn), report, state_dir=directory)
+            saved.save_execution(description, local.history(arn), report, state_dir=directory)
             arns.append(arn)
     return arns
 
