@@ -420,6 +420,7 @@ def plan(**options: Any) -> int:
         "orgsync local init --scenario workflow/scenarios/example.json",
         "orgsync run --input docs/examples/rollout-input.json",
         "orgsync local advance 1d",
+        "orgsync local terminate-node i-ef38aa6d3f1571f4f",
         "orgsync local move-account sandbox-bob /Workloads/Prod",
         "orgsync run --input docs/examples/verify-input.json",
     )
@@ -428,8 +429,10 @@ def local() -> None:
     """The lasting local world: an organization, its syncs, the bucket and a simulated clock kept between commands.
 
     A scenario file seeds it once (init); `orgsync run` without --scenario or --state-machine-arn runs on it, and
-    `orgsync report ARN` / `orgsync watch ARN` read its executions. The other commands change the world as
-    someone outside orgsync would: move or add an account, delete a sync by hand, let time pass.
+    `orgsync report ARN` / `orgsync watch ARN` read its executions, `orgsync coverage --state` and `orgsync query
+    --state` look at it. The other commands change the world as someone outside orgsync would: move or add an
+    account, delete a sync by hand, terminate a managed node, let time pass; serve answers the AWS CLI and SDKs
+    (a scenario's world, or this one with --state).
     """
 
 
@@ -516,7 +519,9 @@ def local_terminate_node(node_id: str, state_dir: str | None) -> int:
 
     SSM then reports it Terminated (its AWS:InstanceInformation, exported by the account-region's syncs) and
     keeps its inventory files in the bucket; `orgsync coverage` lists it as stale, `orgsync query --named
-    terminated-nodes` finds it. Find node ids with `orgsync query --state DIR --named active-nodes`.
+    terminated-nodes` finds it. An unknown node is one line and exit 2, with nothing changed. The ids of the nodes
+    that reach the bucket: orgsync query --state DIR "SELECT accountid, region, resourceid FROM
+    aws_instanceinformation".
     """
     _require_local_extra()
     from workflow.console import state
