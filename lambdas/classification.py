@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -250,6 +250,8 @@ class Decision:
     sync: str | None = None
     #: REPLACE: our sync as listed, to recreate exactly if its replacement cannot be created.
     replacing: ExistingSync | None = None
+    #: CREATED by an earlier attempt of this run (found in place on a retry): the sync's SyncCreatedTime.
+    syncCreated: datetime | None = None
 
 
 def _quota_detail(syncs: tuple[ExistingSync, ...], nothing_changed: bool) -> str:
@@ -317,15 +319,33 @@ def _equivalent(classification: Classification, destination: Destination, *, kep
     )
 
 
+def created_since(sync: ExistingSync, run_started: datetime | None) -> bool:
+    """True when ``sync`` was created at or after ``run_started`` (the run resolved its targets): this run's.
+
+    >>> sync = ExistingSync("org-inventory", "b", "p", "us-east-1", None, True, datetime(2026, 1, 1, tzinfo=UTC))
+    >>> created_since(sync, datetime(2025, 12, 31, tzinfo=UTC)), created_since(sync, None)
+    (True, False)
+    """
+    if run_started is None or sync.created is None:
+        return False
+    created = sync.created if sync.created.tzinfo else sync.created.replace(tzinfo=UTC)
+    return created >= run_started
+
+
 def decide_rollout(
     classification: Classification,
     sync_name: str,
     destination: Destination,
     on_conflict: OnConflict,
     adopt: bool = False,
+    run_started: datetime | None = None,
 ) -> Decision:
     """What a rollout does: create, replace (ours elsewhere, ``onConflict=replace``, the slot free), adopt an
     equivalent sync (``adopt``), or nothing. An equivalent sync is never changed nor deleted, whatever onConflict.
+
+    Ours in place, created since ``run_started`` (when the run resolved its targets), is CREATED, not IN_SYNC: an
+    earlier attempt of this task created it and failed afterwards (a timeout, a lost answer), and a retry of the
+    same input must report what the run did.
 
     >>> dest = Destination("acme-inventory", "us-east-1", "default")
     >>> old = ExistingSync("org-inventory", "old-bucket", "default", "us-east-1", None, True)
@@ -337,6 +357,13 @@ def decide_rollout(
     ours = classification.ours
     if finding is Finding.OURS_SAME:
         assert ours is not None
+        if created_since(ours, run_started):
+            return Decision(
+                Status.CREATED,
+                f"Created {ours.name} writing to {where} with organization sharing (by an earlier attempt of this "
+                f"run, which failed after the create: this attempt found it in place).",
+                syncCreated=ours.created,
+            )
         adopted = f" (adopted {ours.name})" if ours.name != sync_name else ""
         return Decision(Status.IN_SYNC, f"{ours.name}{adopted} already writes to {where}.")
     if finding is Finding.EQUIVALENT:

@@ -75,3 +75,8 @@ TRANSIENT_LAMBDA_ERRORS: tuple[str, ...] = (
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 )
+
+#: The error of a Lambda invocation that ran past its function's timeout (AWS Lambda's, as Step Functions names it).
+#: Every orgsync task is idempotent (it lists before it writes, and its writes overwrite), so the state machine retries
+#: it, with a small budget of its own (``workflow.definition.TIMEOUT_RETRY``): each attempt may take the whole timeout.
+LAMBDA_TIMED_OUT = "Sandbox.Timedout"

@@ -31,7 +31,7 @@ from lambdas.classification import (
     decide_restored,
     decide_rollout,
 )
-from lambdas.errors import OrgSyncError, OutOfTime, S3WriteFailed
+from lambdas.errors import OrgSyncError, OutOfTime, S3WriteFailed, Throttled
 from lambdas.models import Destination, Status, TargetItem
 
 SYNC_FORMAT = "JsonSerDe"
@@ -46,6 +46,8 @@ RECREATE_WAITS: tuple[float, ...] = (2.0, 4.0, 8.0, 15.0, 15.0)
 #: A replace is not started with less than this left of the function's timeout: the delete, the create and the
 #: restore, each at its worst (the create's further attempts take only what is left beyond that).
 REPLACE_RESERVE_SECONDS = 3 * aws.WORST_CASE_CALL_SECONDS
+#: The outcomes of a reconcile that changed the account-region (a sync created, replaced, restored or lost).
+CHANGED = frozenset({Status.CREATED, Status.REPLACED, Status.RESTORED, Status.RESTORE_FAILED})
 
 
 def list_syncs(ssm: Any, where: str) -> list[ExistingSync]:
@@ -178,7 +180,7 @@ def decide_rollout_of(syncs: list[ExistingSync], item: TargetItem) -> Decision:
     """What a rollout decides for ``item`` from its listed ``syncs`` (plan mode reports exactly this)."""
     run = item.run
     classification = classify(syncs, run.syncName, run.destination, item.adoptedSync)
-    return decide_rollout(classification, run.syncName, run.destination, run.onConflict, run.adopt)
+    return decide_rollout(classification, run.syncName, run.destination, run.onConflict, run.adopt, run.startedAt)
 
 
 def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
@@ -186,7 +188,7 @@ def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
     run = item.run
     decision = decide_rollout_of(list_syncs(ssm, where), item)
     if decision.action in (Action.NONE, Action.ADOPT):  # an adoption is recorded in the bucket by Check marker
-        return Reconciled.of(decision, started)
+        return Reconciled.of(decision, started, sync_created=decision.syncCreated)
     if decision.action is Action.REPLACE:
         return _replace(ssm, item, decision, started)
     try:
@@ -290,13 +292,20 @@ def reconcile(item: TargetItem, ssm_factory: Callable[[TargetItem], Any]) -> Rec
             reconciledAt=started,
         )
     # Imported here: the registry imports every mode, and the modes build on this module.
-    from lambdas.collection import collection_of
+    from lambdas.collection import Collection, CollectionStatus, collection_of
     from lambdas.modes import spec_of
 
     reconciled = spec_of(item.run.mode).reconcile(ssm, item)
     if reconciled.status in (Status.ACCESS_DENIED, Status.REGION_DISABLED):
         return reconciled  # the account-region cannot be reached: nothing to ask about collection either
-    collection = collection_of(ssm, item)
+    try:
+        collection = collection_of(ssm, item)
+    except Throttled as exc:
+        if reconciled.status not in CHANGED:
+            raise  # nothing changed: the state machine's retry of the whole task costs nothing
+        # Something changed: a retry would find it in place and could not tell a replace from a create; the
+        # change is reported, the collection is not known.
+        collection = CollectionStatus(Collection.UNKNOWN, detail=str(exc)).to_dict()
     return reconciled if collection is None else replace(reconciled, collection=collection)
 
 

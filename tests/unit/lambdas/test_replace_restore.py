@@ -7,6 +7,7 @@ not only the status.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -16,9 +17,16 @@ from botocore.exceptions import ClientError
 
 from lambdas import invocation
 from lambdas.aws import WORST_CASE_CALL_SECONDS
-from lambdas.errors import OutOfTime
+from lambdas.errors import OutOfTime, Throttled
 from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status, TargetItem, Verification
-from lambdas.sync import ALREADY_EXISTS, RECREATE_WAITS, REPLACE_RESERVE_SECONDS, reconcile_rollout
+from lambdas.sync import (
+    ALREADY_EXISTS,
+    RECREATE_WAITS,
+    REPLACE_RESERVE_SECONDS,
+    reconcile,
+    reconcile_rollout,
+    s3_destination,
+)
 from workflow.local.clock import VirtualClock
 
 WANTED = Destination("acme-inventory", "us-east-1", "default")
@@ -216,3 +224,51 @@ def test_a_replace_is_not_started_without_the_time_to_undo_it(virtual_clock: Vir
         reconcile_rollout(ssm, replace_item())
     assert [name for name, _ in ssm.calls] == ["List", "List"]  # nothing deleted
     assert ssm.syncs["org-inventory"] == OLD
+
+
+# -- what a retry of the same input reports --------------------------------------------------------------------
+
+
+class ThrottledCollection(FakeSsm):
+    """The fake, whose every other call (the collection check's) is throttled."""
+
+    def __getattr__(self, name: str) -> Any:
+        def throttled(**kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, name)
+
+        return throttled
+
+
+def test_a_replace_done_is_reported_even_when_the_collection_check_is_throttled(virtual_clock: VirtualClock) -> None:
+    # A retry would find the new sync in place and could not tell it was a replace: the change is reported now
+    ssm = ThrottledCollection([OLD])
+    result = reconcile(replace_item(), lambda _: ssm)
+    assert result.status is Status.REPLACED
+    assert result.collection is not None and result.collection["status"] == "UNKNOWN"
+    assert "throttled" in result.collection["detail"]
+
+
+def test_throttling_of_the_collection_check_is_still_retried_where_nothing_changed(virtual_clock: VirtualClock) -> None:
+    in_place = copy.deepcopy(OLD)
+    in_place["S3Destination"] = s3_destination(WANTED)
+    with pytest.raises(Throttled):
+        reconcile(replace_item(), lambda _: ThrottledCollection([in_place]))
+
+
+def test_ours_in_place_created_since_the_run_started_is_created_by_this_run(virtual_clock: VirtualClock) -> None:
+    # GIVEN our sync in place, created after the run resolved its targets (an earlier attempt created it)
+    run_started = virtual_clock.now()
+    virtual_clock.sleep(200)
+    created = virtual_clock.now()
+    in_place = {**copy.deepcopy(OLD), "S3Destination": s3_destination(WANTED), "SyncCreatedTime": created}
+    item = replace_item()
+    retried = dataclasses.replace(item, run=dataclasses.replace(item.run, startedAt=run_started))
+    # THEN a retry of that item says CREATED, with the creation time the marker must be fresh against
+    result = reconcile_rollout(FakeSsm([in_place]), retried)
+    assert (result.status, result.syncCreatedTime) == (Status.CREATED, created)
+    # AND the item carries the run's start through the items file, identical for every attempt
+    assert TargetItem.from_dict(retried.to_dict()).run.startedAt == run_started
+    # AND a later run (started after the creation) finds it IN_SYNC
+    virtual_clock.sleep(1)
+    later = dataclasses.replace(item, run=dataclasses.replace(item.run, startedAt=virtual_clock.now()))
+    assert reconcile_rollout(FakeSsm([in_place]), later).status is Status.IN_SYNC
