@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.errors import LAMBDA_TIMED_OUT, InvalidInput, MarkerNotYetWritten, S3WriteFailed
+from lambdas.errors import LAMBDA_CUT_OFF_ERRORS, InvalidInput, MarkerNotYetWritten, S3WriteFailed
 from lambdas.errors import TRANSIENT_LAMBDA_ERRORS as TRANSIENT
 from lambdas.models import Mode
 from lambdas.modes import MODES, ModeSpec
@@ -70,10 +70,11 @@ TRANSIENT_RETRY: State = {
     "MaxDelaySeconds": 60,
     "JitterStrategy": "FULL",
 }
-#: A function that ran past its timeout (``Sandbox.Timedout``): every task is idempotent, so it is run again, at
-#: most twice (each attempt may cost the whole timeout: ReconcileSync's three attempts take at most 9 minutes).
+#: A function that ran past its timeout (``Sandbox.Timedout``; ``Lambda.Unknown`` in AWS's guide): every task is
+#: idempotent, so it is run again, at most twice. Few retries: each attempt may cost the whole timeout, and a timeout
+#: that is not transient repeats (ReconcileSync's three attempts take at most 9 minutes).
 TIMEOUT_RETRY: State = {
-    "ErrorEquals": [LAMBDA_TIMED_OUT],
+    "ErrorEquals": list(LAMBDA_CUT_OFF_ERRORS),
     "IntervalSeconds": 2,
     "BackoffRate": 2.0,
     "MaxAttempts": 2,
