@@ -216,7 +216,12 @@ def _replace(ssm: Any, item: TargetItem, decision: Decision, started: datetime) 
             f"replacing {old.name} in {where} not started: {left:.0f} s left of the function's timeout, deleting, "
             f"creating and restoring may take {REPLACE_RESERVE_SECONDS} s"
         )
-    delete_sync(ssm, old.name, where)  # gone already (a concurrent run): what we wanted
+    try:
+        delete_sync(ssm, old.name, where)  # gone already (a concurrent run): what we wanted
+    except OrgSyncError:
+        # AWS may have deleted it even so (its answer lost, a timeout after it acted): the listing says which.
+        if any(sync.name == old.name for sync in list_syncs(ssm, where)):
+            raise  # still there: nothing changed, and the state machine's retry starts the replace again
     arguments = {"SyncName": run.syncName, "S3Destination": s3_destination(run.destination)}
     created = clock.now()
     try:

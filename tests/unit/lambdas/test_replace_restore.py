@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from lambdas import invocation
 from lambdas.aws import WORST_CASE_CALL_SECONDS
-from lambdas.errors import OutOfTime, Throttled
+from lambdas.errors import AwsUnavailable, OutOfTime, Throttled
 from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status, TargetItem, Verification
 from lambdas.sync import (
     ALREADY_EXISTS,
@@ -272,3 +272,30 @@ def test_ours_in_place_created_since_the_run_started_is_created_by_this_run(virt
     virtual_clock.sleep(1)
     later = dataclasses.replace(item, run=dataclasses.replace(item.run, startedAt=virtual_clock.now()))
     assert reconcile_rollout(FakeSsm([in_place]), later).status is Status.IN_SYNC
+
+
+class LostDeleteAnswer(FakeSsm):
+    """A delete AWS answers with a fault: having deleted the sync (``acted``) or not."""
+
+    def __init__(self, syncs: list[dict[str, Any]], acted: bool) -> None:
+        super().__init__(syncs)
+        self.acted = acted
+
+    def delete_resource_data_sync(self, **kwargs: Any) -> dict[str, Any]:
+        if self.acted:
+            super().delete_resource_data_sync(**kwargs)
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "Internal error"}}, "Delete")
+
+
+def test_a_delete_whose_answer_was_lost_is_found_done_and_the_replace_goes_on(virtual_clock: VirtualClock) -> None:
+    ssm = LostDeleteAnswer([OLD], acted=True)
+    result = reconcile_rollout(ssm, replace_item())
+    assert result.status is Status.REPLACED
+    assert ssm.syncs["org-inventory"]["S3Destination"]["BucketName"] == "acme-inventory"
+
+
+def test_a_delete_that_failed_leaves_everything_as_it_was_for_the_retry(virtual_clock: VirtualClock) -> None:
+    ssm = LostDeleteAnswer([OLD], acted=False)
+    with pytest.raises(AwsUnavailable):
+        reconcile_rollout(ssm, replace_item())
+    assert ssm.syncs["org-inventory"] == OLD and ssm.created() == []
