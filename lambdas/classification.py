@@ -23,8 +23,9 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -76,6 +77,8 @@ class ExistingSync:
     created: datetime | None = None
     lastStatus: str | None = None
     lastStatusMessage: str | None = None
+    #: The ``ResourceDataSyncItem`` as listed: what :meth:`create_arguments` recreates the sync from, exactly.
+    item: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_item(cls, raw: dict[str, Any]) -> ExistingSync:
@@ -92,7 +95,41 @@ class ExistingSync:
             created=raw.get("SyncCreatedTime"),
             lastStatus=raw.get("LastStatus"),
             lastStatusMessage=raw.get("LastSyncStatusMessage"),
+            item=copy.deepcopy(raw),
         )
+
+    def create_arguments(self) -> dict[str, Any]:
+        """The ``CreateResourceDataSync`` arguments that make this sync again exactly as it was listed: its name,
+        type, destination (bucket, prefix, format, region, KMS key, sharing) and source (a SyncFromSource sync).
+
+        A sync not read from a listing is recreated from its fields (JsonSerDe, the only format).
+
+        >>> old = ExistingSync("org-inventory", "old-bucket", "p", "us-east-1", "arn:aws:kms:us-east-1:1:key/k", True)
+        >>> old.create_arguments()["S3Destination"]["AWSKMSKeyARN"]
+        'arn:aws:kms:us-east-1:1:key/k'
+        >>> listed = {"SyncName": "s", "SyncType": "SyncToDestination", "LastStatus": "Successful",
+        ...           "S3Destination": {"BucketName": "b", "SyncFormat": "JsonSerDe", "Region": "us-east-1"}}
+        >>> sorted(ExistingSync.from_item(listed).create_arguments())
+        ['S3Destination', 'SyncName', 'SyncType']
+        """
+        if self.item is None:
+            s3: dict[str, Any] = {"BucketName": self.bucket, "SyncFormat": "JsonSerDe", "Region": self.region}
+            if self.prefix:
+                s3["Prefix"] = self.prefix
+            if self.kmsKeyArn:
+                s3["AWSKMSKeyARN"] = self.kmsKeyArn
+            if self.organizationShared:
+                s3["DestinationDataSharing"] = {"DestinationDataSharingType": ORGANIZATION_SHARING}
+            return {"SyncName": self.name, "S3Destination": s3}
+        arguments: dict[str, Any] = {"SyncName": self.name}
+        if self.item.get("SyncType"):
+            arguments["SyncType"] = self.item["SyncType"]
+        if self.item.get("S3Destination"):
+            arguments["S3Destination"] = copy.deepcopy(self.item["S3Destination"])
+        if self.item.get("SyncSource"):
+            # A listed source carries its State, which CreateResourceDataSync does not take.
+            arguments["SyncSource"] = {k: copy.deepcopy(v) for k, v in self.item["SyncSource"].items() if k != "State"}
+        return arguments
 
     def writes_to(self, destination: Destination) -> bool:
         """True when this sync is an organization-based sync to exactly ``destination``."""
@@ -211,6 +248,10 @@ class Decision:
     action: Action = Action.NONE
     #: The sync the action is about: the one to delete (REPLACE, DELETE) or to adopt (ADOPT).
     sync: str | None = None
+    #: REPLACE: our sync as listed, to recreate exactly if its replacement cannot be created.
+    replacing: ExistingSync | None = None
+    #: CREATED by an earlier attempt of this run (found in place on a retry): the sync's SyncCreatedTime.
+    syncCreated: datetime | None = None
 
 
 def _quota_detail(syncs: tuple[ExistingSync, ...], nothing_changed: bool) -> str:
@@ -278,15 +319,33 @@ def _equivalent(classification: Classification, destination: Destination, *, kep
     )
 
 
+def created_since(sync: ExistingSync, run_started: datetime | None) -> bool:
+    """True when ``sync`` was created at or after ``run_started`` (the run resolved its targets): this run's.
+
+    >>> sync = ExistingSync("org-inventory", "b", "p", "us-east-1", None, True, datetime(2026, 1, 1, tzinfo=UTC))
+    >>> created_since(sync, datetime(2025, 12, 31, tzinfo=UTC)), created_since(sync, None)
+    (True, False)
+    """
+    if run_started is None or sync.created is None:
+        return False
+    created = sync.created if sync.created.tzinfo else sync.created.replace(tzinfo=UTC)
+    return created >= run_started
+
+
 def decide_rollout(
     classification: Classification,
     sync_name: str,
     destination: Destination,
     on_conflict: OnConflict,
     adopt: bool = False,
+    run_started: datetime | None = None,
 ) -> Decision:
     """What a rollout does: create, replace (ours elsewhere, ``onConflict=replace``, the slot free), adopt an
     equivalent sync (``adopt``), or nothing. An equivalent sync is never changed nor deleted, whatever onConflict.
+
+    Ours in place, created since ``run_started`` (when the run resolved its targets), is CREATED, not IN_SYNC: an
+    earlier attempt of this task created it and failed afterwards (a timeout, a lost answer), and a retry of the
+    same input must report what the run did.
 
     >>> dest = Destination("acme-inventory", "us-east-1", "default")
     >>> old = ExistingSync("org-inventory", "old-bucket", "default", "us-east-1", None, True)
@@ -298,6 +357,13 @@ def decide_rollout(
     ours = classification.ours
     if finding is Finding.OURS_SAME:
         assert ours is not None
+        if created_since(ours, run_started):
+            return Decision(
+                Status.CREATED,
+                f"Created {ours.name} writing to {where} with organization sharing (by an earlier attempt of this "
+                f"run, which failed after the create: this attempt found it in place).",
+                syncCreated=ours.created,
+            )
         adopted = f" (adopted {ours.name})" if ours.name != sync_name else ""
         return Decision(Status.IN_SYNC, f"{ours.name}{adopted} already writes to {where}.")
     if finding is Finding.EQUIVALENT:
@@ -348,6 +414,7 @@ def decide_rollout(
         ours.describe(),
         action=Action.REPLACE,
         sync=ours.name,
+        replacing=ours,
     )
 
 
@@ -373,6 +440,70 @@ def decide_after_failed_create(
         Status.FAILED,
         f"{error}. Listing the syncs again did not explain it; fix the cause and rerun.",
         [s.describe() for s in classification.syncs] or None,
+    )
+
+
+def replacement_syncs(old: ExistingSync, sync_name: str, destination: Destination, old_is: str) -> list[dict[str, Any]]:
+    """The ``existingSync`` of a replace that did not happen: our previous sync (``old_is``: what became of it) and
+    the one wanted, each with its destination and KMS key.
+
+    >>> old = ExistingSync("org-inventory", "old-bucket", "p", "us-east-1", None, True)
+    >>> [s["replace"] for s in replacement_syncs(old, "org-inventory", Destination("b", "us-east-1", "q"), "restored")]
+    ['restored', 'wanted']
+    """
+    previous = {**old.describe(), "kmsKeyArn": old.kmsKeyArn, "replace": old_is}
+    wanted = {
+        "name": sync_name,
+        "bucket": destination.bucket,
+        "prefix": destination.prefix,
+        "region": destination.region,
+        "organizationShared": True,
+        "kmsKeyArn": destination.kmsKeyArn,
+        "replace": "wanted",
+    }
+    return [previous, wanted]
+
+
+def _what(sync: ExistingSync) -> str:
+    return (
+        f"{sync.label} writing to {sync.where} (bucket region {sync.region or '?'}, KMS key {sync.kmsKeyArn or 'none'}"
+        f"{', organization sharing' if sync.organizationShared else ', no organization sharing'})"
+    )
+
+
+def decide_restored(old: ExistingSync, sync_name: str, destination: Destination, error: str) -> Decision:
+    """A replace whose create failed after ours was deleted, and our previous sync recreated as it was: RESTORED.
+
+    >>> old = ExistingSync("org-inventory", "old-bucket", "p", "us-east-1", None, True)
+    >>> decision = decide_restored(old, "org-inventory", Destination("b", "us-east-1", "q"), "S3 write failed")
+    >>> decision.status.value, decision.detail.split(";")[0]
+    ('RESTORED', 'Replacing org-inventory to write to s3://b/q failed (S3 write failed)')
+    """
+    return Decision(
+        Status.RESTORED,
+        f"Replacing {sync_name} to write to {destination.where} failed ({error}); the previous sync was restored "
+        f"as it was: {_what(old)}. The account-region is as before the run: it does not write to "
+        f"{destination.where}.",
+        replacement_syncs(old, sync_name, destination, "restored"),
+    )
+
+
+def decide_restore_failed(
+    old: ExistingSync, sync_name: str, destination: Destination, error: str, restore_error: str
+) -> Decision:
+    """A replace whose create failed after ours was deleted, and whose restore failed too: RESTORE_FAILED (the
+    account-region has no sync of ours; the detail says what was deleted, to recreate it by hand if need be).
+
+    >>> old = ExistingSync("org-inventory", "old-bucket", "p", "us-east-1", None, True)
+    >>> decide_restore_failed(old, "org-inventory", Destination("b", "us-east-1", "q"), "e1", "e2").status.value
+    'RESTORE_FAILED'
+    """
+    return Decision(
+        Status.RESTORE_FAILED,
+        f"Replacing {sync_name} to write to {destination.where} failed ({error}) after the previous sync was "
+        f"deleted, and restoring it failed too ({restore_error}): the account-region has no sync of ours. Deleted: "
+        f"{_what(old)}.",
+        replacement_syncs(old, sync_name, destination, "deleted, not restored"),
     )
 
 

@@ -75,3 +75,14 @@ TRANSIENT_LAMBDA_ERRORS: tuple[str, ...] = (
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 )
+
+#: The error of a Lambda invocation that ran past its function's timeout, as Step Functions names it today. Every
+#: orgsync task is idempotent (it lists before it writes, and its writes overwrite), so the state machine retries it,
+#: with a small budget of its own (``workflow.definition.TIMEOUT_RETRY``): each attempt may take the whole timeout.
+LAMBDA_TIMED_OUT = "Sandbox.Timedout"
+#: What AWS's "Handle Lambda service exceptions" page says an unhandled Lambda error (a timeout, running out of
+#: memory) is reported as; retried like a timeout, since which name a timeout carries differs between the page and
+#: what executions show (docs/aws-behaviour.md).
+LAMBDA_UNKNOWN = "Lambda.Unknown"
+#: The errors of an invocation that ended without the handler's answer: retried with ``TIMEOUT_RETRY``.
+LAMBDA_CUT_OFF_ERRORS: tuple[str, ...] = (LAMBDA_TIMED_OUT, LAMBDA_UNKNOWN)

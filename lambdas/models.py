@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -206,9 +207,13 @@ class RunParameters:
     #: Create an inventory association where none exists (rollout), on this schedule.
     ensureCollection: bool = False
     collectionSchedule: str = "rate(12 hours)"
+    #: When the run resolved its targets, before any account-region was reconciled: a sync of ours created since
+    #: then is this run's, even when the attempt that created it failed afterwards (a timeout, a lost answer) and
+    #: a retry finds it in place. Identical across Retry attempts, as the whole item is.
+    startedAt: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form carried by every item of the Distributed Map (``adopt`` only when set)."""
+        """The JSON form carried by every item of the Distributed Map (``adopt`` and ``startedAt`` only when set)."""
         data: dict[str, Any] = {
             "executionName": self.executionName,
             "mode": str(self.mode),
@@ -222,6 +227,8 @@ class RunParameters:
         }
         if self.adopt:
             data["adopt"] = True
+        if self.startedAt is not None:
+            data["startedAt"] = self.startedAt.isoformat()
         return data
 
     @classmethod
@@ -238,6 +245,7 @@ class RunParameters:
             adopt=bool(data.get("adopt", False)),
             ensureCollection=bool(data.get("ensureCollection", False)),
             collectionSchedule=str(data.get("collectionSchedule", "rate(12 hours)")),
+            startedAt=datetime.fromisoformat(data["startedAt"]) if data.get("startedAt") else None,
         )
 
 
@@ -264,8 +272,9 @@ class RolloutInput:
     ensureCollection: bool = False
     collectionSchedule: str = "rate(12 hours)"
 
-    def run_parameters(self, execution_name: str) -> RunParameters:
-        """The per-item parameters of an execution named ``execution_name``."""
+    def run_parameters(self, execution_name: str, started_at: datetime | None = None) -> RunParameters:
+        """The per-item parameters of an execution named ``execution_name`` that resolved its targets at
+        ``started_at``."""
         return RunParameters(
             executionName=execution_name,
             mode=self.mode,
@@ -277,6 +286,7 @@ class RolloutInput:
             adopt=self.adopt,
             ensureCollection=self.ensureCollection,
             collectionSchedule=self.collectionSchedule,
+            startedAt=started_at,
         )
 
     def to_dict(self) -> dict[str, Any]:

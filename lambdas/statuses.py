@@ -9,8 +9,8 @@ Example::
 
     >>> STATUSES[Status.CREATED].marker, STATUSES[Status.IN_SYNC].marker, STATUSES[Status.CONFLICT].marker
     (<MarkerRule.FRESH: 'FRESH'>, <MarkerRule.ANY: 'ANY'>, <MarkerRule.NONE: 'NONE'>)
-    >>> STATUS_ORDER[0], STATUSES[Status.FAILED].style
-    (<Status.FAILED: 'FAILED'>, 'bold red')
+    >>> STATUS_ORDER[:2], STATUSES[Status.FAILED].style
+    ((<Status.RESTORE_FAILED: 'RESTORE_FAILED'>, <Status.FAILED: 'FAILED'>), 'bold red')
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ class Status(StrEnum):
     ADOPTED = "ADOPTED"
     CONFLICT = "CONFLICT"
     REPLACED = "REPLACED"
+    #: A replace whose new sync could not be created: our previous sync was recreated exactly as it was.
+    RESTORED = "RESTORED"
+    #: ... and recreating the previous one failed too: no sync of ours is left there.
+    RESTORE_FAILED = "RESTORE_FAILED"
     QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
     ACCESS_DENIED = "ACCESS_DENIED"
     REGION_DISABLED = "REGION_DISABLED"
@@ -86,6 +90,14 @@ class StatusInfo:
 
 
 _TABLE: tuple[StatusInfo, ...] = (
+    StatusInfo(
+        Status.RESTORE_FAILED,
+        "Our sync was deleted to replace it, and neither the new one nor the previous one could be created: no sync "
+        "of ours is there. Fix the cause in the detail and rerun; the detail names the deleted sync to recreate it "
+        "by hand if need be.",
+        "bold red",
+        cause="a replace failed and the previous sync could not be restored: no sync there (RESTORE_FAILED)",
+    ),
     StatusInfo(Status.FAILED, "Read the detail; fix the cause and rerun (the rollout is idempotent).", "bold red",
                cause="the last run failed there (FAILED): see its detail"),
     StatusInfo(Status.ACCESS_DENIED, "Deploy the member role (the StackSet) to this account, or fix its trust policy.",
@@ -103,6 +115,13 @@ _TABLE: tuple[StatusInfo, ...] = (
         "unless the detail names it AWS-managed, or rerun with onConflict=replace if it is orgsync's own sync name.",
         "red",
         cause="a conflict: another sync holds the organization slot, or ours points elsewhere (CONFLICT)",
+    ),
+    StatusInfo(
+        Status.RESTORED,
+        "The new sync could not be created, so the previous one was restored as it was (it still writes to its old "
+        "destination): fix the cause in the detail and rerun with onConflict=replace.",
+        "red",
+        cause="the replacement could not be created; the previous sync was restored, writing elsewhere (RESTORED)",
     ),
     StatusInfo(Status.REGION_DISABLED, "Enable the region for the account, or remove it from regions.", "red",
                cause="the region is not enabled for the account (REGION_DISABLED)"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from lambdas import aws, clock
+from lambdas import aws, clock, invocation
 from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled
 from lambdas.classification import (
     ORGANIZATION_SHARING,
@@ -27,8 +27,11 @@ from lambdas.classification import (
     ExistingSync,
     classify,
     decide_after_failed_create,
+    decide_restore_failed,
+    decide_restored,
     decide_rollout,
 )
+from lambdas.errors import OrgSyncError, OutOfTime, S3WriteFailed, Throttled
 from lambdas.models import Destination, Status, TargetItem
 
 SYNC_FORMAT = "JsonSerDe"
@@ -37,6 +40,14 @@ LIST_PAGE_SIZE = 50
 LIST_SYNC_TYPES: tuple[str | None, ...] = (None, "SyncFromSource")
 ALREADY_EXISTS = "ResourceDataSyncAlreadyExistsException"
 NOT_FOUND = "ResourceDataSyncNotFoundException"
+#: Waits (seconds) before creating a sync again when its create, right after its delete, met AlreadyExists or
+#: "S3 write failed" (:func:`create_after_delete`): 44 s in all, most of the minute a policy change may take.
+RECREATE_WAITS: tuple[float, ...] = (2.0, 4.0, 8.0, 15.0, 15.0)
+#: A replace is not started with less than this left of the function's timeout: the delete, the create and the
+#: restore, each at its worst (the create's further attempts take only what is left beyond that).
+REPLACE_RESERVE_SECONDS = 3 * aws.WORST_CASE_CALL_SECONDS
+#: The outcomes of a reconcile that changed the account-region (a sync created, replaced, restored or lost).
+CHANGED = frozenset({Status.CREATED, Status.REPLACED, Status.RESTORED, Status.RESTORE_FAILED})
 
 
 def list_syncs(ssm: Any, where: str) -> list[ExistingSync]:
@@ -169,7 +180,7 @@ def decide_rollout_of(syncs: list[ExistingSync], item: TargetItem) -> Decision:
     """What a rollout decides for ``item`` from its listed ``syncs`` (plan mode reports exactly this)."""
     run = item.run
     classification = classify(syncs, run.syncName, run.destination, item.adoptedSync)
-    return decide_rollout(classification, run.syncName, run.destination, run.onConflict, run.adopt)
+    return decide_rollout(classification, run.syncName, run.destination, run.onConflict, run.adopt, run.startedAt)
 
 
 def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
@@ -177,10 +188,9 @@ def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
     run = item.run
     decision = decide_rollout_of(list_syncs(ssm, where), item)
     if decision.action in (Action.NONE, Action.ADOPT):  # an adoption is recorded in the bucket by Check marker
-        return Reconciled.of(decision, started)
+        return Reconciled.of(decision, started, sync_created=decision.syncCreated)
     if decision.action is Action.REPLACE:
-        assert decision.sync is not None
-        delete_sync(ssm, decision.sync, where)  # gone already (a concurrent run): what we wanted
+        return _replace(ssm, item, decision, started)
     try:
         created = _create(ssm, item, where)
     except AwsCallFailed as exc:
@@ -189,6 +199,66 @@ def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
             decide_after_failed_create(again, run.syncName, run.destination, exc.code, str(exc)), started
         )
     return Reconciled.of(decision, started, sync_created=created)
+
+
+def _replace(ssm: Any, item: TargetItem, decision: Decision, started: datetime) -> Reconciled:
+    """Delete our sync that writes elsewhere and create it anew; if the new one cannot be created, recreate the
+    previous one exactly as it was (RESTORED), or say that this failed too (RESTORE_FAILED). Never raises once the
+    old sync is deleted, so no state machine retry ever starts from an account-region left without it.
+    """
+    where = f"{item.accountId} {item.region}"
+    run = item.run
+    old = decision.replacing
+    assert old is not None
+    left = invocation.remaining_seconds()
+    if left is not None and left < REPLACE_RESERVE_SECONDS:
+        raise OutOfTime(
+            f"replacing {old.name} in {where} not started: {left:.0f} s left of the function's timeout, deleting, "
+            f"creating and restoring may take {REPLACE_RESERVE_SECONDS} s"
+        )
+    try:
+        delete_sync(ssm, old.name, where)  # gone already (a concurrent run): what we wanted
+    except OrgSyncError:
+        # AWS may have deleted it even so (its answer lost, a timeout after it acted): the listing says which.
+        if any(sync.name == old.name for sync in list_syncs(ssm, where)):
+            raise  # still there: nothing changed, and the state machine's retry starts the replace again
+    arguments = {"SyncName": run.syncName, "S3Destination": s3_destination(run.destination)}
+    created = clock.now()
+    try:
+        create_after_delete(ssm, arguments, where, keep_for_restore=True)
+    except OrgSyncError as exc:
+        error = str(exc)
+    else:
+        return Reconciled.of(decision, started, sync_created=created)
+    try:
+        create_after_delete(ssm, old.create_arguments(), where, keep_for_restore=False)
+    except OrgSyncError as exc:
+        return Reconciled.of(decide_restore_failed(old, run.syncName, run.destination, error, str(exc)), started)
+    return Reconciled.of(decide_restored(old, run.syncName, run.destination, error), started)
+
+
+def create_after_delete(ssm: Any, arguments: dict[str, Any], where: str, *, keep_for_restore: bool) -> None:
+    """CreateResourceDataSync right after a DeleteResourceDataSync of the same name.
+
+    Two failures then may pass by themselves (docs/aws-behaviour.md): ``ResourceDataSyncAlreadyExistsException``
+    while the delete propagates, and "S3 write failed" for about a minute after a bucket policy change. Boto retries
+    neither, so the create is tried again after each of :data:`RECREATE_WAITS` (on :mod:`lambdas.clock`) while the
+    time left allows one more attempt (and, with ``keep_for_restore``, a restore after it). Any other failure is
+    raised at once, as the named error :func:`lambdas.aws.call` makes.
+    """
+    action = f"ssm:CreateResourceDataSync of {arguments['SyncName']} in {where}"
+    waits = list(RECREATE_WAITS)
+    needed = aws.WORST_CASE_CALL_SECONDS * (2 if keep_for_restore else 1)
+    while True:
+        try:
+            aws.call(action, ssm.create_resource_data_sync, **arguments)
+            return
+        except (AwsCallFailed, S3WriteFailed) as exc:
+            passing = isinstance(exc, S3WriteFailed) or exc.code == ALREADY_EXISTS
+            left = invocation.remaining_seconds()
+            if not passing or not waits or (left is not None and left < waits[0] + needed):
+                raise
+        clock.sleep(waits.pop(0))
 
 
 def delete_sync(ssm: Any, sync_name: str, where: str) -> bool:
@@ -227,13 +297,20 @@ def reconcile(item: TargetItem, ssm_factory: Callable[[TargetItem], Any]) -> Rec
             reconciledAt=started,
         )
     # Imported here: the registry imports every mode, and the modes build on this module.
-    from lambdas.collection import collection_of
+    from lambdas.collection import Collection, CollectionStatus, collection_of
     from lambdas.modes import spec_of
 
     reconciled = spec_of(item.run.mode).reconcile(ssm, item)
     if reconciled.status in (Status.ACCESS_DENIED, Status.REGION_DISABLED):
         return reconciled  # the account-region cannot be reached: nothing to ask about collection either
-    collection = collection_of(ssm, item)
+    try:
+        collection = collection_of(ssm, item)
+    except Throttled as exc:
+        if reconciled.status not in CHANGED:
+            raise  # nothing changed: the state machine's retry of the whole task costs nothing
+        # Something changed: a retry would find it in place and could not tell a replace from a create; the
+        # change is reported, the collection is not known.
+        collection = CollectionStatus(Collection.UNKNOWN, detail=str(exc)).to_dict()
     return reconciled if collection is None else replace(reconciled, collection=collection)
 
 

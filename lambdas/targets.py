@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from lambdas import adoption, aws, report
+from lambdas import adoption, aws, clock, report
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, OU_ID, ROOT_ID
 from lambdas.input import validate_input
@@ -162,7 +163,7 @@ def _within(org: Organization, within: tuple[str, ...]) -> set[str] | None:
 
 
 def resolve_targets(
-    org: Organization, run_input: RolloutInput, execution_name: str
+    org: Organization, run_input: RolloutInput, execution_name: str, started_at: datetime | None = None
 ) -> tuple[list[TargetItem], list[Outcome]]:
     """The items (ACTIVE account x region) and SKIPPED outcomes of ``run_input``'s targets.
 
@@ -174,7 +175,7 @@ def resolve_targets(
         for account in _accounts_of_target(org, target):
             accounts.setdefault(account.id, account)
     within = _within(org, run_input.within)
-    run = run_input.run_parameters(execution_name)
+    run = run_input.run_parameters(execution_name, started_at)
     excluded = set(run_input.excludeAccounts)
     items: list[TargetItem] = []
     skipped: list[Outcome] = []
@@ -222,8 +223,9 @@ def resolve_run(
         output["itemsLocation"]  # {"bucket": ..., "key": "orgsync/runs/exec-1/targets.json"}
     """
     run_input = validate_input(raw_input, settings)
-    items, skipped = resolve_targets(walk_organization(organizations()), run_input, execution_name)
-    run: RunParameters = run_input.run_parameters(execution_name)
+    started = clock.now()
+    items, skipped = resolve_targets(walk_organization(organizations()), run_input, execution_name, started)
+    run: RunParameters = run_input.run_parameters(execution_name, started)
     s3_client = s3(run.destination.region)
     items = adoption.with_adoptions(items, adoption.read_adoptions(s3_client, run.destination))
     for outcome in skipped:

@@ -31,8 +31,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lambdas.errors import LAMBDA_CUT_OFF_ERRORS, InvalidInput, MarkerNotYetWritten, S3WriteFailed
 from lambdas.errors import TRANSIENT_LAMBDA_ERRORS as TRANSIENT
-from lambdas.errors import InvalidInput, MarkerNotYetWritten, S3WriteFailed
 from lambdas.models import Mode
 from lambdas.modes import MODES, ModeSpec
 from lambdas.report import RUNS_PREFIX
@@ -68,6 +68,17 @@ TRANSIENT_RETRY: State = {
     "BackoffRate": 2.0,
     "MaxAttempts": 6,
     "MaxDelaySeconds": 60,
+    "JitterStrategy": "FULL",
+}
+#: A function that ran past its timeout (``Sandbox.Timedout``; ``Lambda.Unknown`` in AWS's guide): every task is
+#: idempotent, so it is run again, at most twice. Few retries: each attempt may cost the whole timeout, and a timeout
+#: that is not transient repeats (ReconcileSync's three attempts take at most 9 minutes).
+TIMEOUT_RETRY: State = {
+    "ErrorEquals": list(LAMBDA_CUT_OFF_ERRORS),
+    "IntervalSeconds": 2,
+    "BackoffRate": 2.0,
+    "MaxAttempts": 2,
+    "MaxDelaySeconds": 10,
     "JitterStrategy": "FULL",
 }
 #: "S3 write failed" right after a bucket policy change lasts up to about a minute: ~1 minute of retries on
@@ -109,7 +120,7 @@ def resolve_targets_state() -> State:
         Comment=f"Fails the execution with {InvalidInput.__name__} (field and value in the cause) before any "
         "account is touched.",
         Parameters={"input.$": "$", "executionName.$": "$$.Execution.Name"},
-        Retry=[TRANSIENT_RETRY],
+        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
         Next=PROCESS,
     )
 
@@ -119,7 +130,7 @@ def reconcile_sync_state() -> State:
     return lambda_task(
         RECONCILE_SYNC,
         ResultPath="$.reconcile",
-        Retry=[TRANSIENT_RETRY, S3_WRITE_RETRY],
+        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY, S3_WRITE_RETRY],
         Catch=catch_all(RECORD),
         Next=CHECK,
     )
@@ -130,7 +141,7 @@ def check_marker_state() -> State:
     return lambda_task(
         CHECK_MARKER,
         ResultSelector={"status.$": "$.status", "verification.$": "$.verification"},
-        Retry=[MARKER_RETRY, TRANSIENT_RETRY],
+        Retry=[MARKER_RETRY, TRANSIENT_RETRY, TIMEOUT_RETRY],
         Catch=catch_all(RECORD),
         End=True,
     )
@@ -141,7 +152,7 @@ def record_failure_state() -> State:
     return lambda_task(
         RECORD_FAILURE,
         ResultSelector={"status.$": "$.status", "verification.$": "$.verification"},
-        Retry=[TRANSIENT_RETRY],
+        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
         End=True,
     )
 
@@ -196,7 +207,7 @@ def summarize_state() -> State:
     return lambda_task(
         SUMMARIZE,
         Parameters={"run.$": "$.run", "itemsLocation.$": "$.itemsLocation"},
-        Retry=[TRANSIENT_RETRY],
+        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
         Next=NEEDS_ATTENTION,
     )
 

@@ -21,7 +21,15 @@ SPEC = ModeSpec(
     reconcile=reconcile_rollout,
     check_marker=adopt_and_check,
     attention=frozenset(
-        {Status.CONFLICT, Status.QUOTA_EXCEEDED, Status.ACCESS_DENIED, Status.REGION_DISABLED, Status.FAILED}
+        {
+            Status.CONFLICT,
+            Status.QUOTA_EXCEEDED,
+            Status.ACCESS_DENIED,
+            Status.REGION_DISABLED,
+            Status.FAILED,
+            Status.RESTORED,
+            Status.RESTORE_FAILED,
+        }
     ),
     failure=ModeFailure("Rollout needs attention", RolloutIncomplete),
     adopts=True,

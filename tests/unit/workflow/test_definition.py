@@ -51,7 +51,8 @@ def test_every_named_error_is_one_of_ours_or_a_states_or_lambda_error() -> None:
     for name, state in all_states().items():
         for rule in [*state.get("Retry", []), *state.get("Catch", [])]:
             for error in rule["ErrorEquals"]:
-                assert error in ours or error.startswith(("States.", "Lambda.")), (name, error)
+                aws_named = error.startswith(("States.", "Lambda.")) or error == errors.LAMBDA_TIMED_OUT
+                assert error in ours or aws_named, (name, error)
         if state["Type"] == "Fail":
             assert state["Error"] in ours
 
@@ -74,6 +75,17 @@ def test_every_lambda_task_retries_the_documented_transient_lambda_errors() -> N
             continue
         retried = {error for rule in state.get("Retry", []) for error in rule["ErrorEquals"]}
         assert retried >= DOCUMENTED_TRANSIENT_LAMBDA_ERRORS, (name, DOCUMENTED_TRANSIENT_LAMBDA_ERRORS - retried)
+
+
+def test_every_lambda_task_retries_a_timed_out_invocation_a_bounded_number_of_times() -> None:
+    # Every task is idempotent; a function past its timeout fails with Sandbox.Timedout, which is retried apart
+    # from the transient errors: each attempt may cost the whole timeout.
+    for name, state in all_states().items():
+        if state["Type"] != "Task":
+            continue
+        [rule] = [r for r in state["Retry"] if errors.LAMBDA_TIMED_OUT in r["ErrorEquals"]]
+        assert set(rule["ErrorEquals"]) == {errors.LAMBDA_TIMED_OUT, errors.LAMBDA_UNKNOWN}, name
+        assert 0 < rule["MaxAttempts"] <= 3, name
 
 
 def test_every_retry_is_bounded_with_backoff_and_full_jitter() -> None:
