@@ -114,7 +114,7 @@ def test_deny_outside_the_organization_by_principal_org_id_hits_ssm() -> None:
     # A common guard: deny every principal outside the organization. A service principal carries no
     # aws:PrincipalOrgID, and a negated operator holds on an absent key: SSM is denied, as on AWS.
     policy = documented()
-    guard = {
+    guard: dict[str, Any] = {
         "Sid": "OnlyOurOrganization",
         "Effect": "Deny",
         "Principal": "*",
@@ -146,7 +146,7 @@ def test_tls_only_deny_spares_ssm() -> None:
 
 
 def test_principal_star_with_conditions_and_wildcard_actions() -> None:
-    policy = {
+    policy: dict[str, Any] = {
         "Statement": [
             {
                 "Effect": "Allow",
