@@ -41,6 +41,7 @@ from lambdas.marker import marker_key
 from lambdas.models import Destination
 from lambdas.policy import Request, Verdict, evaluate, load_policy
 from lambdas.regions import ssm_service_principal
+from lambdas.settings import DEFAULT_SYNC_NAME
 
 #: The organization condition the statements to add use (AWS's newer form; ``s3:RequestObjectTag/OrgId`` is the
 #: older one, accepted as well).
@@ -266,7 +267,7 @@ def check_policies(
     organization_id: str,
     regions: Iterable[str],
     account_ids: Iterable[str],
-    sync_name: str | None = None,
+    sync_name: str = DEFAULT_SYNC_NAME,
 ) -> PolicyCheck:
     """Judge the policies for SSM writing for every account of ``account_ids`` from every region of ``regions``.
 

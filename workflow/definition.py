@@ -142,7 +142,15 @@ def canary_states() -> dict[str, State]:
     return {
         CANARY_CHOICE: {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.canary", "IsNull": False, "Next": RECONCILE_CANARY}],
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.canary", "IsPresent": True},
+                        {"Variable": "$.canary", "IsNull": False},
+                    ],
+                    "Next": RECONCILE_CANARY,
+                }
+            ],
             "Default": PROCESS,
         },
         RECONCILE_CANARY: lambda_task(
