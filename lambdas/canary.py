@@ -15,8 +15,10 @@ failed". So a mode that creates syncs (:attr:`lambdas.modes.base.ModeSpec.canary
    :func:`explain_step` with the statements to add. The execution then ends in the ``Canary failed`` Fail state,
    error ``CanaryFailed``, before any other account is touched.
 
-A canary that cannot decide (its account is ACCESS_DENIED, REGION_DISABLED, in CONFLICT, ...) lets the rollout go
-on: its outcome is reported with the others, and the Map's account-regions are judged by their own markers.
+A canary that cannot decide (its account is ACCESS_DENIED, REGION_DISABLED, in CONFLICT, QUOTA_EXCEEDED, or FAILED
+for a reason of its own, none of which expects a marker) lets the rollout go on: its outcome is reported with the
+others, and the Map's account-regions are judged by their own markers. A canary whose steps fail otherwise
+(throttling that outlasted its retries) stops the rollout too, with the error and no statement to add.
 
 Example::
 
@@ -36,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lambdas import marker, sync
-from lambdas.aws import AccessDenied, call
+from lambdas.aws import AccessDenied, AwsCallFailed, call
 from lambdas.causes import error_message
 from lambdas.destination_policy import bucket_statements, check_policies, key_statement, read_policies
 from lambdas.errors import CanaryFailed, InvalidInput, MarkerNotYetWritten, S3WriteFailed
@@ -130,7 +132,14 @@ def explain_step(s3: Any, kms: Any | None, event: dict[str, Any]) -> dict[str, A
     elif name == MarkerNotYetWritten.__name__:
         what = f"SSM did not write its marker before the retries ran out ({message})"
     else:
-        what = f"{name}: {message}"
+        # Not a sign of the destination (throttling that outlasted its retries, a fault): nothing to add to a policy.
+        destination = item.run.destination
+        cause = (
+            f"{CanaryFailed.__name__}: the canary {item.accountId} {item.region} failed before it could prove SSM "
+            f"writes to {destination.where}: {name}: {message}. The rollout stopped before any other "
+            "account-region; fix the cause and rerun (the rollout is idempotent), or name another canary."
+        )
+        return {PASSED: False, "error": CanaryFailed.__name__, "cause": cause}
     return failed(item, what, event["canary"].get("organizationId"), s3, kms)
 
 
@@ -156,7 +165,7 @@ def statements_hint(item: TargetItem, organization_id: str | None, s3: Any, kms:
     principal = ssm_service_principal(item.region)
     try:
         bucket_policy, key_policy = read_policies(s3, kms, destination)
-    except AccessDenied as exc:
+    except (AccessDenied, AwsCallFailed) as exc:
         bucket_policy = key_policy = None
         read = f" (the policies could not be read: {exc})"
     else:

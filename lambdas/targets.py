@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lambdas import adoption, aws, canary, report
-from lambdas.aws import AccessDenied
+from lambdas.aws import AccessDenied, AwsCallFailed
 from lambdas.destination_policy import check_policies, read_policies
 from lambdas.errors import DestinationPolicyIncomplete, InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, OU_ID, ROOT_ID
@@ -288,7 +288,8 @@ def preflight(
         return "not run: the organization's id is unknown"
     try:
         bucket_policy, key_policy = read_policies(s3, kms, run.destination)
-    except AccessDenied as exc:
+    except (AccessDenied, AwsCallFailed) as exc:
+        # Not readable (no permission, no such bucket or key): the canary tries what the check could not read.
         return f"not run: {exc}"
     check = check_policies(
         bucket_policy, key_policy, run.destination, organization_id,

@@ -113,9 +113,8 @@ def check_destination(
     else:
         import boto3
 
-        kwargs = {"region_name": bucket_region, "endpoint_url": endpoint_url}
-        s3 = boto3.client("s3", **kwargs)
-        kms = boto3.client("kms", **kwargs) if kms_key_arn else None
+        s3 = boto3.client("s3", region_name=bucket_region, endpoint_url=endpoint_url)
+        kms = boto3.client("kms", region_name=bucket_region, endpoint_url=endpoint_url) if kms_key_arn else None
         bucket_policy, key_policy = read_policies(s3, kms, destination)
         if policy_file is not None:
             bucket_policy = _policy_file(policy_file, "policy")
