@@ -265,3 +265,19 @@ def test_one_line_per_gap_whatever_the_number_of_accounts() -> None:
     result = check_policies(None, None, DESTINATION, ORG, ["us-east-1", "eu-west-1"],
                             [f"2000000{n:05d}" for n in range(2000)])
     assert len(result.problems) == 3
+
+
+def test_a_policy_singling_out_accounts_is_judged_per_account() -> None:
+    policy = documented()
+    policy["Statement"][1]["Resource"] = f"arn:aws:s3:::{BUCKET}/default/*/accountid=2000000000?1/*"
+    result = check(policy)
+    assert [p.request.context["aws:SourceAccount"] for p in result.problems] == [ACCOUNTS[1]]
+
+
+def test_thousands_of_accounts_cost_one_evaluation_when_the_policy_treats_them_alike() -> None:
+    import time
+
+    accounts = [f"2{n:011d}" for n in range(5000)]
+    started = time.perf_counter()
+    assert check_policies(documented(), None, DESTINATION, ORG, ["us-east-1", "eu-west-1"], accounts).ok
+    assert time.perf_counter() - started < 1.0
