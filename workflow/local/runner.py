@@ -143,7 +143,7 @@ class LocalRun:
         except s3.exceptions.NoSuchKey:
             return None
         listed = s3.list_objects_v2(Bucket=self.scenario.aggregator.bucket, Prefix=canary_key(execution_name))
-        return len(json.loads(body["Body"].read())) + listed.get("KeyCount", 0)
+        return len(json.loads(body["Body"].read())) + int(listed.get("KeyCount", 0))
 
     def wait(
         self,
