@@ -48,6 +48,18 @@ class MarkerNotYetWritten(OrgSyncError):
     """The test.json marker is not in the bucket yet and the marker deadline has not passed."""
 
 
+class DestinationPolicyIncomplete(OrgSyncError):
+    """The bucket policy (or the key policy) lacks what SSM needs, or denies it: nothing was touched.
+
+    Raised by ``Resolve targets`` before any account is touched; the message has the statements to add.
+    """
+
+
+class CanaryFailed(OrgSyncError):
+    """SSM could not write to the destination from the canary's account-region: the rollout stopped before fanning
+    out. The message names the account-region, what failed, and the bucket or key policy statements to add."""
+
+
 class RolloutIncomplete(OrgSyncError):
     """A rollout ended with account-regions that need attention (the Fail state's error name)."""
 

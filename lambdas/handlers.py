@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambdas import canary as canary_steps
 from lambdas import marker, report, sync, targets
 from lambdas.aws import ClientProvider
 from lambdas.defaults import with_deployed_defaults
@@ -62,3 +63,17 @@ def summarize(event: dict[str, Any], context: Any) -> dict[str, Any]:
     summary = report.summarize_event(event, ClientProvider.from_environment())
     emit_outcomes(summary)
     return summary
+
+
+@instrumented
+def canary(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The canary's three steps (:mod:`lambdas.canary`). ``event``: ``{"step", "canary", "reconcile" | "error"}``."""
+    clients = ClientProvider.from_environment()
+    item = TargetItem.from_dict(event["canary"]["item"])
+    if event["step"] == "reconcile":
+        return canary_steps.reconcile_step(event, lambda item: sync.member_ssm(clients, item))
+    s3 = report.s3_client(clients, item.run)
+    if event["step"] == "check":
+        return canary_steps.check_step(s3, event)
+    kms = clients.client("kms", item.run.destination.region) if item.run.destination.kmsKeyArn else None
+    return canary_steps.explain_step(s3, kms, event)

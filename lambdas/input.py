@@ -55,6 +55,7 @@ KNOWN_KEYS = frozenset(
         "confirm",
         "within",
         "adopt",
+        "canary",
     }
 )
 KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
@@ -274,6 +275,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
     if settings.deployed:
         _check_deployment(settings, regions, sync_name, role_name, destination)
     ensure_collection, collection_schedule = _collection(raw, mode)
+    canary, canary_at = _canary(raw, mode, regions, exclude_accounts)
 
     return RolloutInput(
         mode=mode,
@@ -290,7 +292,46 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         adopt=adopt,
         ensureCollection=ensure_collection,
         collectionSchedule=collection_schedule,
+        canary=canary,
+        canaryAt=canary_at,
     )
+
+
+def _canary(
+    raw: dict[str, Any], mode: Mode, regions: list[str], excluded: list[str]
+) -> tuple[bool, tuple[str, str] | None]:
+    """``canary``: true (the default), false, or the account-region to reconcile first ``{"accountId", "region"}``.
+
+    >>> _canary({"canary": {"accountId": "200000000001", "region": "us-east-1"}}, Mode.ROLLOUT, ["us-east-1"], [])
+    (True, ('200000000001', 'us-east-1'))
+    >>> _canary({"canary": {"accountId": "200000000001", "region": "eu-west-1"}}, Mode.ROLLOUT, ["us-east-1"], [])
+    Traceback (most recent call last):
+    ...
+    lambdas.errors.InvalidInput: canary.region: "eu-west-1" is not one of the run's regions (us-east-1)
+    """
+    value = raw.get("canary", True)
+    if isinstance(value, bool):
+        return value, None
+    if not isinstance(value, dict):
+        raise _fail("canary", value, 'must be true, false or {"accountId": "...", "region": "..."}')
+    unknown = sorted(set(value) - {"accountId", "region"})
+    if unknown:
+        raise _fail(f"canary.{key_label(unknown[0])}", value[unknown[0]], "is not a known key (accountId, region)")
+    if not MODES[mode].canary:
+        raise _fail("canary", value, f"names an account-region, but {mode} runs no canary (only a rollout does)")
+    account_id = _string(value, "accountId", None, "canary.accountId")
+    region = _string(value, "region", None, "canary.region")
+    if account_id is None:
+        raise _fail("canary.accountId", None, "is required")
+    _check(ACCOUNT_ID, account_id, "canary.accountId")
+    if account_id in excluded:
+        raise _fail("canary.accountId", account_id, "is in excludeAccounts")
+    if region is None:
+        raise _fail("canary.region", None, "is required")
+    _check(REGION, region, "canary.region")
+    if region not in regions:
+        raise _fail("canary.region", region, f"is not one of the run's regions ({', '.join(regions)})")
+    return True, (account_id, region)
 
 
 def _collection(raw: dict[str, Any], mode: Mode) -> tuple[bool, str]:

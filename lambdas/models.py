@@ -271,6 +271,10 @@ class RolloutInput:
     #: Create an inventory association where none exists (``lambdas.collection``), on ``collectionSchedule``.
     ensureCollection: bool = False
     collectionSchedule: str = "rate(12 hours)"
+    #: Run the destination check and the canary first (a mode that writes; ``"canary": false`` turns both off).
+    canary: bool = True
+    #: The canary's ``(accountId, region)`` when the input names one; else the aggregator's own, or the first.
+    canaryAt: tuple[str, str] | None = None
 
     def run_parameters(self, execution_name: str, started_at: datetime | None = None) -> RunParameters:
         """The per-item parameters of an execution named ``execution_name`` that resolved its targets at
@@ -311,6 +315,10 @@ class RolloutInput:
         if self.ensureCollection:
             data["ensureCollection"] = True
             data["collectionSchedule"] = self.collectionSchedule
+        if not self.canary:
+            data["canary"] = False
+        elif self.canaryAt is not None:
+            data["canary"] = {"accountId": self.canaryAt[0], "region": self.canaryAt[1]}
         return data
 
 

@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lambdas import adoption, aws, clock, report
-from lambdas.errors import InvalidInput
+from lambdas import adoption, aws, canary, clock, report
+from lambdas.aws import AccessDenied, AwsCallFailed
+from lambdas.destination_policy import check_policies, read_policies
+from lambdas.errors import DestinationPolicyIncomplete, InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, OU_ID, ROOT_ID
 from lambdas.input import validate_input
 from lambdas.models import Outcome, RolloutInput, RunParameters, Status, TargetItem
+from lambdas.modes import spec_of
 from lambdas.settings import Settings
 
 ACTIVE = "ACTIVE"
@@ -48,6 +51,8 @@ class Organization:
     """The organization's tree: OUs by ID and by path, child OUs and accounts per parent."""
 
     root_id: str
+    #: The organization's id (``o-...``), read from the root's ARN; None when the ARN does not carry it.
+    organization_id: str | None = None
     ou_paths: dict[str, str] = field(default_factory=dict)
     ou_by_path: dict[str, str] = field(default_factory=dict)
     child_ous: dict[str, list[str]] = field(default_factory=dict)
@@ -94,7 +99,7 @@ def walk_organization(organizations: Any) -> Organization:
     roots = list(_pages(organizations, "list_roots", "Roots"))
     if not roots:
         raise aws.AwsCallFailed("organizations:ListRoots returned no root: is this an organization's account?")
-    org = Organization(root_id=roots[0]["Id"])
+    org = Organization(root_id=roots[0]["Id"], organization_id=_organization_id(str(roots[0].get("Arn", ""))))
     org.ou_paths[org.root_id] = "/"
     pending = [org.root_id]
     while pending:
@@ -119,6 +124,16 @@ def walk_organization(organizations: Any) -> Organization:
             org.ou_by_path[path] = child["Id"]
             pending.append(child["Id"])
     return org
+
+
+def _organization_id(root_arn: str) -> str | None:
+    """``o-...`` from a root's ARN (``arn:aws:organizations::MANAGEMENT:root/o-.../r-...``).
+
+    >>> _organization_id("arn:aws:organizations::100000000001:root/o-abcdefghij/r-ab12"), _organization_id("")
+    ('o-abcdefghij', None)
+    """
+    parts = root_arn.split(":root/", 1)[-1].split("/")
+    return parts[0] if len(parts) == 2 and parts[0].startswith("o-") else None
 
 
 def _accounts_of_target(org: Organization, target: str) -> list[Account]:
@@ -209,12 +224,19 @@ def resolve_run(
     settings: Settings,
     organizations: Callable[[], Any],
     s3: Callable[[str], Any],
+    kms: Callable[[str], Any] | None = None,
+    aggregator_account: Callable[[], str | None] | None = None,
 ) -> dict[str, Any]:
     """Validate, resolve, record SKIPPED outcomes and write the items file; returns the state's output.
 
     ``organizations()`` makes the Organizations client and ``s3(region)`` the S3 client of the destination's
     region: both are made only once the input is valid. Nothing is written before every target has been
     resolved, so an invalid input leaves no trace.
+
+    A mode with a canary (:mod:`lambdas.canary`), unless the input says ``"canary": false``, first checks the
+    bucket and key policies (``kms(region)`` reads the key policy; ``DestinationPolicyIncomplete`` on a definite
+    gap, before anything is written), then takes the canary out of the items file and returns it as ``canary``
+    (None otherwise); ``aggregator_account()`` is the account this runs in, the canary's first choice.
 
     Example::
 
@@ -224,22 +246,62 @@ def resolve_run(
     """
     run_input = validate_input(raw_input, settings)
     started = clock.now()
-    items, skipped = resolve_targets(walk_organization(organizations()), run_input, execution_name, started)
+    organization = walk_organization(organizations())
+    items, skipped = resolve_targets(organization, run_input, execution_name, started)
     run: RunParameters = run_input.run_parameters(execution_name, started)
     s3_client = s3(run.destination.region)
     items = adoption.with_adoptions(items, adoption.read_adoptions(s3_client, run.destination))
+    chosen: TargetItem | None = None
+    policy_check = "not run"
+    if spec_of(run.mode).canary and run_input.canary:
+        kms_client = kms(run.destination.region) if kms is not None and run.destination.kmsKeyArn else None
+        policy_check = preflight(s3_client, kms_client, run, organization.organization_id, items)
+        chosen = canary.choose(items, run_input.canaryAt, aggregator_account() if aggregator_account else None,
+                               run.destination)
     for outcome in skipped:
         report.write_outcome(s3_client, run, outcome)
-    location = report.write_items(s3_client, run, items)
+    location = report.write_items(s3_client, run, [item for item in items if item is not chosen])
+    if chosen is not None:
+        canary.record_choice(s3_client, run, chosen)
     return {
         "run": run.to_dict(),
         "itemsLocation": location,
+        "canary": canary.payload(chosen, organization.organization_id) if chosen else None,
+        "policyCheck": policy_check,
         "counts": {
             "accounts": len({item.accountId for item in items} | {o.accountId for o in skipped}),
             "items": len(items),
             "skipped": len(skipped),
         },
     }
+
+
+def preflight(
+    s3: Any, kms: Any | None, run: RunParameters, organization_id: str | None, items: list[TargetItem]
+) -> str:
+    """Check the destination's policies for every item's account and region (:mod:`lambdas.destination_policy`).
+
+    Raises ``DestinationPolicyIncomplete`` (with the statements to add) on a definite gap; returns one line for the
+    output otherwise: ``passed``, ``passed with doubts: ...``, or why it could not run (the canary still runs).
+    """
+    if not items:
+        return "not run: no account-region to roll out"
+    if organization_id is None:
+        return "not run: the organization's id is unknown"
+    try:
+        bucket_policy, key_policy = read_policies(s3, kms, run.destination)
+    except (AccessDenied, AwsCallFailed) as exc:
+        # Not readable (no permission, no such bucket or key): the canary tries what the check could not read.
+        return f"not run: {exc}"
+    check = check_policies(
+        bucket_policy, key_policy, run.destination, organization_id,
+        [item.region for item in items], [item.accountId for item in items], run.syncName,
+    )
+    if check.definite:
+        raise DestinationPolicyIncomplete(check.message())
+    if not check.ok:
+        return f"uncertain (the canary decides): {check.message()}"
+    return "passed" + (f" with doubts: {'; '.join(check.doubts)}" if check.doubts else "")
 
 
 def resolve_event(event: dict[str, Any], settings: Settings, clients: aws.ClientProvider) -> dict[str, Any]:
@@ -251,4 +313,13 @@ def resolve_event(event: dict[str, Any], settings: Settings, clients: aws.Client
         settings,
         lambda: organizations_client(clients, settings, execution_name),
         lambda region: clients.client("s3", region),
+        lambda region: clients.client("kms", region),
+        lambda: caller_account(clients),
     )
+
+
+def caller_account(clients: aws.ClientProvider) -> str | None:
+    """The account this function runs in (the aggregator's), from STS; None when STS does not say."""
+    identity = aws.call("sts:GetCallerIdentity", clients.client("sts").get_caller_identity)
+    account = identity.get("Account")
+    return str(account) if account else None

@@ -1,4 +1,5 @@
-"""The ``orgsync`` command: demo, run, watch, report, graph, validate, and coverage (the lifecycle's, registered here).
+"""The ``orgsync`` command: demo, run, watch, report, graph, validate, check-destination, and coverage (registered
+here).
 
 Each command parses its arguments and hands them to plain functions in ``workflow.console``, ``workflow.graph``
 and ``workflow.local``. Errors the user can fix end the command with one line on stderr and exit code 2,
@@ -771,6 +772,7 @@ def _register_optional_commands() -> None:
 
 _register_optional_commands()
 cli.add_command(importlib.import_module("workflow.cli_query").query)  # orgsync query: the inventory issue's
+cli.add_command(importlib.import_module("workflow.cli_destination").check_destination)  # issue 12: the bucket policy
 local.add_command(importlib.import_module("workflow.cli_local").serve)  # orgsync local serve (issue 14)
 
 

@@ -2,7 +2,9 @@
 
 ::
 
-    Resolve targets ──(InvalidInput fails the execution here, before any account is touched)
+    Resolve targets ──(InvalidInput, DestinationPolicyIncomplete fail the execution here, before any account is touched)
+    Canary? ── a rollout with a canary ──► Reconcile canary ► Check canary marker ──► Canary passed?
+                                              └──(failure)──► Explain canary failure ─┘   │ no ─► Canary failed
     Process account-regions   Distributed Map over orgsync/runs/<execution>/targets.json, one child per item:
         Reconcile sync ──Catch States.ALL──► Record failure
         Check marker and record outcome ──Catch States.ALL──► Record failure
@@ -31,12 +33,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.errors import LAMBDA_CUT_OFF_ERRORS, InvalidInput, MarkerNotYetWritten, S3WriteFailed
+from lambdas.errors import (
+    LAMBDA_CUT_OFF_ERRORS,
+    CanaryFailed,
+    DestinationPolicyIncomplete,
+    InvalidInput,
+    MarkerNotYetWritten,
+    S3WriteFailed,
+)
 from lambdas.errors import TRANSIENT_LAMBDA_ERRORS as TRANSIENT
 from lambdas.models import Mode
 from lambdas.modes import MODES, ModeSpec
 from lambdas.report import RUNS_PREFIX
-from workflow.functions import CHECK_MARKER, RECONCILE_SYNC, RECORD_FAILURE, RESOLVE_TARGETS, SUMMARIZE, LambdaFunction
+from workflow.functions import (
+    CANARY,
+    CHECK_MARKER,
+    RECONCILE_SYNC,
+    RECORD_FAILURE,
+    RESOLVE_TARGETS,
+    SUMMARIZE,
+    LambdaFunction,
+)
 
 State = dict[str, Any]
 
@@ -46,6 +63,12 @@ RECONCILE = "Reconcile sync"
 CHECK = "Check marker and record outcome"
 RECORD = "Record failure"
 SUMMARIZE_STATE = "Summarize"
+CANARY_CHOICE = "Canary?"
+RECONCILE_CANARY = "Reconcile canary"
+CHECK_CANARY = "Check canary marker"
+EXPLAIN_CANARY = "Explain canary failure"
+CANARY_PASSED = "Canary passed?"
+CANARY_FAILED = "Canary failed"
 NEEDS_ATTENTION = "Needs attention?"
 DONE = "Done"
 #: The mode of an input without ``mode``: the Choice's Default.
@@ -117,12 +140,75 @@ def resolve_targets_state() -> State:
     """Validate the input, resolve the targets, write the items file. ``InvalidInput`` is not retried nor caught."""
     return lambda_task(
         RESOLVE_TARGETS,
-        Comment=f"Fails the execution with {InvalidInput.__name__} (field and value in the cause) before any "
-        "account is touched.",
+        Comment=f"Fails the execution with {InvalidInput.__name__} (field and value in the cause) or "
+        f"{DestinationPolicyIncomplete.__name__} (the statements to add) before any account is touched.",
         Parameters={"input.$": "$", "executionName.$": "$$.Execution.Name"},
         Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
-        Next=PROCESS,
+        Next=CANARY_CHOICE,
     )
+
+
+def canary_states() -> dict[str, State]:
+    """The canary between ``Resolve targets`` and the Map (:mod:`lambdas.canary`).
+
+    ``Resolve targets`` returns ``canary`` (the item and the organization) or null (no canary: a read-only mode,
+    teardown, ``"canary": false``, nothing to roll out). Every failure of the canary's reconcile or marker check
+    is explained (the failure recorded, the statements to add) and ends in ``Canary failed``; the results go to
+    ``$.canary*`` paths so the Map and Summarize read the resolved run as before.
+    """
+    caught = [{"ErrorEquals": ["States.ALL"], "Next": EXPLAIN_CANARY, "ResultPath": "$.canaryError"}]
+    return {
+        CANARY_CHOICE: {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "And": [
+                        {"Variable": "$.canary", "IsPresent": True},
+                        {"Variable": "$.canary", "IsNull": False},
+                    ],
+                    "Next": RECONCILE_CANARY,
+                }
+            ],
+            "Default": PROCESS,
+        },
+        RECONCILE_CANARY: lambda_task(
+            CANARY,
+            Comment="The canary account-region, reconciled like any other; S3 write failed is retried as in the Map.",
+            Parameters={"step": "reconcile", "canary.$": "$.canary"},
+            ResultPath="$.canaryReconcile",
+            Retry=[TRANSIENT_RETRY, S3_WRITE_RETRY],
+            Catch=caught,
+            Next=CHECK_CANARY,
+        ),
+        CHECK_CANARY: lambda_task(
+            CANARY,
+            Comment="Waits for the canary's marker (up to markerTimeoutSeconds) and records its outcome.",
+            Parameters={"step": "check", "canary.$": "$.canary", "reconcile.$": "$.canaryReconcile"},
+            ResultPath="$.canaryResult",
+            Retry=[MARKER_RETRY, TRANSIENT_RETRY],
+            Catch=caught,
+            Next=CANARY_PASSED,
+        ),
+        EXPLAIN_CANARY: lambda_task(
+            CANARY,
+            Comment="Records the canary's failure and names the bucket or key policy statements to add.",
+            Parameters={"step": "explain", "canary.$": "$.canary", "error.$": "$.canaryError"},
+            ResultPath="$.canaryResult",
+            Retry=[TRANSIENT_RETRY],
+            Next=CANARY_PASSED,
+        ),
+        CANARY_PASSED: {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.canaryResult.passed", "BooleanEquals": True, "Next": PROCESS}],
+            "Default": CANARY_FAILED,
+        },
+        CANARY_FAILED: {
+            "Type": "Fail",
+            "Comment": "SSM could not write from the canary: no other account-region was touched.",
+            "Error": CanaryFailed.__name__,
+            "CausePath": "$.canaryResult.cause",
+        },
+    }
 
 
 def reconcile_sync_state() -> State:
@@ -259,10 +345,11 @@ def build_definition(modes: Mapping[Mode, ModeSpec] = MODES) -> dict[str, Any]:
     """The complete ASL document, with ``${<Name>FunctionArn}`` placeholders; ``modes`` give the Fail states.
 
     >>> sorted(build_definition()["States"])[:3]
-    ['Done', 'Needs attention?', 'Process account-regions']
+    ['Canary failed', 'Canary passed?', 'Canary?']
     """
     states: dict[str, State] = {
         RESOLVE: resolve_targets_state(),
+        **canary_states(),
         PROCESS: process_state(),
         SUMMARIZE_STATE: summarize_state(),
         NEEDS_ATTENTION: needs_attention_state(modes),

@@ -49,8 +49,10 @@ class LambdaFunction:
 # both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime, retried by the state
 # machine). Each function can make its usual calls at their worst within its timeout: ReconcileSync up to five
 # (AssumeRole, ListResourceDataSync, DeleteResourceDataSync, CreateResourceDataSync, the listing again after an
-# unexplained error), CheckMarker two (the marker listing, the outcome record), RecordFailure one; ResolveTargets and
-# Summarize make calls in proportion to the organization (pages, outcome records), bounded by OutOfTime.
+# unexplained error), Canary as many in its reconcile step and fewer in its others (the marker listing and the
+# outcome record; the policies and a failure's record), CheckMarker two (the marker listing, the outcome record),
+# RecordFailure one; ResolveTargets and Summarize make calls in proportion to the organization (pages, outcome
+# records), bounded by OutOfTime.
 RESOLVE_TARGETS = LambdaFunction(
     "ResolveTargets",
     "lambdas.handlers.resolve_targets",
@@ -75,6 +77,12 @@ RECORD_FAILURE = LambdaFunction(
     "Records an account-region whose processing failed after its retries, with the error and what to do.",
     timeout_seconds=60,
 )
+CANARY = LambdaFunction(
+    "Canary",
+    "lambdas.handlers.canary",
+    "Reconciles the canary account-region before the rollout fans out, checks its marker, or explains its failure.",
+    timeout_seconds=180,
+)
 SUMMARIZE = LambdaFunction(
     "Summarize",
     "lambdas.handlers.summarize",
@@ -87,5 +95,6 @@ ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (
     RECONCILE_SYNC,
     CHECK_MARKER,
     RECORD_FAILURE,
+    CANARY,
     SUMMARIZE,
 )

@@ -26,6 +26,7 @@ from lambdas.observability import POWERTOOLS_ENVIRONMENT
 from lambdas.settings import Settings
 from workflow.functions import (
     ALL_FUNCTIONS,
+    CANARY,
     CHECK_MARKER,
     MEMORY_MB,
     RECONCILE_SYNC,
@@ -194,6 +195,8 @@ class TaskFunctions(Construct):
         # ... and lists the adoption records (lambdas.adoption): the key names the adopted sync.
         adoptions = f"{ADOPTIONS_PREFIX}/*"
         inventory.grant_list(resolve, adoptions)
+        # ... and reads the bucket and key policies for the destination check (lambdas.destination_policy).
+        self._grant_read_policies(resolve, inventory)
 
         # ReconcileSync: only assumes the member role, in any account of the organization (the account is the
         # item's, unknown until run time).
@@ -226,6 +229,26 @@ class TaskFunctions(Construct):
         acknowledge_wildcards(check, adoption_keys, "One record per adopted sync: orgsync/adoptions/<prefix>/<account>/"
                               "<region>/<sync>.json, known only at run time.")
 
+        # Canary: one account-region before the Map (lambdas.canary): what ReconcileSync, CheckMarker and
+        # RecordFailure may do, for that one item, plus reading the policies to name the statements to add.
+        canary = self.by_name[CANARY.name].role
+        canary.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[member_role_arns],
+                conditions={"StringEquals": {"aws:ResourceOrgID": props.organization_id}},
+            )
+        )
+        acknowledge_wildcards(canary, [member_role_arns], "The canary's account is the input's or the aggregator's, "
+                              "known only at run time. aws:ResourceOrgID keeps it inside the organization.")
+        granted = inventory.grant_get(canary, inventory.marker_keys)
+        inventory.grant_list(canary, inventory.marker_prefixes)
+        acknowledge_wildcards(canary, granted, "One marker per account: accountid=<id> is the canary's account.")
+        acknowledge_wildcards(canary, inventory.grant_put(canary, reports), why_reports)
+        canary.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject", "s3:DeleteObject"], resources=adoption_keys))
+        acknowledge_wildcards(canary, adoption_keys, "One record per adopted sync, known only at run time.")
+        self._grant_read_policies(canary, inventory)
+
         # RecordFailure: writes the outcome of a failed account-region.
         record = self.by_name[RECORD_FAILURE.name].role
         acknowledge_wildcards(record, inventory.grant_put(record, reports), why_reports)
@@ -242,6 +265,17 @@ class TaskFunctions(Construct):
             "Reads the execution's outcome records and items file, and the InstanceInformation of every account.",
         )
         acknowledge_wildcards(summarize, inventory.grant_put(summarize, reports), why_reports)
+
+    @staticmethod
+    def _grant_read_policies(role: iam.IRole, inventory: InventoryBucket) -> None:
+        """s3:GetBucketPolicy on the bucket and, with SSE-KMS, kms:GetKeyPolicy and kms:DescribeKey on its key."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetBucketPolicy"], resources=[inventory.bucket.bucket_arn])
+        )
+        if inventory.key is not None:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["kms:GetKeyPolicy", "kms:DescribeKey"], resources=[inventory.key.key_arn])
+            )
 
     @property
     def functions(self) -> dict[str, lambda_.Function]:

@@ -70,6 +70,9 @@ class ModeSpec:
     #: True: each outcome says whether inventory is collected there (:mod:`lambdas.collection`); a mode that
     #: also writes may create the inventory association (``ensureCollection``).
     checks_collection: bool = False
+    #: True: before fanning out, ``Resolve targets`` checks the bucket and key policies and one account-region
+    #: (the canary, :mod:`lambdas.canary`) is reconciled and its marker awaited; a mode that creates syncs.
+    canary: bool = False
 
     def needs_attention(self, status: Status, verification: Verification) -> bool:
         """True when someone must act on an account-region with ``status`` and ``verification`` in this mode."""

@@ -34,4 +34,5 @@ SPEC = ModeSpec(
     failure=ModeFailure("Rollout needs attention", RolloutIncomplete),
     adopts=True,
     checks_collection=True,
+    canary=True,
 )

@@ -239,6 +239,10 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
     encrypt = [{"Action": ["kms:GenerateDataKey"], "Resource": [f"<{i['key']}.Arn>"]}] if kms else []
     decrypt = [{"Action": ["kms:Decrypt"], "Resource": [f"<{i['key']}.Arn>"]}] if kms else []
     member_role = "AcmeOrgSyncMember" if kms else "OrgSyncMemberRole"
+    # the destination check (lambdas.destination_policy) reads the bucket policy and, with SSE-KMS, the key policy
+    read_policies = [{"Action": ["s3:GetBucketPolicy"], "Resource": [bucket]}] + (
+        [{"Action": ["kms:GetKeyPolicy", "kms:DescribeKey"], "Resource": [f"<{i['key']}.Arn>"]}] if kms else []
+    )
     by_name: dict[str, list[dict[str, Any]]] = {
         "ResolveTargets": [
             {"Action": ["sts:AssumeRole"], "Resource": [f"arn:aws:iam::{MANAGEMENT}:role/OrgSyncOrganizationReader"]},
@@ -247,6 +251,7 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
             # the adoption records (issue 10): listed, never read, by key
             {"Action": ["s3:ListBucket"], "Condition": {"StringLike": {"s3:prefix": ["orgsync/adoptions/*"]}},
              "Resource": [bucket]},
+            *read_policies,
         ],
         "ReconcileSync": [
             {
@@ -272,6 +277,28 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
             {"Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": [f"{bucket}/orgsync/adoptions/*"]},
         ],
         "RecordFailure": [put_reports, *encrypt],
+        # the canary (issue 12): ReconcileSync's, CheckMarker's and RecordFailure's for one item, and the policies
+        "Canary": [
+            {
+                "Action": ["sts:AssumeRole"],
+                "Condition": {"StringEquals": {"aws:ResourceOrgID": ORG_ID}},
+                "Resource": [f"arn:<AWS::Partition>:iam::*:role/{member_role}"],
+            },
+            {
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{bucket}/{prefix}/AWS:InstanceInformation/accountid=*/test.json"],
+            },
+            *decrypt,
+            {
+                "Action": ["s3:ListBucket"],
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/AWS:InstanceInformation/accountid=*"]}},
+                "Resource": [bucket],
+            },
+            put_reports,
+            *encrypt,
+            {"Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": [f"{bucket}/orgsync/adoptions/*"]},
+            *read_policies,
+        ],
         "Summarize": [
             {
                 "Action": ["s3:ListBucket"],

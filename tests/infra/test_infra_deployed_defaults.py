@@ -53,6 +53,7 @@ def test_four_hundred_ous_keep_every_environment_far_under_four_kilobytes(many: 
         "Tasks/ReconcileSync",
         "Tasks/CheckMarker",
         "Tasks/RecordFailure",
+        "Tasks/Canary",
         "Tasks/Summarize",
         "Enrolment",
     }

@@ -34,6 +34,7 @@ from types import TracebackType
 from typing import Any
 
 from lambdas import aws as lambda_aws
+from lambdas.canary import canary_key
 from lambdas.models import Outcome
 from lambdas.report import items_key
 from lambdas.settings import Settings
@@ -134,13 +135,15 @@ class LocalRun:
         return list_outcomes(self.aws.client("s3"), self.scenario.aggregator.bucket, execution_name)
 
     def expected_items(self, execution_name: str) -> int | None:
-        """How many ACTIVE account-regions the execution processes (None until ``Resolve targets`` wrote them)."""
+        """How many ACTIVE account-regions the execution processes (None until ``Resolve targets`` wrote them):
+        the Map's items and the canary, which runs before them (:mod:`lambdas.canary`)."""
         s3 = self.aws.client("s3")
         try:
             body = s3.get_object(Bucket=self.scenario.aggregator.bucket, Key=items_key(execution_name))
         except s3.exceptions.NoSuchKey:
             return None
-        return len(json.loads(body["Body"].read()))
+        listed = s3.list_objects_v2(Bucket=self.scenario.aggregator.bucket, Prefix=canary_key(execution_name))
+        return len(json.loads(body["Body"].read())) + int(listed.get("KeyCount", 0))
 
     def wait(
         self,

@@ -12,7 +12,8 @@ from http_faults import HttpFaults
 from moto import mock_aws
 
 from lambdas import aws
-from lambdas.errors import InvalidInput, Throttled
+from lambdas.destination_policy import bucket_statements
+from lambdas.errors import DestinationPolicyIncomplete, InvalidInput, Throttled
 from lambdas.input import validate_input
 from lambdas.models import Status
 from lambdas.settings import Settings
@@ -160,7 +161,8 @@ def test_throttling_that_never_ends_raises_throttled(org: Org, virtual_clock: Vi
 def test_resolve_run_writes_items_and_skipped_outcomes_only_when_valid(org: Org) -> None:
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
-    raw = {"targets": ["/Sandbox"], "regions": ["us-east-1"]}
+    # "canary": false: the items file holds every item (the destination check and the canary: test_resolve_canary_*)
+    raw = {"targets": ["/Sandbox"], "regions": ["us-east-1"], "canary": False}
     output = resolve_run(raw, "exec-1", SETTINGS, lambda: org.client, lambda region: s3)
     assert output["itemsLocation"] == {"bucket": BUCKET, "key": "orgsync/runs/exec-1/targets.json"}
     assert output["counts"] == {"accounts": 2, "items": 1, "skipped": 1}
@@ -174,3 +176,34 @@ def test_resolve_run_writes_items_and_skipped_outcomes_only_when_valid(org: Org)
         resolve_run({**raw, "targets": ["/Nope"]}, "exec-2", SETTINGS, lambda: org.client, lambda region: s3)
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="orgsync/runs/exec-2")
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="orgsync/reports/exec-2")
+
+
+def test_resolve_canary_broken_bucket_policy_fails_before_anything_is_written(org: Org) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    raw = {"targets": ["/Workloads"], "regions": ["us-east-1"]}
+    with pytest.raises(DestinationPolicyIncomplete, match="Add to the bucket policy of acme-inventory"):
+        resolve_run(raw, "exec-1", SETTINGS, lambda: org.client, lambda region: s3)
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_resolve_canary_takes_the_canary_out_of_the_items_file(org: Org) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    organization_id = org.client.describe_organization()["Organization"]["Id"]
+    statements = bucket_statements(BUCKET, "default", {"aws:SourceOrgID": organization_id}, ["ssm.amazonaws.com"])
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Statement": statements}))
+    raw = {"targets": ["/Workloads"], "regions": ["eu-west-1", "us-east-1"]}
+    dev_a = org.accounts["dev-a"]
+
+    output = resolve_run(raw, "exec-1", SETTINGS, lambda: org.client, lambda region: s3, None, lambda: dev_a)
+
+    assert output["policyCheck"] == "passed"
+    assert output["canary"]["organizationId"] == organization_id
+    canary = (output["canary"]["item"]["accountId"], output["canary"]["item"]["region"])
+    assert canary == (dev_a, "us-east-1")  # the aggregator's own account, in the destination's region
+    items = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/runs/exec-1/targets.json")["Body"].read())
+    assert canary not in [(i["accountId"], i["region"]) for i in items] and len(items) == 4 * 2 - 1
+    assert output["counts"]["items"] == 4 * 2  # the canary counts among the run's account-regions
+    recorded = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/runs/exec-1/canary.json")["Body"].read())
+    assert recorded == output["canary"]["item"]

@@ -109,7 +109,7 @@ def test_service_principal_as_list_wildcard_actions_and_string_like_conditions()
             {
                 "Effect": "Allow",
                 "Principal": {"Service": ["config.amazonaws.com", "ssm.amazonaws.com"]},
-                "Action": ["s3:GetBucket*", "s3:Put?bject"],
+                "Action": ["s3:GetBucket*", "s3:Put?bject*"],
                 "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/default/*"],
                 "Condition": {
                     "StringLike": {"aws:SourceOrgID": "o-abc*"},
@@ -156,15 +156,18 @@ def test_evaluate_reports_the_deciding_statement() -> None:
     request = Request("ssm.amazonaws.com", "s3:GetBucketAcl", f"arn:aws:s3:::{BUCKET}")
     document = policy_document("source-org-id", BUCKET, "default", ORG)
 
-    assert evaluate(document, request) == ("Allow", "SSMBucketPermissionsCheck")
-    assert evaluate(None, request) == ("ImplicitDeny", None)
-    assert evaluate({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}, request) == (
+    def decided(verdict: Any) -> tuple[str, str | None]:
+        return verdict.decision, verdict.sid
+
+    assert decided(evaluate(document, request)) == ("Allow", "SSMBucketPermissionsCheck")
+    assert decided(evaluate(None, request)) == ("ImplicitDeny", None)
+    assert decided(evaluate({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}, request)) == (
         "ImplicitDeny",
         None,
     )  # no principal: a bucket policy statement without one grants nothing
 
 
-def test_unknown_condition_operator_makes_an_allow_not_apply() -> None:
+def test_numeric_condition_that_does_not_hold_makes_an_allow_not_apply() -> None:
     document = {
         "Statement": [
             {
@@ -197,6 +200,14 @@ def test_negated_operators_and_if_exists_on_missing_keys() -> None:
     }
 
     assert denial(document) is None
+
+
+def test_put_object_without_tagging_is_refused_as_ssm_tags_what_it_writes() -> None:
+    document = policy_document("source-org-id", BUCKET, "default", ORG)
+    assert document is not None
+    document["Statement"] = [s for s in document["Statement"] if s["Action"] != "s3:PutObjectTagging"]
+
+    assert denial(document) == f"no statement allows ssm.amazonaws.com s3:PutObjectTagging on {MARKER_ARN}"
 
 
 def test_unknown_policy_kind_is_an_error() -> None:
