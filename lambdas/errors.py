@@ -48,6 +48,14 @@ class MarkerNotYetWritten(OrgSyncError):
     """The test.json marker is not in the bucket yet and the marker deadline has not passed."""
 
 
+class AccountRegionsBusy(OrgSyncError):
+    """Another running execution that writes holds some of this run's account-regions (``lambdas.leases``).
+
+    Raised at once with ``whenBusy: "fail"``, or once ``busyWaitSeconds`` have passed; not retried. The message
+    names the running execution's ARN, its mode and an account-region both runs target.
+    """
+
+
 class RolloutIncomplete(OrgSyncError):
     """A rollout ended with account-regions that need attention (the Fail state's error name)."""
 

@@ -139,6 +139,19 @@ class Summary:
         return data
 
 
+class WhenBusy(StrEnum):
+    """What a run that writes does when another running execution holds some of its account-regions."""
+
+    #: Wait (a Wait state, polled) until they are free, for at most ``busyWaitSeconds`` from the execution's start.
+    WAIT = "wait"
+    #: End at once with ``AccountRegionsBusy`` naming the running execution.
+    FAIL = "fail"
+
+
+#: ``busyWaitSeconds`` when the input gives none: an hour, then ``AccountRegionsBusy`` (lambdas.leases).
+DEFAULT_BUSY_WAIT_SECONDS = 3600
+
+
 class OnConflict(StrEnum):
     """What a rollout does when the sync named syncName points at another destination."""
 
@@ -206,9 +219,13 @@ class RunParameters:
     #: Create an inventory association where none exists (rollout), on this schedule.
     ensureCollection: bool = False
     collectionSchedule: str = "rate(12 hours)"
+    #: What the run does when a running execution holds some of its account-regions (lambdas.leases).
+    whenBusy: WhenBusy = WhenBusy.WAIT
+    busyWaitSeconds: int = DEFAULT_BUSY_WAIT_SECONDS
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form carried by every item of the Distributed Map (``adopt`` only when set)."""
+        """The JSON form carried by every item of the Distributed Map (``adopt``, ``whenBusy`` and
+        ``busyWaitSeconds`` only when not their defaults)."""
         data: dict[str, Any] = {
             "executionName": self.executionName,
             "mode": str(self.mode),
@@ -222,6 +239,10 @@ class RunParameters:
         }
         if self.adopt:
             data["adopt"] = True
+        if self.whenBusy is not WhenBusy.WAIT:
+            data["whenBusy"] = str(self.whenBusy)
+        if self.busyWaitSeconds != DEFAULT_BUSY_WAIT_SECONDS:
+            data["busyWaitSeconds"] = self.busyWaitSeconds
         return data
 
     @classmethod
@@ -238,6 +259,8 @@ class RunParameters:
             adopt=bool(data.get("adopt", False)),
             ensureCollection=bool(data.get("ensureCollection", False)),
             collectionSchedule=str(data.get("collectionSchedule", "rate(12 hours)")),
+            whenBusy=WhenBusy(data.get("whenBusy", WhenBusy.WAIT)),
+            busyWaitSeconds=int(data.get("busyWaitSeconds", DEFAULT_BUSY_WAIT_SECONDS)),
         )
 
 
@@ -263,6 +286,9 @@ class RolloutInput:
     #: Create an inventory association where none exists (``lambdas.collection``), on ``collectionSchedule``.
     ensureCollection: bool = False
     collectionSchedule: str = "rate(12 hours)"
+    #: Another running execution holds some of the account-regions: wait (at most busyWaitSeconds) or fail.
+    whenBusy: WhenBusy = WhenBusy.WAIT
+    busyWaitSeconds: int = DEFAULT_BUSY_WAIT_SECONDS
 
     def run_parameters(self, execution_name: str) -> RunParameters:
         """The per-item parameters of an execution named ``execution_name``."""
@@ -277,6 +303,8 @@ class RolloutInput:
             adopt=self.adopt,
             ensureCollection=self.ensureCollection,
             collectionSchedule=self.collectionSchedule,
+            whenBusy=self.whenBusy,
+            busyWaitSeconds=self.busyWaitSeconds,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -301,6 +329,10 @@ class RolloutInput:
         if self.ensureCollection:
             data["ensureCollection"] = True
             data["collectionSchedule"] = self.collectionSchedule
+        if self.whenBusy is not WhenBusy.WAIT:
+            data["whenBusy"] = str(self.whenBusy)
+        elif self.busyWaitSeconds != DEFAULT_BUSY_WAIT_SECONDS:
+            data["busyWaitSeconds"] = self.busyWaitSeconds
         return data
 
 
