@@ -169,8 +169,11 @@ def write_table(s3: Any, bucket: str, leases: Iterable[Lease], read: LeaseTable)
     return True
 
 
-def still_holds(sfn: Any, lease: Lease, now: datetime) -> bool:
-    """Whether ``lease`` still holds its account-regions at ``now`` (see the module's doc for the rule)."""
+def holding(sfn: Any, lease: Lease, now: datetime) -> str | None:
+    """Why ``lease`` still holds its account-regions at ``now``, in words; None when it no longer does.
+
+    See the module's doc for the rule.
+    """
     try:
         described = aws.call(
             f"states:DescribeExecution on {lease.executionArn}",
@@ -181,18 +184,27 @@ def still_holds(sfn: Any, lease: Lease, now: datetime) -> bool:
         if error.code != "ExecutionDoesNotExist":
             raise
         # Unknown to Step Functions (or not yet visible: the call is eventually consistent): only expiry frees it.
-        return now < lease.expiresAt
-    if described.get("status") not in CLOSED_STATUSES:
-        return True
+        if now < lease.expiresAt:
+            return (
+                f"which Step Functions does not know (a deployment destroyed mid-run?): its claim expires at "
+                f"{_iso(lease.expiresAt)}, or delete its entry from {LEASES_KEY} to free them now"
+            )
+        return None
+    status = described.get("status")
+    if status not in CLOSED_STATUSES:
+        return "which is still running"
     stopped = described.get("stopDate")
-    return isinstance(stopped, datetime) and now < stopped + timedelta(seconds=CLOSED_GRACE_SECONDS)
+    if isinstance(stopped, datetime) and now < stopped + timedelta(seconds=CLOSED_GRACE_SECONDS):
+        until = stopped + timedelta(seconds=CLOSED_GRACE_SECONDS)
+        return f"which ended {status} at {_iso(stopped)}: its tasks in flight may act until {_iso(until)}"
+    return None
 
 
-def _busy_message(holder: Lease, shared: list[tuple[str, str]], wanted: int) -> str:
+def _busy_message(holder: Lease, why: str, shared: list[tuple[str, str]], wanted: int) -> str:
     account, region = shared[0]
     return (
         f"{len(shared)} of this run's {wanted} account-regions (such as {account} {region}) are held by execution "
-        f"{holder.executionArn} ({holder.mode}, since {_iso(holder.acquiredAt)}), which is still running"
+        f"{holder.executionArn} ({holder.mode}, since {_iso(holder.acquiredAt)}), {why}"
     )
 
 
@@ -234,10 +246,10 @@ def claim(
             shared = lease.shared_with(wanted)
             if not shared:
                 # Kept while unexpired without a look; past its expiry, kept only if its execution still runs.
-                if lease.expiresAt > now or still_holds(sfn, lease, now):
+                if lease.expiresAt > now or holding(sfn, lease, now) is not None:
                     kept.append(lease)
-            elif still_holds(sfn, lease, now):
-                return _busy(run, lease, shared, count, started_at, now)
+            elif (why := holding(sfn, lease, now)) is not None:
+                return _busy(run, _busy_message(lease, why, shared, count), lease, started_at, now)
             # else: its execution ended (or it expired unknown): dropped with this write
         mine = Lease(execution_arn, str(run.mode), now, now + timedelta(seconds=LEASE_SECONDS), wanted)
         if write_table(s3, bucket, [*kept, mine], table):
@@ -248,15 +260,7 @@ def claim(
     )
 
 
-def _busy(
-    run: RunParameters,
-    holder: Lease,
-    shared: list[tuple[str, str]],
-    wanted: int,
-    started_at: datetime,
-    now: datetime,
-) -> dict[str, Any]:
-    detail = _busy_message(holder, shared, wanted)
+def _busy(run: RunParameters, detail: str, holder: Lease, started_at: datetime, now: datetime) -> dict[str, Any]:
     if run.whenBusy is WhenBusy.FAIL:
         raise AccountRegionsBusy(
             f"{detail}; whenBusy is \"fail\": wait for it to end (or stop it), or start with whenBusy \"wait\""

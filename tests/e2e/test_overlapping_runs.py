@@ -305,7 +305,8 @@ def test_a_crashed_runs_lease_expires(local: LocalRun) -> None:
     local.clock.advance(LEASE_SECONDS - 60)
     refused = local.run(rollout([account], whenBusy="fail"), name="too-soon", timeout=REAL_TIMEOUT)
     assert (refused.status, refused.error) == ("FAILED", AccountRegionsBusy.__name__)
-    assert f"held by execution {crashed}" in (refused.cause_message() or "")
+    assert f"held by execution {crashed} (rollout, since " in (refused.cause_message() or "")
+    assert "which Step Functions does not know" in (refused.cause_message() or "")
 
     # WHEN the simulated clock passes the lease's expiry, THEN the next rollout proceeds without waiting
     local.clock.advance(60)

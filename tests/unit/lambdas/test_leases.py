@@ -86,6 +86,7 @@ def test_the_first_claim_creates_the_table_and_an_overlapping_run_is_told_who_ho
     assert answer["detail"].startswith(
         f"1 of this run's 2 account-regions (such as {ONE} us-east-1) are held by execution {ARN}first (rollout, "
     )
+    assert "), which is still running; waiting (0 s of busyWaitSeconds 3600)" in answer["detail"]
     assert [lease["executionArn"] for lease in table(s3)] == [ARN + "first"]
 
 
@@ -139,7 +140,9 @@ def test_a_closed_execution_holds_for_the_grace_after_its_stop_then_its_lease_is
     take(s3, sfn, "stopped", (ONE, "us-east-1"))
     sfn.stopped("stopped", "ABORTED", virtual_clock.now())
     virtual_clock.advance(CLOSED_GRACE_SECONDS - 1)
-    assert take(s3, sfn, "next", (ONE, "us-east-1"))["claimed"] is False
+    held = take(s3, sfn, "next", (ONE, "us-east-1"))
+    assert held["claimed"] is False
+    assert f"{ARN}stopped (rollout, since " in held["detail"] and "which ended ABORTED at " in held["detail"]
     virtual_clock.advance(1)
     assert take(s3, sfn, "next", (ONE, "us-east-1"))["claimed"] is True
     assert [lease["executionArn"] for lease in table(s3)] == [ARN + "next"]
@@ -153,7 +156,9 @@ def test_a_running_execution_keeps_its_lease_past_expiry_and_an_unknown_one_lose
     take(s3, sfn, "crashed", (TWO, "us-east-1"))
     sfn.running("long")
     virtual_clock.advance(LEASE_SECONDS - 1)
-    assert take(s3, sfn, "next", (TWO, "us-east-1"))["busyWith"] == ARN + "crashed"
+    unknown = take(s3, sfn, "next", (TWO, "us-east-1"))
+    assert unknown["busyWith"] == ARN + "crashed"
+    assert "which Step Functions does not know" in unknown["detail"] and LEASES_KEY in unknown["detail"]
     virtual_clock.advance(1)
     assert take(s3, sfn, "next", (ONE, "us-east-1"))["busyWith"] == ARN + "long"  # still running: still holds
     assert take(s3, sfn, "next", (TWO, "us-east-1"))["claimed"] is True  # unknown and expired: free
