@@ -60,6 +60,14 @@ class CanaryFailed(OrgSyncError):
     out. The message names the account-region, what failed, and the bucket or key policy statements to add."""
 
 
+class AccountRegionsBusy(OrgSyncError):
+    """Another running execution that writes holds some of this run's account-regions (``lambdas.leases``).
+
+    Raised at once with ``whenBusy: "fail"``, or once ``busyWaitSeconds`` have passed; not retried. The message
+    names the running execution's ARN, its mode and an account-region both runs target.
+    """
+
+
 class RolloutIncomplete(OrgSyncError):
     """A rollout ended with account-regions that need attention (the Fail state's error name)."""
 

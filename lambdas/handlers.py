@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from lambdas import canary as canary_steps
-from lambdas import marker, report, sync, targets
+from lambdas import leases, marker, report, sync, targets
 from lambdas.aws import ClientProvider
 from lambdas.defaults import with_deployed_defaults
 from lambdas.models import TargetItem
@@ -34,6 +34,19 @@ def resolve_targets(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """
     settings = with_deployed_defaults(Settings.from_env())
     return targets.resolve_event(event, settings, ClientProvider.from_environment())
+
+
+@instrumented
+def claim_account_regions(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Claim the run's account-regions (or say who holds them). ``event``: ``{"run", "itemsLocation",
+    "executionArn", "executionStartTime"}``."""
+    return leases.claim_event(event, ClientProvider.from_environment())
+
+
+@instrumented
+def release_account_regions(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Release the run's account-regions. ``event``: ``{"run", "executionArn"}``."""
+    return leases.release_event(event, ClientProvider.from_environment())
 
 
 @instrumented

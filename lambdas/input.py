@@ -29,12 +29,16 @@ from lambdas import identifiers
 from lambdas.collection import DEFAULT_SCHEDULE, check_schedule
 from lambdas.errors import InvalidInput
 from lambdas.identifiers import ACCOUNT_ID, BUCKET_NAME, KMS_KEY_ARN, PREFIX, REGION, ROLE_NAME, SYNC_NAME, TARGET
-from lambdas.models import Destination, Mode, OnConflict, RolloutInput
+from lambdas.models import DEFAULT_BUSY_WAIT_SECONDS, Destination, Mode, OnConflict, RolloutInput, WhenBusy
 from lambdas.modes import MODES
 from lambdas.regions import OPT_IN_REGIONS, ssm_service_principal
 from lambdas.settings import DEFAULT_MARKER_TIMEOUT_SECONDS, Settings
 from lambdas.teardown import require_confirmation
 
+#: One poll (lambdas.leases.BUSY_POLL_SECONDS) to 12 hours: at a poll a minute, the waiting run's history stays
+#: near 6,500 events, far from Step Functions' 25,000.
+MIN_BUSY_WAIT_SECONDS = 60
+MAX_BUSY_WAIT_SECONDS = 43_200
 MIN_MARKER_TIMEOUT_SECONDS = 0
 #: One hour: SSM writes test.json within minutes; the state machine's marker Retry is sized for this bound.
 MAX_MARKER_TIMEOUT_SECONDS = 3600
@@ -56,6 +60,8 @@ KNOWN_KEYS = frozenset(
         "within",
         "adopt",
         "canary",
+        "whenBusy",
+        "busyWaitSeconds",
     }
 )
 KNOWN_DESTINATION_KEYS = frozenset({"bucket", "region", "prefix", "kmsKeyArn"})
@@ -276,6 +282,7 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         _check_deployment(settings, regions, sync_name, role_name, destination)
     ensure_collection, collection_schedule = _collection(raw, mode)
     canary, canary_at = _canary(raw, mode, regions, exclude_accounts)
+    when_busy, busy_wait_seconds = _when_busy(raw)
 
     return RolloutInput(
         mode=mode,
@@ -294,6 +301,8 @@ def validate_input(raw: Any, settings: Settings) -> RolloutInput:
         collectionSchedule=collection_schedule,
         canary=canary,
         canaryAt=canary_at,
+        whenBusy=when_busy,
+        busyWaitSeconds=busy_wait_seconds,
     )
 
 
@@ -332,6 +341,31 @@ def _canary(
     if region not in regions:
         raise _fail("canary.region", region, f"is not one of the run's regions ({', '.join(regions)})")
     return True, (account_id, region)
+
+
+def _when_busy(raw: dict[str, Any]) -> tuple[WhenBusy, int]:
+    """``whenBusy`` and its ``busyWaitSeconds`` (only with ``wait``): what a run does about a running one.
+
+    >>> _when_busy({"whenBusy": "fail", "busyWaitSeconds": 600})
+    Traceback (most recent call last):
+    ...
+    lambdas.errors.InvalidInput: busyWaitSeconds: 600 only with whenBusy: "wait"
+    """
+    value = _string(raw, "whenBusy", str(WhenBusy.WAIT))
+    try:
+        when_busy = WhenBusy(value or "")
+    except ValueError:
+        raise _fail("whenBusy", value, f"must be one of {', '.join(WhenBusy)}") from None
+    seconds = raw.get("busyWaitSeconds", DEFAULT_BUSY_WAIT_SECONDS)
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise _fail("busyWaitSeconds", seconds, "must be an integer number of seconds")
+    if "busyWaitSeconds" in raw and when_busy is not WhenBusy.WAIT:
+        raise _fail("busyWaitSeconds", seconds, f'only with whenBusy: "{WhenBusy.WAIT}"')
+    if not MIN_BUSY_WAIT_SECONDS <= seconds <= MAX_BUSY_WAIT_SECONDS:
+        raise _fail(
+            "busyWaitSeconds", seconds, f"must be between {MIN_BUSY_WAIT_SECONDS} and {MAX_BUSY_WAIT_SECONDS}"
+        )
+    return when_busy, seconds
 
 
 def _collection(raw: dict[str, Any], mode: Mode) -> tuple[bool, str]:

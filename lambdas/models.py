@@ -140,6 +140,19 @@ class Summary:
         return data
 
 
+class WhenBusy(StrEnum):
+    """What a run that writes does when another running execution holds some of its account-regions."""
+
+    #: Wait (a Wait state, polled) until they are free, for at most ``busyWaitSeconds`` from the execution's start.
+    WAIT = "wait"
+    #: End at once with ``AccountRegionsBusy`` naming the running execution.
+    FAIL = "fail"
+
+
+#: ``busyWaitSeconds`` when the input gives none: an hour, then ``AccountRegionsBusy`` (lambdas.leases).
+DEFAULT_BUSY_WAIT_SECONDS = 3600
+
+
 class OnConflict(StrEnum):
     """What a rollout does when the sync named syncName points at another destination."""
 
@@ -212,8 +225,13 @@ class RunParameters:
     #: a retry finds it in place. Identical across Retry attempts, as the whole item is.
     startedAt: datetime | None = None
 
+    #: What the run does when a running execution holds some of its account-regions (lambdas.leases).
+    whenBusy: WhenBusy = WhenBusy.WAIT
+    busyWaitSeconds: int = DEFAULT_BUSY_WAIT_SECONDS
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form carried by every item of the Distributed Map (``adopt`` and ``startedAt`` only when set)."""
+        """The JSON form carried by every item of the Distributed Map (``adopt``, ``startedAt``, ``whenBusy`` and
+        ``busyWaitSeconds`` only when set or not their defaults)."""
         data: dict[str, Any] = {
             "executionName": self.executionName,
             "mode": str(self.mode),
@@ -229,6 +247,10 @@ class RunParameters:
             data["adopt"] = True
         if self.startedAt is not None:
             data["startedAt"] = self.startedAt.isoformat()
+        if self.whenBusy is not WhenBusy.WAIT:
+            data["whenBusy"] = str(self.whenBusy)
+        if self.busyWaitSeconds != DEFAULT_BUSY_WAIT_SECONDS:
+            data["busyWaitSeconds"] = self.busyWaitSeconds
         return data
 
     @classmethod
@@ -246,6 +268,8 @@ class RunParameters:
             ensureCollection=bool(data.get("ensureCollection", False)),
             collectionSchedule=str(data.get("collectionSchedule", "rate(12 hours)")),
             startedAt=datetime.fromisoformat(data["startedAt"]) if data.get("startedAt") else None,
+            whenBusy=WhenBusy(data.get("whenBusy", WhenBusy.WAIT)),
+            busyWaitSeconds=int(data.get("busyWaitSeconds", DEFAULT_BUSY_WAIT_SECONDS)),
         )
 
 
@@ -275,6 +299,9 @@ class RolloutInput:
     canary: bool = True
     #: The canary's ``(accountId, region)`` when the input names one; else the aggregator's own, or the first.
     canaryAt: tuple[str, str] | None = None
+    #: Another running execution holds some of the account-regions: wait (at most busyWaitSeconds) or fail.
+    whenBusy: WhenBusy = WhenBusy.WAIT
+    busyWaitSeconds: int = DEFAULT_BUSY_WAIT_SECONDS
 
     def run_parameters(self, execution_name: str, started_at: datetime | None = None) -> RunParameters:
         """The per-item parameters of an execution named ``execution_name`` that resolved its targets at
@@ -291,6 +318,8 @@ class RolloutInput:
             ensureCollection=self.ensureCollection,
             collectionSchedule=self.collectionSchedule,
             startedAt=started_at,
+            whenBusy=self.whenBusy,
+            busyWaitSeconds=self.busyWaitSeconds,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,6 +348,10 @@ class RolloutInput:
             data["canary"] = False
         elif self.canaryAt is not None:
             data["canary"] = {"accountId": self.canaryAt[0], "region": self.canaryAt[1]}
+        if self.whenBusy is not WhenBusy.WAIT:
+            data["whenBusy"] = str(self.whenBusy)
+        elif self.busyWaitSeconds != DEFAULT_BUSY_WAIT_SECONDS:
+            data["busyWaitSeconds"] = self.busyWaitSeconds
         return data
 
 

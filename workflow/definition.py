@@ -3,11 +3,14 @@
 ::
 
     Resolve targets ──(InvalidInput, DestinationPolicyIncomplete fail the execution here, before any account is touched)
+    Claim account-regions ──(AccountRegionsBusy: whenBusy "fail", or busyWaitSeconds passed)
+    Account-regions held? ── held by a running execution ─► Wait for the running execution ─► Claim account-regions
     Canary? ── a rollout with a canary ──► Reconcile canary ► Check canary marker ──► Canary passed?
                                               └──(failure)──► Explain canary failure ─┘   │ no ─► Canary failed
     Process account-regions   Distributed Map over orgsync/runs/<execution>/targets.json, one child per item:
         Reconcile sync ──Catch States.ALL──► Record failure
         Check marker and record outcome ──Catch States.ALL──► Record failure
+    Release account-regions
     Summarize
     Needs attention? ── 0 ──► Done
                      └─ else ► Rollout needs attention (RolloutIncomplete) | Verification failed | Teardown incomplete
@@ -35,6 +38,7 @@ from typing import Any
 
 from lambdas.errors import (
     LAMBDA_CUT_OFF_ERRORS,
+    AccountRegionsBusy,
     CanaryFailed,
     DestinationPolicyIncomplete,
     InvalidInput,
@@ -48,8 +52,10 @@ from lambdas.report import RUNS_PREFIX
 from workflow.functions import (
     CANARY,
     CHECK_MARKER,
+    CLAIM_ACCOUNT_REGIONS,
     RECONCILE_SYNC,
     RECORD_FAILURE,
+    RELEASE_ACCOUNT_REGIONS,
     RESOLVE_TARGETS,
     SUMMARIZE,
     LambdaFunction,
@@ -58,6 +64,10 @@ from workflow.functions import (
 State = dict[str, Any]
 
 RESOLVE = "Resolve targets"
+CLAIM = "Claim account-regions"
+HELD = "Account-regions held?"
+WAIT_FOR_HOLDER = "Wait for the running execution"
+RELEASE = "Release account-regions"
 PROCESS = "Process account-regions"
 RECONCILE = "Reconcile sync"
 CHECK = "Check marker and record outcome"
@@ -144,7 +154,60 @@ def resolve_targets_state() -> State:
         f"{DestinationPolicyIncomplete.__name__} (the statements to add) before any account is touched.",
         Parameters={"input.$": "$", "executionName.$": "$$.Execution.Name"},
         Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
-        Next=CANARY_CHOICE,
+        Next=CLAIM,
+    )
+
+
+def claim_state() -> State:
+    """Claim the run's account-regions in the lease table (:mod:`lambdas.leases`); its answer goes to ``$.lease``.
+
+    ``AccountRegionsBusy`` (whenBusy "fail", or busyWaitSeconds passed) is neither retried nor caught: the
+    execution fails with it, its cause naming the running execution, before any account is touched.
+    """
+    return lambda_task(
+        CLAIM_ACCOUNT_REGIONS,
+        Comment=f"Fails the execution with {AccountRegionsBusy.__name__} naming the running execution that holds "
+        "some of the account-regions, when the run may not (or may no longer) wait.",
+        Parameters={
+            "run.$": "$.run",
+            "itemsLocation.$": "$.itemsLocation",
+            "canary.$": "$.canary",
+            "executionArn.$": "$$.Execution.Id",
+            "executionStartTime.$": "$$.Execution.StartTime",
+        },
+        ResultPath="$.lease",
+        Retry=[TRANSIENT_RETRY],
+        Next=HELD,
+    )
+
+
+def held_state() -> State:
+    """Wait while a running execution holds some of the account-regions; go on once they are the run's."""
+    return {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.lease.claimed", "BooleanEquals": False, "Next": WAIT_FOR_HOLDER}],
+        "Default": CANARY_CHOICE,
+    }
+
+
+def wait_for_holder_state() -> State:
+    """The wait between two claims: the Lambda bounds the loop (busyWaitSeconds from the execution's start)."""
+    return {"Type": "Wait", "SecondsPath": "$.lease.waitSeconds", "Next": CLAIM}
+
+
+def release_state() -> State:
+    """Release the account-regions once the Map is done with them (before Summarize, which only reads).
+
+    A release that still fails after its retries does not fail the run: the claim stops holding once Step
+    Functions reports the execution closed (:mod:`lambdas.leases`).
+    """
+    return lambda_task(
+        RELEASE_ACCOUNT_REGIONS,
+        Parameters={"run.$": "$.run", "executionArn.$": "$$.Execution.Id"},
+        ResultPath=None,
+        Retry=[TRANSIENT_RETRY],
+        Catch=catch_all(SUMMARIZE_STATE, "$.releaseError"),
+        Next=SUMMARIZE_STATE,
     )
 
 
@@ -284,7 +347,7 @@ def process_state() -> State:
         "MaxConcurrency": MAX_CONCURRENCY,
         "ToleratedFailurePercentage": 100.0,
         "ResultPath": None,
-        "Next": SUMMARIZE_STATE,
+        "Next": RELEASE,
     }
 
 
@@ -344,13 +407,17 @@ def substitutions(function_arns: Mapping[str, str], destination_bucket: str) -> 
 def build_definition(modes: Mapping[Mode, ModeSpec] = MODES) -> dict[str, Any]:
     """The complete ASL document, with ``${<Name>FunctionArn}`` placeholders; ``modes`` give the Fail states.
 
-    >>> sorted(build_definition()["States"])[:3]
-    ['Canary failed', 'Canary passed?', 'Canary?']
+    >>> list(build_definition()["States"])[:3]
+    ['Resolve targets', 'Claim account-regions', 'Account-regions held?']
     """
     states: dict[str, State] = {
         RESOLVE: resolve_targets_state(),
+        CLAIM: claim_state(),
+        HELD: held_state(),
+        WAIT_FOR_HOLDER: wait_for_holder_state(),
         **canary_states(),
         PROCESS: process_state(),
+        RELEASE: release_state(),
         SUMMARIZE_STATE: summarize_state(),
         NEEDS_ATTENTION: needs_attention_state(modes),
         DONE: {"Type": "Succeed", "Comment": "Every account-region is in place and verified, or skipped."},

@@ -90,11 +90,28 @@ SUMMARIZE = LambdaFunction(
     timeout_seconds=600,
 )
 
+#: Claim reads the items file, the lease table, DescribeExecution of a holder, and writes the table (again after a
+#: lost conditional write); Release reads and writes the table. Both end with OutOfTime rather than overrun.
+CLAIM_ACCOUNT_REGIONS = LambdaFunction(
+    "ClaimAccountRegions",
+    "lambdas.handlers.claim_account_regions",
+    "Claims the run's account-regions in the lease table, or says which running execution holds them.",
+    timeout_seconds=180,
+)
+RELEASE_ACCOUNT_REGIONS = LambdaFunction(
+    "ReleaseAccountRegions",
+    "lambdas.handlers.release_account_regions",
+    "Removes the run's claim from the lease table once its account-regions are done with.",
+    timeout_seconds=120,
+)
+
 ALL_FUNCTIONS: tuple[LambdaFunction, ...] = (
     RESOLVE_TARGETS,
+    CLAIM_ACCOUNT_REGIONS,
     RECONCILE_SYNC,
     CHECK_MARKER,
     RECORD_FAILURE,
     CANARY,
+    RELEASE_ACCOUNT_REGIONS,
     SUMMARIZE,
 )

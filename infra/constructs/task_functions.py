@@ -1,4 +1,4 @@
-"""The five task Lambdas of ``workflow.functions``, each with its own role holding only what it does.
+"""The task Lambdas of ``workflow.functions``, each with its own role holding only what it does.
 
 The code asset is the ``lambdas`` package alone (copied to a staging directory, so the handler path stays
 ``lambdas.handlers.<name>`` and nothing else of the repository is shipped). Each role has a fixed name so
@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -22,15 +22,18 @@ from constructs import Construct
 from infra.constructs.inventory_bucket import REPORTS_PREFIX, RUNS_PREFIX, InventoryBucket
 from infra.nag import acknowledge, acknowledge_wildcards
 from lambdas.adoption import ADOPTIONS_PREFIX
+from lambdas.leases import LEASES_KEY
 from lambdas.observability import POWERTOOLS_ENVIRONMENT
 from lambdas.settings import Settings
 from workflow.functions import (
     ALL_FUNCTIONS,
     CANARY,
     CHECK_MARKER,
+    CLAIM_ACCOUNT_REGIONS,
     MEMORY_MB,
     RECONCILE_SYNC,
     RECORD_FAILURE,
+    RELEASE_ACCOUNT_REGIONS,
     RESOLVE_TARGETS,
     SUMMARIZE,
     LambdaFunction,
@@ -83,6 +86,8 @@ class TaskFunctionsProps:
     organization_id: str
     organization_reader_role_arn: str
     member_role_name: str
+    state_machine_name: str
+    """The rollout state machine's fixed name: ClaimAccountRegions describes its executions (those holding leases)."""
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
 
 
@@ -172,7 +177,7 @@ class TaskFunction(Construct):
 
 
 class TaskFunctions(Construct):
-    """The five functions; ``by_name[<LambdaFunction.name>]``, in catalogue order."""
+    """The task functions; ``by_name[<LambdaFunction.name>]``, in catalogue order."""
 
     def __init__(self, scope: Construct, construct_id: str, props: TaskFunctionsProps) -> None:
         super().__init__(scope, construct_id)
@@ -197,6 +202,27 @@ class TaskFunctions(Construct):
         inventory.grant_list(resolve, adoptions)
         # ... and reads the bucket and key policies for the destination check (lambdas.destination_policy).
         self._grant_read_policies(resolve, inventory)
+
+        # ClaimAccountRegions: reads the run's items file; reads and conditionally writes the one lease table
+        # (ListBucket on that key alone, so that its absence is a 404, not a 403); describes the executions that
+        # hold leases, all of this state machine (lambdas.leases). ReleaseAccountRegions: the lease table only.
+        claim = self.by_name[CLAIM_ACCOUNT_REGIONS.name].role
+        items_files = inventory.grant_get(claim, f"{RUNS_PREFIX}*/targets.json")
+        acknowledge_wildcards(claim, items_files, "Reads orgsync/runs/<execution>/targets.json: the execution varies.")
+        for role in (claim, self.by_name[RELEASE_ACCOUNT_REGIONS.name].role):
+            inventory.grant_get(role, LEASES_KEY)
+            inventory.grant_put(role, LEASES_KEY)
+            inventory.grant_list(role, LEASES_KEY)
+        executions = Stack.of(self).format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{props.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        claim.add_to_policy(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions]))
+        acknowledge_wildcards(
+            claim, [executions], "A lease names the execution of this state machine that holds it: known at run time."
+        )
 
         # ReconcileSync: only assumes the member role, in any account of the organization (the account is the
         # item's, unknown until run time).

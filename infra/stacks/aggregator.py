@@ -69,6 +69,7 @@ class AggregatorStack(Stack):
                 organization_id=config.organization_id,
                 organization_reader_role_arn=config.organization_reader_role_arn,
                 member_role_name=config.member_role_name,
+                state_machine_name=config.state_machine_name,
             ),
         )
         self.defaults.give_to(self.functions.functions[RESOLVE_TARGETS.name])

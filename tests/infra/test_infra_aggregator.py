@@ -243,7 +243,24 @@ def expected_statements(template: dict[str, Any], spec: LambdaFunction, prefix: 
     read_policies = [{"Action": ["s3:GetBucketPolicy"], "Resource": [bucket]}] + (
         [{"Action": ["kms:GetKeyPolicy", "kms:DescribeKey"], "Resource": [f"<{i['key']}.Arn>"]}] if kms else []
     )
+    # The lease table (lambdas.leases): one key, named; ListBucket on that key alone makes its absence a 404
+    lease_key = "orgsync/leases/account-regions.json"
+    leases = [
+        {"Action": ["s3:GetObject"], "Resource": [f"{bucket}/{lease_key}"]},
+        {"Action": ["s3:PutObject"], "Resource": [f"{bucket}/{lease_key}"]},
+        *encrypt,
+        {"Action": ["s3:ListBucket"], "Condition": {"StringLike": {"s3:prefix": [lease_key]}}, "Resource": [bucket]},
+    ]
+    sm_arn = f"arn:<AWS::Partition>:states:{REGION}:{AGGREGATOR}"
     by_name: dict[str, list[dict[str, Any]]] = {
+        "ClaimAccountRegions": [
+            {"Action": ["s3:GetObject"], "Resource": [f"{bucket}/orgsync/runs/*/targets.json"]},
+            *decrypt,
+            *leases,
+            # the executions holding leases: this state machine's only
+            {"Action": ["states:DescribeExecution"], "Resource": [f"{sm_arn}:execution:orgsync:*"]},
+        ],
+        "ReleaseAccountRegions": [*leases, *decrypt],
         "ResolveTargets": [
             {"Action": ["sts:AssumeRole"], "Resource": [f"arn:aws:iam::{MANAGEMENT}:role/OrgSyncOrganizationReader"]},
             {"Action": ["s3:PutObject"], "Resource": [f"{bucket}/orgsync/runs/*", f"{bucket}/orgsync/reports/*"]},
@@ -408,7 +425,7 @@ def test_state_machine_is_named_logged_without_data_and_traced(base_json: dict[s
     assert substitutions[DESTINATION_BUCKET_SUBSTITUTION_KEY] == {"Ref": ids(base_json)["bucket"]}
 
 
-def test_state_machine_role_invokes_only_the_five_functions_and_runs_only_its_own_children(
+def test_state_machine_role_invokes_only_its_functions_and_runs_only_its_own_children(
     base_json: dict[str, Any],
 ) -> None:
     i = ids(base_json)

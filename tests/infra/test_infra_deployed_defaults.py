@@ -50,10 +50,12 @@ def test_four_hundred_ous_keep_every_environment_far_under_four_kilobytes(many: 
     found = functions(many.template_json(AGGREGATOR_STACK))
     assert set(found) == {
         "Tasks/ResolveTargets",
+        "Tasks/ClaimAccountRegions",
         "Tasks/ReconcileSync",
         "Tasks/CheckMarker",
         "Tasks/RecordFailure",
         "Tasks/Canary",
+        "Tasks/ReleaseAccountRegions",
         "Tasks/Summarize",
         "Enrolment",
     }

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from infra_support import Synthesized
 
+from workflow.functions import ALL_FUNCTIONS
+
 #: The property that holds a resource's physical name, per resource type that orgsync retains.
 NAME_PROPERTIES = {
     "AWS::Logs::LogGroup": "LogGroupName",
@@ -69,9 +71,9 @@ def test_retained_resources_are_there_to_be_checked(base: Synthesized, full: Syn
         return counts
 
     # Three buckets: the inventory, its access logs, the Athena query results (infra/constructs/inventory_catalog.py).
-    # Log groups: the state machine's and each of the six task functions' (with enrolment, its two more).
-    assert retained(base) == {"AWS::S3::Bucket": 3, "AWS::Logs::LogGroup": 7}
-    assert retained(full) == {"AWS::S3::Bucket": 3, "AWS::Logs::LogGroup": 9, "AWS::KMS::Key": 1}
+    log_groups = 1 + len(ALL_FUNCTIONS)  # the state machine's and each task function's
+    assert retained(base) == {"AWS::S3::Bucket": 3, "AWS::Logs::LogGroup": log_groups}
+    assert retained(full) == {"AWS::S3::Bucket": 3, "AWS::Logs::LogGroup": log_groups + 2, "AWS::KMS::Key": 1}
 
 
 def test_the_state_machine_log_group_keeps_its_vended_logs_prefix_and_is_unique_per_stack(base: Synthesized) -> None:

@@ -2,7 +2,7 @@
 
 Entering a :class:`LocalRun` enters :class:`~workflow.local.aws.LocalAws` (moto, the organization, the bucket,
 the SSM emulation) and :class:`~workflow.local.engine.LocalEngine` (moto's ASL interpreter, in-process Lambdas,
-the virtual clock) in the aggregator account and region, creates the five functions of
+the virtual clock) in the aggregator account and region, creates the functions of
 :mod:`workflow.functions` with the deployment's environment (destination = the scenario's aggregator, the
 organization reader role) and deploys :func:`workflow.definition.build_definition` with its substitutions:
 the document that runs here is the document CDK deploys.

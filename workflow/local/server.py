@@ -5,7 +5,7 @@ What ``orgsync local serve`` runs. Starting a :class:`LocalServer`:
 1. binds ``127.0.0.1:port`` first (port 0: any free port), so a port in use fails (:class:`PortInUse`) before
    anything else starts;
 2. enters a :class:`~workflow.local.runner.LocalRun` of the scenario: moto in-process with the organization, the
-   bucket and the SSM emulation, the local engine, the five task Lambdas and the state machine deployed in the
+   bucket and the SSM emulation, the local engine, the task Lambdas and the state machine deployed in the
    aggregator account and region (handlers in-process);
 3. serves :class:`~workflow.local.endpoint.EndpointApp` on that socket from one thread (a thread per request).
 

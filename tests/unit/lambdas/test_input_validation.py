@@ -8,7 +8,7 @@ import pytest
 
 from lambdas.errors import InvalidInput
 from lambdas.input import validate_input
-from lambdas.models import Mode, OnConflict
+from lambdas.models import DEFAULT_BUSY_WAIT_SECONDS, Mode, OnConflict, WhenBusy
 from lambdas.settings import Settings
 
 SETTINGS = Settings(destination_bucket="acme-inventory", destination_region="ap-northeast-1")
@@ -129,6 +129,12 @@ def test_default_targets_and_regions_from_settings() -> None:
         ({"memberRoleName": "bad role"}, "memberRoleName", '"bad role"'),
         ({"memberRoleName": "r" * 65}, "memberRoleName", '"' + "r" * 65 + '"'),
         ({"regionz": ["us-east-1"]}, "regionz", '["us-east-1"]'),
+        ({"whenBusy": "queue"}, "whenBusy", '"queue"'),
+        ({"whenBusy": None}, "whenBusy", "null"),
+        ({"busyWaitSeconds": 59}, "busyWaitSeconds", "59"),
+        ({"busyWaitSeconds": 43_201}, "busyWaitSeconds", "43201"),
+        ({"busyWaitSeconds": 600.0}, "busyWaitSeconds", "600.0"),
+        ({"whenBusy": "fail", "busyWaitSeconds": 600}, "busyWaitSeconds", "600"),
     ],
 )
 def test_invalid_field_is_refused_naming_field_and_value(change: dict[str, Any], field: str, value: str) -> None:
@@ -137,6 +143,17 @@ def test_invalid_field_is_refused_naming_field_and_value(change: dict[str, Any],
     message = str(raised.value)
     assert message.startswith(f"{field}: "), message
     assert value in message
+
+
+def test_a_run_waits_for_a_running_one_by_default_and_when_busy_round_trips_to_every_item() -> None:
+    run = validate_input(GOOD, SETTINGS)
+    assert (run.whenBusy, run.busyWaitSeconds) == (WhenBusy.WAIT, DEFAULT_BUSY_WAIT_SECONDS) == (WhenBusy.WAIT, 3600)
+    for raw in ({**GOOD, "busyWaitSeconds": 43_200}, {**GOOD, "whenBusy": "fail"}):
+        run = validate_input(raw, SETTINGS)
+        assert validate_input(run.to_dict(), SETTINGS) == run
+        parameters = run.run_parameters("e")
+        assert type(parameters).from_dict(parameters.to_dict()) == parameters
+    assert validate_input({**GOOD, "whenBusy": "fail"}, SETTINGS).run_parameters("e").to_dict()["whenBusy"] == "fail"
 
 
 def test_missing_bucket_without_deployed_default_is_refused() -> None:

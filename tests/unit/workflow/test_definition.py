@@ -141,6 +141,19 @@ class StandIns:
         self.marker_tries: dict[int, int] = {}
         self.recorded: list[dict[str, Any]] = []
         self.resolve_events: list[dict[str, Any]] = []
+        self.claim_events: list[dict[str, Any]] = []
+        self.release_events: list[dict[str, Any]] = []
+
+    def claim(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # held by another execution at the first look, free at the second
+        self.claim_events.append(event)
+        if len(self.claim_events) == 1:
+            return {"claimed": False, "waitSeconds": 30, "busyWith": "arn:...:other", "detail": "held"}
+        return {"claimed": True, "accountRegions": len(self.items)}
+
+    def release(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        self.release_events.append({**event, "reconciled": sum(self.reconcile_tries.values())})
+        return {"released": True}
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.resolve_events.append(event)
@@ -182,6 +195,8 @@ def run_wiring(needs_attention: int) -> tuple[StandIns, Any, LocalEngine]:
     stand_ins = StandIns(items, needs_attention)
     handlers = {
         "ResolveTargets": stand_ins.resolve,
+        "ClaimAccountRegions": stand_ins.claim,
+        "ReleaseAccountRegions": stand_ins.release,
         "ReconcileSync": stand_ins.reconcile,
         "CheckMarker": stand_ins.check,
         "RecordFailure": stand_ins.record,
@@ -206,6 +221,17 @@ def test_wiring_on_the_local_engine(needs_attention: int) -> None:
 
     # Resolve targets receives the input and the execution name
     assert stand_ins.resolve_events == [{"input": {"targets": ["r-ab12"]}, "executionName": "wiring-1"}]
+    # Claim account-regions gets the run, the items file, the execution's ARN and start; held at first, it waited
+    # the seconds it was told (a Wait state on the virtual clock), claimed again, and only then did the Map start
+    arn = result.execution_arn
+    assert [event["executionArn"] for event in stand_ins.claim_events] == [arn, arn]
+    assert stand_ins.claim_events[0]["itemsLocation"] == {"bucket": BUCKET, "key": "targets.json"}
+    assert stand_ins.claim_events[0]["executionStartTime"].endswith("Z")
+    assert engine.wait_sleeps == [30.0]
+    # Release account-regions ran once, after every item's Reconcile sync
+    assert stand_ins.release_events == [
+        {"run": {"mode": "rollout"}, "executionArn": arn, "reconciled": sum(stand_ins.reconcile_tries.values())}
+    ]
     # S3WriteFailed retried until it passed; the other failures were recorded with their error names
     assert stand_ins.reconcile_tries[1] == 3
     recorded = {event["n"]: event["error"]["Error"] for event in stand_ins.recorded}
@@ -215,8 +241,8 @@ def test_wiring_on_the_local_engine(needs_attention: int) -> None:
     assert stand_ins.marker_tries[4] == 5
     # the Catch keeps the item so Record failure knows the account-region
     assert all(event["accountId"] and event["region"] for event in stand_ins.recorded)
-    # the parent history stays flat whatever the number of items
-    assert len(history) <= 25
+    # the parent history stays flat whatever the number of items (45: two claims, one wait and a release included)
+    assert len(history) <= 45
     if needs_attention == 0:
         assert result.status == "SUCCEEDED"
     else:
