@@ -176,7 +176,7 @@ def claim_state() -> State:
             "executionStartTime.$": "$$.Execution.StartTime",
         },
         ResultPath="$.lease",
-        Retry=[TRANSIENT_RETRY],
+        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
         Next=HELD,
     )
 
@@ -205,7 +205,7 @@ def release_state() -> State:
         RELEASE_ACCOUNT_REGIONS,
         Parameters={"run.$": "$.run", "executionArn.$": "$$.Execution.Id"},
         ResultPath=None,
-        Retry=[TRANSIENT_RETRY],
+        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
         Catch=catch_all(SUMMARIZE_STATE, "$.releaseError"),
         Next=SUMMARIZE_STATE,
     )
@@ -239,7 +239,7 @@ def canary_states() -> dict[str, State]:
             Comment="The canary account-region, reconciled like any other; S3 write failed is retried as in the Map.",
             Parameters={"step": "reconcile", "canary.$": "$.canary"},
             ResultPath="$.canaryReconcile",
-            Retry=[TRANSIENT_RETRY, S3_WRITE_RETRY],
+            Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY, S3_WRITE_RETRY],
             Catch=caught,
             Next=CHECK_CANARY,
         ),
@@ -248,7 +248,7 @@ def canary_states() -> dict[str, State]:
             Comment="Waits for the canary's marker (up to markerTimeoutSeconds) and records its outcome.",
             Parameters={"step": "check", "canary.$": "$.canary", "reconcile.$": "$.canaryReconcile"},
             ResultPath="$.canaryResult",
-            Retry=[MARKER_RETRY, TRANSIENT_RETRY],
+            Retry=[MARKER_RETRY, TRANSIENT_RETRY, TIMEOUT_RETRY],
             Catch=caught,
             Next=CANARY_PASSED,
         ),
@@ -257,7 +257,7 @@ def canary_states() -> dict[str, State]:
             Comment="Records the canary's failure and names the bucket or key policy statements to add.",
             Parameters={"step": "explain", "canary.$": "$.canary", "error.$": "$.canaryError"},
             ResultPath="$.canaryResult",
-            Retry=[TRANSIENT_RETRY],
+            Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
             Next=CANARY_PASSED,
         ),
         CANARY_PASSED: {

@@ -65,8 +65,8 @@ def test_two_childrens_lambdas_overlap_in_time_each_with_its_own_accounts_creden
 
     local.engine.register_handler(local.function_arns[RECONCILE_SYNC.substitution_key], reconcile)
 
-    # WHEN a rollout of both accounts runs
-    result = local.run({"targets": [PROD_PAYMENTS, PROD_WEB], "regions": [REGION]})
+    # WHEN a rollout of both accounts runs (without a canary: both must be children of the Map)
+    result = local.run({"targets": [PROD_PAYMENTS, PROD_WEB], "regions": [REGION], "canary": False})
 
     # THEN both children's Lambdas were running at the same time, in real time
     assert result.statuses() == {(PROD_PAYMENTS, REGION): "CREATED", (PROD_WEB, REGION): "CREATED"}, result.cause

@@ -84,8 +84,8 @@ def test_resolve_targets_takes_the_deployed_defaults_from_the_file(
 ) -> None:
     # GIVEN the deployment's defaults in the file, none in the environment
     monkeypatch.setenv(ENV_DEFAULTS_FILE, defaults_file(tmp_path, [aws["root"]], ["eu-west-1"]))
-    # WHEN an execution names neither targets nor regions
-    output = handlers.resolve_targets({"input": {"mode": "rollout"}, "executionName": "run-1"}, None)
+    # WHEN an execution names neither targets nor regions (no canary: this bucket has no policy for SSM)
+    output = handlers.resolve_targets({"input": {"mode": "rollout", "canary": False}, "executionName": "run-1"}, None)
     # THEN the run covers the default targets (the root: every account) in the default regions
     location = output["itemsLocation"]
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=location["bucket"], Key=location["key"])

@@ -12,7 +12,9 @@ from workflow.definition import (
     CANARY_CHOICE,
     CANARY_FAILED,
     CHECK_CANARY,
+    CLAIM,
     EXPLAIN_CANARY,
+    HELD,
     PROCESS,
     RECONCILE_CANARY,
     RESOLVE,
@@ -55,6 +57,14 @@ class StandIns:
         self.explained.append(event["error"])
         return {"passed": False, "error": CanaryFailed.__name__, "cause": "CanaryFailed: add {\"Sid\": \"X\"}"}
 
+    def claim(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # the canary's account-region is claimed with the others (it writes)
+        assert event["canary"] == self.canary
+        return {"claimed": True}
+
+    def release(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"released": True}
+
     def map_item(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.map_items.append(event)
         return {"status": "CREATED"}
@@ -73,6 +83,8 @@ def run(stand_ins: StandIns) -> tuple[Any, list[str]]:
     handlers = {
         "ResolveTargets": stand_ins.resolve,
         "Canary": stand_ins.canary_step,
+        "ClaimAccountRegions": stand_ins.claim,
+        "ReleaseAccountRegions": stand_ins.release,
         "ReconcileSync": stand_ins.map_item,
         "CheckMarker": stand_ins.check,
         "RecordFailure": stand_ins.record,
@@ -96,7 +108,7 @@ def test_canary_passing_after_retries_lets_the_map_run() -> None:
 
     assert result.status == "SUCCEEDED", result.cause
     assert stand_ins.steps == ["reconcile"] * 3 + ["check"] * 4
-    assert entered[:4] == [RESOLVE, CANARY_CHOICE, RECONCILE_CANARY, CHECK_CANARY]
+    assert entered[:6] == [RESOLVE, CLAIM, HELD, CANARY_CHOICE, RECONCILE_CANARY, CHECK_CANARY]
     assert PROCESS in entered and len(stand_ins.map_items) == 2
 
 
@@ -122,4 +134,4 @@ def test_no_canary_goes_straight_to_the_map() -> None:
     result, entered = run(stand_ins)
 
     assert result.status == "SUCCEEDED", result.cause
-    assert stand_ins.steps == [] and entered[:3] == [RESOLVE, CANARY_CHOICE, PROCESS]
+    assert stand_ins.steps == [] and entered[:5] == [RESOLVE, CLAIM, HELD, CANARY_CHOICE, PROCESS]

@@ -157,7 +157,8 @@ class StandIns:
 
     def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.resolve_events.append(event)
-        return {"run": {"mode": "rollout"}, "itemsLocation": {"bucket": BUCKET, "key": "targets.json"}}
+        # as the real one: "canary" is always there, null when the run has none
+        return {"run": {"mode": "rollout"}, "itemsLocation": {"bucket": BUCKET, "key": "targets.json"}, "canary": None}
 
     def reconcile(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         n = event["n"]
