@@ -21,7 +21,8 @@ from workflow.local.scenario import example_scenario_path, load_scenario
 
 PROD_WEB = "200000000002"
 REGION = "ap-northeast-1"
-REQUEST = {"targets": [PROD_WEB], "regions": [REGION], "markerTimeoutSeconds": 120}
+# No canary: the one account-region goes through the Map's ReconcileSync, the function under test.
+REQUEST = {"targets": [PROD_WEB], "regions": [REGION], "markerTimeoutSeconds": 120, "canary": False}
 
 
 @pytest.fixture
