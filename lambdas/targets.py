@@ -226,8 +226,8 @@ def resolve_run(
     run: RunParameters = run_input.run_parameters(execution_name)
     s3_client = s3(run.destination.region)
     items = adoption.with_adoptions(items, adoption.read_adoptions(s3_client, run.destination))
-    for outcome in skipped:
-        report.write_outcome(s3_client, run, outcome)
+    if skipped:
+        report.write_outcomes(s3_client, run, report.skipped_key(execution_name), skipped)
     location = report.write_items(s3_client, run, items)
     return {
         "run": run.to_dict(),

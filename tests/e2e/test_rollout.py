@@ -14,6 +14,7 @@ import pytest
 
 from lambdas.models import Outcome
 from workflow.local.runner import LocalRun
+from workflow.runs import list_outcomes
 from workflow.local.scenario import Scenario, example_scenario_path, load_scenario
 
 HONG_KONG = "ap-east-1"  # an opt-in region: the one region-disabled has not enabled
@@ -162,9 +163,12 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
     assert len(syncs[(QUOTA_FULL, "ap-northeast-1")]) == 5 and ours not in syncs[(QUOTA_FULL, "ap-northeast-1")]
     assert syncs[(SUSPENDED, "us-east-1")] == [] and syncs[(NO_ROLE, "us-east-1")] == []
 
-    # AND every outcome record plus the report are in the bucket, outside the SSM prefix
+    # AND the outcome records (one per batch of accounts, one for the SKIPPED) plus the report are in the bucket,
+    # outside the SSM prefix, and hold every account-region once
     records = keys(local, f"orgsync/reports/{result.execution_name}/results/")
-    assert len(records) == 66
+    assert f"orgsync/reports/{result.execution_name}/results/skipped.json" in records
+    recorded = [(o.accountId, o.region) for o in list_outcomes(local.aws.client("s3"), BUCKET, result.execution_name)]
+    assert len(recorded) == len(set(recorded)) == 66
     assert f"orgsync/reports/{result.execution_name}/report.json" in keys(local, "orgsync/reports/")
     assert keys(local, f"default/AWS:InstanceInformation/accountid={PROD_PAYMENTS}/test.json")
 
