@@ -79,6 +79,8 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "notificationEmail",
     "enrolment",
     "readerRoleArns",
+    "accountsPerBatch",
+    "maxConcurrency",
 )
 
 
@@ -127,6 +129,16 @@ class OrgSyncConfig:
     """``enrolment``: start a rollout for an account created in, or moved into, the default targets."""
     reader_role_arns: tuple[str, ...]
     """``readerRoleArns``: principals (Athena/Glue readers) given kms:Decrypt in the key policy."""
+    accounts_per_batch: int | None = None
+    """``accountsPerBatch``: accounts per child execution of the Distributed Map (1-100); None: the definition's
+    default (``workflow.definition.ACCOUNTS_PER_BATCH``, which the local engine runs too)."""
+    max_concurrency: int | None = None
+    """``maxConcurrency``: child executions at once (1-10000); None: ``workflow.definition.MAX_CONCURRENCY``."""
+
+    def definition_shape(self) -> dict[str, int]:
+        """The keyword arguments of ``workflow.definition.build_definition`` this deployment sets."""
+        shape = {"accounts_per_batch": self.accounts_per_batch, "max_concurrency": self.max_concurrency}
+        return {key: value for key, value in shape.items() if value is not None}
 
     @property
     def resolve_targets_role_name(self) -> str:
@@ -201,6 +213,19 @@ def _bool(context: Mapping[str, Any], key: str, default: bool = False) -> bool:
     if isinstance(raw, str) and raw.lower() in {"true", "false"}:
         return raw.lower() == "true"
     raise ConfigError(f"context {key}={raw!r} is invalid: expected true or false")
+
+
+def _int(context: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
+    raw = context.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(str(raw), 10)
+    except ValueError:
+        value = None
+    if value is None or isinstance(raw, bool) or not low <= value <= high:
+        raise ConfigError(f"context {key}={raw!r} is invalid: expected a whole number from {low} to {high}")
+    return value
 
 
 def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
@@ -290,4 +315,6 @@ def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
         notification_email=_optional_str(context, "notificationEmail", EMAIL),
         enrolment=enrolment,
         reader_role_arns=_list(context, "readerRoleArns", ROLE_ARN),
+        accounts_per_batch=_int(context, "accountsPerBatch", 1, 100),
+        max_concurrency=_int(context, "maxConcurrency", 1, 10_000),
     )

@@ -239,7 +239,7 @@ def reconcile_batch(
             again.extend(batch.toReconcile[index:])  # not tried: no attempt is counted
             waits.append((TRANSIENT, 1))
             break
-        except Exception as exc:  # noqa: BLE001 - one account-region's error is its own outcome, never its batch's
+        except Exception as exc:
             policy = ITEM_RETRIES.get(type(exc).__name__)
             attempts = int(entry.get("attempts") or 0) + 1
             if policy is not None and attempts <= policy.max_attempts:
@@ -312,7 +312,7 @@ def check_markers(batch: Batch, s3: Any, rng: random.Random | None = None) -> Ba
             pending.extend(batch.reconciled[index:])
             waits.append((TRANSIENT, 1))
             break
-        except Exception as exc:  # noqa: BLE001 - one account-region's error is its own outcome, never its batch's
+        except Exception as exc:
             policy = ITEM_RETRIES.get(type(exc).__name__)
             attempts = int(entry.get("attempts") or 0) + 1
             if policy is not None and attempts <= policy.max_attempts:

@@ -14,8 +14,8 @@ import pytest
 
 from lambdas.models import Outcome
 from workflow.local.runner import LocalRun
-from workflow.runs import list_outcomes
 from workflow.local.scenario import Scenario, example_scenario_path, load_scenario
+from workflow.runs import list_outcomes
 
 HONG_KONG = "ap-east-1"  # an opt-in region: the one region-disabled has not enabled
 HOME_REGIONS = ["ap-northeast-1", "us-east-1"]  # where the example's accounts run their instances
