@@ -323,7 +323,8 @@ def check_markers(batch: Batch, s3: Any, rng: random.Random | None = None) -> Ba
             continue
         batch.outcomes.append(outcome)
     batch.reconciled = pending
-    batch.waitSeconds = _wait(waits, rng)
+    if not batch.toReconcile:  # else the reconcile's backoff stands: the state machine retries those first
+        batch.waitSeconds = _wait(waits, rng)
     if batch.finished:
         record(batch, s3)
     return batch

@@ -17,10 +17,12 @@ pages and the batches: they are counted apart and bounded per batch.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
@@ -37,16 +39,20 @@ BATCHES = -(-ACCOUNTS // ACCOUNTS_PER_BATCH)
 BATCH_FUNCTIONS = {"ReconcileSync", "CheckMarker", "RecordFailure"}
 #: Calls that are not AWS API calls of the run: the invocations (counted apart) and the test driving the engine.
 NOT_COUNTED = {"lambda:Invoke"}
-QUOTA_FULL, CREATE_FAILS_SMALL = "team1-acct1", "team0-acct7"
+QUOTA_FULL, CREATE_FAILS_SMALL, SLOW_MARKER = "team1-acct1", "team0-acct7", "team0-acct2"
+_MARKER_PREFIX = re.compile(r"AWS:InstanceInformation/accountid=(\d{12})/test\.json$")
 
 
-def organization(accounts: int = ACCOUNTS, quota_full: str | None = None) -> Scenario:
-    """``accounts`` member accounts in OUs of ten under /Workloads; ``quota_full`` has five syncs in us-east-1."""
+def organization(accounts: int = ACCOUNTS, quota_full: str | None = None, slow_marker: str | None = None) -> Scenario:
+    """``accounts`` member accounts in OUs of ten under /Workloads; ``quota_full`` has five syncs in us-east-1,
+    SSM writes ``slow_marker``'s marker 30 s after its sync is created."""
     ous = []
     for team in range(-(-accounts // 10)):
         members: list[dict[str, Any]] = []
         for n in range(min(10, accounts - team * 10)):
             member: dict[str, Any] = {"name": f"team{team}-acct{n}", "id": f"6{team:05d}{n:06d}"}
+            if member["name"] == slow_marker:
+                member["markerDelaySeconds"] = 30
             if member["name"] == quota_full:
                 member["existingSyncs"] = [
                     {"region": "us-east-1", "name": f"other-{k}", "bucket": "someone-elses", "bucketRegion":
@@ -81,6 +87,8 @@ class Figures:
     run_calls: Counter[str]
     #: ListResourceDataSync per (account, region).
     listings: Counter[tuple[str, str]]
+    #: Marker listings per account.
+    marker_listings: Counter[str]
     transitions: int
     invocations: Counter[str]
 
@@ -97,12 +105,18 @@ def measure(local: LocalRun, execution_input: dict[str, Any]) -> Figures:
     batch_calls: Counter[str] = Counter()
     run_calls: Counter[str] = Counter()
     listings: Counter[tuple[str, str]] = Counter()
+    marker_listings: Counter[str] = Counter()
     for call, caller in zip(recorder.calls, recorder.callers, strict=True):
         if call.api in NOT_COUNTED or call.api.startswith("states:"):
             continue
         (batch_calls if caller in BATCH_FUNCTIONS else run_calls)[call.api] += 1
         if call.api == "ssm:ListResourceDataSync":
             listings[(str(call.account_id), str(call.region))] += 1
+        if call.api == "s3:ListObjectsV2" and call.request is not None:
+            prefix = parse_qs(urlparse(call.request.url).query).get("prefix", [""])[0]
+            found = _MARKER_PREFIX.search(prefix)
+            if found:
+                marker_listings[found.group(1)] += 1
     assert result.report is not None, result.cause
     return Figures(
         status=result.status,
@@ -110,6 +124,7 @@ def measure(local: LocalRun, execution_input: dict[str, Any]) -> Figures:
         batch_calls=batch_calls,
         run_calls=run_calls,
         listings=listings,
+        marker_listings=marker_listings,
         transitions=local.engine.times.states_entered(result.execution_arn)
         + len(local.engine.retry_sleeps) - retries_before,
         invocations=Counter(i.function_name for i in local.engine.invocations[invocations_before:]),
@@ -117,9 +132,10 @@ def measure(local: LocalRun, execution_input: dict[str, Any]) -> Figures:
 
 
 # Runs before the module's LocalRun is entered (one LocalAws at a time per process).
-def test_a_second_listing_only_where_a_create_failed_or_the_quota_looked_full() -> None:
-    # GIVEN one account whose quota is full in us-east-1, and a create that fails in another account's eu-west-1
-    with LocalRun(organization(accounts=12, quota_full=QUOTA_FULL)) as run:
+def test_a_second_listing_only_where_called_for_and_a_late_marker_is_checked_again_alone() -> None:
+    # GIVEN one account whose quota is full in us-east-1, a create that fails in another account's eu-west-1, and
+    # an account whose marker SSM writes 30 s after the create
+    with LocalRun(organization(accounts=12, quota_full=QUOTA_FULL, slow_marker=SLOW_MARKER)) as run:
         run.aws.add_fault("ssm:CreateResourceDataSync", "ResourceDataSyncAlreadyExistsException",
                           account=CREATE_FAILS_SMALL, region="eu-west-1", message="Created by someone else")
         figures = measure(run, {"targets": ["/Workloads"], "regions": REGIONS})
@@ -129,6 +145,12 @@ def test_a_second_listing_only_where_a_create_failed_or_the_quota_looked_full() 
     assert twice == {(account_id(CREATE_FAILS_SMALL), "eu-west-1"): 3, (account_id(QUOTA_FULL), "us-east-1"): 2}
     assert figures.by_status["QUOTA_EXCEEDED"] == 1
     assert sum(figures.listings.values()) == 12 * len(REGIONS) + 3
+    # AND the late marker is listed again, alone: every other account's marker once, nothing reconciled twice
+    slow = account_id(SLOW_MARKER)
+    assert figures.marker_listings[slow] > 1
+    assert {n for account, n in figures.marker_listings.items() if account != slow} == {1}
+    assert figures.invocations["ReconcileSync"] == 2 and figures.invocations["CheckMarker"] > 2
+    assert figures.batch_calls["sts:AssumeRole"] == 12
 
 
 @pytest.fixture(scope="module")

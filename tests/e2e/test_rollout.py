@@ -179,7 +179,7 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
 def test_throttling_is_absorbed(local: LocalRun) -> None:
     # GIVEN the scenario's faults: CreateResourceDataSync throttled 3 times for throttled-sandbox in us-east-1,
     # and Organizations' ListAccountsForParent throttled once; plus ListResourceDataSync throttled well beyond
-    # what the Lambda's own backoff absorbs, so that the state machine's Retry takes over
+    # what the Lambda's own backoff absorbs, so that the batch's retry of that account-region takes over
     local.aws.add_fault("ssm:ListResourceDataSync", "ThrottlingException", times=16, account="sandbox-alice",
                         region="us-east-1", message="Rate exceeded")
     result = local.run({"targets": ["/Sandbox"], "regions": ["us-east-1"]})
@@ -188,8 +188,9 @@ def test_throttling_is_absorbed(local: LocalRun) -> None:
     assert result.result(ALICE, "us-east-1")["verification"] == "VERIFIED"
     assert ("org-inventory", BUCKET, "default") in every_sync(local)[(ALICE, "us-east-1")]
     assert all(remaining == 0 for _, remaining in local.aws.faults.remaining())
-    # the state-level Retry ran (its waits are on the virtual clock, bounded by MaxDelaySeconds)
-    assert local.engine.retry_sleeps and max(local.engine.retry_sleeps) <= 60
+    # the batch came back for that account-region alone, after its backoff (waits on the virtual clock, bounded
+    # by the transient policy's MaxDelaySeconds), as the state-level Retry did for an item before batching
+    assert local.engine.wait_sleeps and max(local.engine.wait_sleeps) <= 60
 
 
 # -- idempotency, replace vs report, success -------------------------------------------------------------------

@@ -137,6 +137,10 @@ def test_one_account_regions_error_is_its_own_and_is_tried_again_alone(reconcile
     assert first.to_dict()["counts"] == {"accounts": 2, "accountRegions": 8, "toReconcile": 2, "pending": 5,
                                          "done": 1, "needsAttention": 1}
 
+    # AND the marker check in between keeps the reconcile's backoff for the state machine's next step
+    waited = first.waitSeconds
+    assert check_markers(Batch.from_event(first.to_dict()), S3()).waitSeconds == waited
+
     # WHEN the state machine comes back: only those two are reconciled again
     reconciler.calls.clear()
     second = reconcile_batch(Batch.from_event(first.to_dict()), lambda item: None)
