@@ -262,9 +262,9 @@ def test_delayed_marker_is_verified_through_retries_and_a_missing_one_is_pending
     assert (delayed["status"], delayed["verification"]) == ("CREATED", "VERIFIED")
     assert (never["status"], never["verification"]) == ("CREATED", "PENDING")
     assert "markerTimeoutSeconds=600" in never["detail"]
-    # the waits happened as Retry intervals on the virtual clock: at least the marker delay, past the timeout
+    # the waits happened as the batch's Wait for markers on the virtual clock: past the marker delay and the timeout
     assert local.clock.elapsed >= 600
-    assert len(local.engine.retry_sleeps) >= 5
+    assert len(local.engine.wait_sleeps) >= 5
     marker = f"default/AWS:InstanceInformation/accountid={MARKER_DELAYED}/test.json"
     assert keys(local, marker) == [marker]
     assert keys(local, f"default/AWS:InstanceInformation/accountid={MARKER_NEVER}/") == []
@@ -282,7 +282,7 @@ def test_s3_write_failed_right_after_a_policy_change_is_retried_then_created(loc
     outcome = result.result(PROD_WEB, "ap-northeast-1")
     assert (outcome["status"], outcome["verification"]) == ("CREATED", "VERIFIED")
     assert result.succeeded
-    assert local.clock.elapsed >= 40 and local.engine.retry_sleeps
+    assert local.clock.elapsed >= 40 and local.engine.wait_sleeps  # the batch came back after its backoff
 
 
 def test_s3_write_failed_that_persists_is_failed_pointing_at_the_bucket_policy(local: LocalRun) -> None:
