@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from lambdas.identifiers import (
     ACCOUNT_ID,
@@ -88,6 +88,13 @@ class ConfigError(ValueError):
     """A context value is missing or malformed; the message names the key, the value and what is expected."""
 
 
+class DefinitionShape(TypedDict, total=False):
+    """How a deployment shapes the Distributed Map (``build_definition``'s keyword arguments it sets)."""
+
+    accounts_per_batch: int
+    max_concurrency: int
+
+
 @dataclass(frozen=True)
 class OrgSyncConfig:
     """Everything a deployment fixes. Field docs say which context key sets them."""
@@ -135,10 +142,14 @@ class OrgSyncConfig:
     max_concurrency: int | None = None
     """``maxConcurrency``: child executions at once (1-10000); None: ``workflow.definition.MAX_CONCURRENCY``."""
 
-    def definition_shape(self) -> dict[str, int]:
+    def definition_shape(self) -> DefinitionShape:
         """The keyword arguments of ``workflow.definition.build_definition`` this deployment sets."""
-        shape = {"accounts_per_batch": self.accounts_per_batch, "max_concurrency": self.max_concurrency}
-        return {key: value for key, value in shape.items() if value is not None}
+        shape = DefinitionShape()
+        if self.accounts_per_batch is not None:
+            shape["accounts_per_batch"] = self.accounts_per_batch
+        if self.max_concurrency is not None:
+            shape["max_concurrency"] = self.max_concurrency
+        return shape
 
     @property
     def resolve_targets_role_name(self) -> str:
