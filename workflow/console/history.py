@@ -184,6 +184,8 @@ class ExecutionView:
     #: Errors of tasks that are not about one account-region (ResolveTargets, Summarize).
     other_errors: list[TaskError] = field(default_factory=list)
     task_outputs: list[Any] = field(default_factory=list)
+    #: The attempt count of each account-region a batch is trying again (its error is carried on by later steps).
+    batch_attempts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -319,9 +321,10 @@ def _batch_ended(
                     outcome["accountId"], outcome["region"])).outcome = outcome
         for entry in payload.get("toReconcile", []) if isinstance(payload, dict) else []:
             error = entry.get("error") if isinstance(entry, dict) else None
-            if isinstance(error, dict):
-                holder = view.items.setdefault((entry["accountId"], entry["region"]), ItemView(
-                    entry["accountId"], entry["region"]))
+            key = (str(entry.get("accountId")), str(entry.get("region"))) if isinstance(entry, dict) else ("", "")
+            if isinstance(error, dict) and view.batch_attempts.get(key) != entry.get("attempts"):
+                view.batch_attempts[key] = entry.get("attempts")
+                holder = view.items.setdefault(key, ItemView(*key))
                 holder.errors.append(TaskError(function, str(error.get("Error")),
                                                readable_cause(error.get("Cause")), event_id))
         return
