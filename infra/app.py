@@ -60,7 +60,7 @@ def build(app: App, definition: Mapping[str, Any] | None = None) -> OrgSyncApp:
     if definition is None:
         from workflow.definition import build_definition
 
-        definition = build_definition()
+        definition = build_definition(**config.definition_shape())
     aggregator = AggregatorStack(
         app,
         AGGREGATOR_STACK,

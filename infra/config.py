@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from lambdas.identifiers import (
     ACCOUNT_ID,
@@ -79,11 +79,20 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "notificationEmail",
     "enrolment",
     "readerRoleArns",
+    "accountsPerBatch",
+    "maxConcurrency",
 )
 
 
 class ConfigError(ValueError):
     """A context value is missing or malformed; the message names the key, the value and what is expected."""
+
+
+class DefinitionShape(TypedDict, total=False):
+    """How a deployment shapes the Distributed Map (``build_definition``'s keyword arguments it sets)."""
+
+    accounts_per_batch: int
+    max_concurrency: int
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,20 @@ class OrgSyncConfig:
     """``enrolment``: start a rollout for an account created in, or moved into, the default targets."""
     reader_role_arns: tuple[str, ...]
     """``readerRoleArns``: principals (Athena/Glue readers) given kms:Decrypt in the key policy."""
+    accounts_per_batch: int | None = None
+    """``accountsPerBatch``: accounts per child execution of the Distributed Map (1-100); None: the definition's
+    default (``workflow.definition.ACCOUNTS_PER_BATCH``, which the local engine runs too)."""
+    max_concurrency: int | None = None
+    """``maxConcurrency``: child executions at once (1-10000); None: ``workflow.definition.MAX_CONCURRENCY``."""
+
+    def definition_shape(self) -> DefinitionShape:
+        """The keyword arguments of ``workflow.definition.build_definition`` this deployment sets."""
+        shape = DefinitionShape()
+        if self.accounts_per_batch is not None:
+            shape["accounts_per_batch"] = self.accounts_per_batch
+        if self.max_concurrency is not None:
+            shape["max_concurrency"] = self.max_concurrency
+        return shape
 
     @property
     def resolve_targets_role_name(self) -> str:
@@ -201,6 +224,19 @@ def _bool(context: Mapping[str, Any], key: str, default: bool = False) -> bool:
     if isinstance(raw, str) and raw.lower() in {"true", "false"}:
         return raw.lower() == "true"
     raise ConfigError(f"context {key}={raw!r} is invalid: expected true or false")
+
+
+def _int(context: Mapping[str, Any], key: str, low: int, high: int) -> int | None:
+    raw = context.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(str(raw), 10)
+    except ValueError:
+        value = None
+    if value is None or isinstance(raw, bool) or not low <= value <= high:
+        raise ConfigError(f"context {key}={raw!r} is invalid: expected a whole number from {low} to {high}")
+    return value
 
 
 def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
@@ -290,4 +326,6 @@ def parse_config(context: Mapping[str, Any]) -> OrgSyncConfig:
         notification_email=_optional_str(context, "notificationEmail", EMAIL),
         enrolment=enrolment,
         reader_role_arns=_list(context, "readerRoleArns", ROLE_ARN),
+        accounts_per_batch=_int(context, "accountsPerBatch", 1, 100),
+        max_concurrency=_int(context, "maxConcurrency", 1, 10_000),
     )

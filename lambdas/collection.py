@@ -171,9 +171,11 @@ def ensure_collection(ssm: Any, where: str, schedule: str = DEFAULT_SCHEDULE) ->
 
 
 def collection_of(ssm: Any, item: TargetItem) -> dict[str, Any] | None:
-    """The report's ``collection`` of ``item``: ensured in a rollout with ``ensureCollection``, else looked up.
+    """The report's ``collection`` of ``item``: ensured in a rollout with ``ensureCollection``, looked up in a
+    read-only mode (verify, plan).
 
-    None in a mode that does not check (its spec's ``checks_collection``). A failure to ask (other than
+    None in a mode that does not check (its spec's ``checks_collection``), and in a rollout without
+    ``ensureCollection``. A failure to ask (other than
     throttling, which the state machine retries) is ``UNKNOWN`` with the reason: the sync's own outcome stands.
     """
     # Imported here: the registry imports every mode, and the modes build on lambdas.sync, which imports this.
@@ -182,6 +184,10 @@ def collection_of(ssm: Any, item: TargetItem) -> dict[str, Any] | None:
     run = item.run
     spec = spec_of(run.mode)
     if not spec.checks_collection:
+        return None
+    if not spec.read_only and not run.ensureCollection:
+        # A rollout asks only when it may create the association: ListAssociations per account-region would be a
+        # third of a rollout's calls. Verify (and plan) say whether inventory is collected everywhere.
         return None
     where = f"{item.accountId} {item.region}"
     try:

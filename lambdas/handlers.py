@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambdas import batch, leases, report, sync, targets
 from lambdas import canary as canary_steps
-from lambdas import leases, marker, report, sync, targets
 from lambdas.aws import ClientProvider
 from lambdas.defaults import with_deployed_defaults
 from lambdas.models import TargetItem
@@ -51,23 +51,25 @@ def release_account_regions(event: dict[str, Any], context: Any) -> dict[str, An
 
 @instrumented
 def reconcile_sync(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """List, classify and create/replace one account-region's sync. ``event``: one item of the items file."""
+    """Reconcile a batch's account-regions (list, classify, create/replace). ``event``: the child's input
+    (``BatchInput`` and ``Items``) or a step's output (:class:`lambdas.batch.Batch`)."""
     clients = ClientProvider.from_environment()
-    return sync.reconcile(TargetItem.from_dict(event), lambda item: sync.member_ssm(clients, item)).to_dict()
+    return batch.reconcile_batch(batch.Batch.from_event(event), lambda item: sync.member_ssm(clients, item)).to_dict()
 
 
 @instrumented
 def check_marker(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Check the marker and write the outcome record. ``event``: the item plus ``reconcile``."""
-    s3 = report.s3_client(ClientProvider.from_environment(), TargetItem.from_dict(event).run)
-    return marker.check_and_record(s3, event)
+    """Check the markers of a batch's reconciled account-regions; record the batch when nothing is left."""
+    pending = batch.Batch.from_event(event)
+    return batch.check_markers(pending, report.s3_client(ClientProvider.from_environment(), pending.run)).to_dict()
 
 
 @instrumented
 def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Write the outcome record of a failed item. ``event``: the item plus ``error`` (and ``reconcile``)."""
-    s3 = report.s3_client(ClientProvider.from_environment(), TargetItem.from_dict(event).run)
-    return marker.record_failure(s3, event)
+    """Record every account-region of a batch without an outcome as FAILED. ``event``: the batch plus ``error``."""
+    failed = batch.Batch.from_event(event)
+    s3 = report.s3_client(ClientProvider.from_environment(), failed.run)
+    return batch.record_failures(failed, event.get("error") or {}, s3).to_dict()
 
 
 @instrumented

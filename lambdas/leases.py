@@ -320,7 +320,7 @@ def claim_event(event: Mapping[str, Any], clients: aws.ClientProvider) -> dict[s
     location = event["itemsLocation"]
     # A read-only run claims nothing: its items file is not even read.
     read_only = spec_of(run.mode).read_only
-    items = [] if read_only else report.read_items(s3, str(location["bucket"]), str(location["key"]))
+    items = [] if read_only else report.read_items(s3, str(location["bucket"]), str(location["key"]), run)
     # The canary's account-region is not in the items file (the Map must not reconcile it twice), but it writes.
     canary = event.get("canary")
     if not read_only and isinstance(canary, Mapping) and isinstance(canary.get("item"), Mapping):

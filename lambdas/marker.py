@@ -118,16 +118,27 @@ def check_and_record(s3: Any, event: dict[str, Any]) -> dict[str, Any]:
 
         check_and_record(s3, {**item.to_dict(), "reconcile": reconciled.to_dict()})["verification"]
     """
+    item = TargetItem.from_dict(event)
+    outcome = check_outcome(s3, item, event["reconcile"])
+    report.write_outcome(s3, item.run, outcome)
+    return outcome.to_dict()
+
+
+def check_outcome(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
+    """The account-region's outcome: its mode's marker check on ``reconciled`` (``Reconcile sync``'s output), with
+    the collection status it carries; raises ``MarkerNotYetWritten`` to be checked again. Writes no record.
+
+    Example::
+
+        check_outcome(s3, item, reconciled.to_dict()).verification
+    """
     # Imported here: the registry imports every mode, and the modes build on this module.
     from lambdas.modes import spec_of
 
-    item = TargetItem.from_dict(event)
-    reconciled = event["reconcile"]
     outcome = spec_of(item.run.mode).check_marker(s3, item, reconciled)
     if reconciled.get("collection") is not None:
         outcome = replace(outcome, collection=reconciled["collection"])
-    report.write_outcome(s3, item.run, outcome)
-    return outcome.to_dict()
+    return outcome
 
 
 def record_unchecked(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:

@@ -410,3 +410,75 @@ class TargetItem:
             mode=self.run.mode,
             **fields,
         )
+
+
+@dataclass(frozen=True)
+class AccountTargets:
+    """One ACTIVE account and its target regions: one item of the items file, which the Distributed Map batches.
+
+    An account's regions travel together, so one child execution assumes the member role once and checks the
+    account's one marker once for all of them. The run's parameters are not repeated per account: the Map's
+    ``ItemBatcher`` adds them once per batch (``BatchInput``).
+
+    >>> run = RunParameters("e", Mode.ROLLOUT, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
+    >>> items = [TargetItem("200000000001", "a", "/", region, run) for region in ("us-east-1", "eu-west-1")]
+    >>> [account.to_dict() for account in AccountTargets.group(items)]
+    [{'accountId': '200000000001', 'accountName': 'a', 'ouPath': '/', 'regions': ['us-east-1', 'eu-west-1']}]
+    >>> AccountTargets.group(items)[0].items(run) == items
+    True
+    """
+
+    accountId: str
+    accountName: str
+    ouPath: str
+    regions: tuple[str, ...]
+    #: The sync adopted in each region where there is one (:mod:`lambdas.adoption`).
+    adoptedSyncs: dict[str, str] = field(default_factory=dict)
+
+    def items(self, run: RunParameters) -> list[TargetItem]:
+        """The account's account-regions, in the order of its regions."""
+        return [
+            TargetItem(self.accountId, self.accountName, self.ouPath, region, run, self.adoptedSyncs.get(region))
+            for region in self.regions
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form written to the items file (``adoptedSyncs`` only when there are some)."""
+        data: dict[str, Any] = {
+            "accountId": self.accountId,
+            "accountName": self.accountName,
+            "ouPath": self.ouPath,
+            "regions": list(self.regions),
+        }
+        if self.adoptedSyncs:
+            data["adoptedSyncs"] = dict(self.adoptedSyncs)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AccountTargets:
+        """Read an account back from :meth:`to_dict`'s form."""
+        return cls(
+            accountId=str(data["accountId"]),
+            accountName=str(data.get("accountName", "")),
+            ouPath=str(data.get("ouPath", "")),
+            regions=tuple(str(region) for region in data["regions"]),
+            adoptedSyncs={str(k): str(v) for k, v in (data.get("adoptedSyncs") or {}).items()},
+        )
+
+    @classmethod
+    def group(cls, items: list[TargetItem]) -> list[AccountTargets]:
+        """``items`` grouped by account, in the order accounts and regions first appear."""
+        grouped: dict[str, list[TargetItem]] = {}
+        for item in items:
+            grouped.setdefault(item.accountId, []).append(item)
+        return [
+            cls(
+                accountId=first.accountId,
+                accountName=first.accountName,
+                ouPath=first.ouPath,
+                regions=tuple(item.region for item in regions),
+                adoptedSyncs={item.region: item.adoptedSync for item in regions if item.adoptedSync},
+            )
+            for regions in grouped.values()
+            for first in regions[:1]
+        ]

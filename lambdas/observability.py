@@ -19,6 +19,8 @@ Example::
     >>> keys_of({"accountId": "200000000001", "region": "eu-west-1",
     ...          "run": {"executionName": "exec-1", "syncName": "org-inventory"}})
     {'executionName': 'exec-1', 'account': '200000000001', 'region': 'eu-west-1', 'syncName': 'org-inventory'}
+    >>> keys_of({"BatchInput": {"run": {"executionName": "exec-1", "syncName": "org-inventory"}}, "Items": []})
+    {'executionName': 'exec-1', 'syncName': 'org-inventory'}
 """
 
 from __future__ import annotations
@@ -68,10 +70,17 @@ tracer = Tracer(service=SERVICE)
 def keys_of(event: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The log keys of an event: the execution, account, region and sync name it is about, where it says them.
 
-    An event is an item (``accountId``, ``region``, ``run``), a run's (``run``) or ResolveTargets'
-    (``executionName``, ``input``); ResolveTargets' sync name is the input's, else the deployed default.
+    An event is an item (``accountId``, ``region``, ``run``), a run's or a batch's (``run``, or ``BatchInput.run``)
+    or ResolveTargets' (``executionName``, ``input``); ResolveTargets' sync name is the input's, else the deployed
+    default.
     """
-    run: Mapping[str, Any] = event["run"] if isinstance(event.get("run"), Mapping) else {}
+    batch_input = event.get("BatchInput")
+    if isinstance(event.get("run"), Mapping):
+        run: Mapping[str, Any] = event["run"]
+    elif isinstance(batch_input, Mapping) and isinstance(batch_input.get("run"), Mapping):
+        run = batch_input["run"]  # a Map child's input (lambdas.batch): the run comes once per batch
+    else:
+        run = {}
     raw_input: Mapping[str, Any] = event["input"] if isinstance(event.get("input"), Mapping) else {}
     environ = invocation.environment() if environ is None else environ
     found = {

@@ -1,28 +1,34 @@
 """Outcome records in S3, the run's report and the summary the execution returns.
 
-Every account-region's outcome is one S3 object, ``orgsync/reports/<execution>/results/<account>/<region>.json``,
-written by the last step of its item (or by ``Resolve targets`` for SKIPPED ones): moto's ResultWriter writes
-no result files, and a per-item record makes the report independent of the Map's output size. ``Summarize``
-reads them all back, adds a FAILED outcome for any item that recorded nothing, and writes
-``orgsync/reports/<execution>/report.json``.
+Outcomes are recorded as JSON arrays of outcomes under ``orgsync/reports/<execution>/results/``: one object per
+batch of accounts (``batches/<first account>.json``, written by the batch's last step, :mod:`lambdas.batch`), one
+for the SKIPPED account-regions (``skipped.json``, written by ``Resolve targets``), and one per account-region
+for a caller that records a single one (:func:`write_outcome`). The batch's outcomes also travel in its child
+execution's output; the object per batch is there because moto's ResultWriter writes no result files.
+``Summarize`` reads the records back (in parallel), adds a FAILED outcome for any account-region that recorded
+nothing, and writes ``orgsync/reports/<execution>/report.json``.
 
 Example::
 
     >>> outcome_key("exec-1", "200000000001", "us-east-1")
     'orgsync/reports/exec-1/results/200000000001/us-east-1.json'
+    >>> batch_key("exec-1", "200000000001")
+    'orgsync/reports/exec-1/results/batches/200000000001.json'
     >>> report_key("exec-1")
     'orgsync/reports/exec-1/report.json'
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from lambdas import clock
 from lambdas.aws import ClientProvider, call
-from lambdas.models import Outcome, RunParameters, Status, Summary, TargetItem
+from lambdas.models import AccountTargets, Outcome, RunParameters, Status, Summary, TargetItem
 
 REPORTS_PREFIX = "orgsync/reports"
 RUNS_PREFIX = "orgsync/runs"
@@ -32,9 +38,11 @@ RUNS_PREFIX = "orgsync/runs"
 MAX_RETURNED_RESULTS_BYTES = 160_000
 
 MISSING_OUTCOME_DETAIL = (
-    "No outcome was recorded for this account-region: its child execution failed after its retries "
-    "(see the Map Run of 'Process account-regions' in the console). Rerun: the rollout is idempotent."
+    "No outcome was recorded for this account-region: its batch's child execution failed after its retries "
+    "(see the Map Run of 'Process accounts' in the console). Rerun: the rollout is idempotent."
 )
+#: Records read at once by Summarize (S3 serves thousands of GETs per second per prefix).
+READ_WORKERS = 16
 
 
 def items_key(execution_name: str) -> str:
@@ -50,6 +58,16 @@ def results_prefix(execution_name: str) -> str:
 def outcome_key(execution_name: str, account_id: str, region: str) -> str:
     """The key of one account-region's outcome record."""
     return f"{results_prefix(execution_name)}{account_id}/{region}.json"
+
+
+def batch_key(execution_name: str, first_account_id: str) -> str:
+    """The key of the outcome record of the batch whose first account is ``first_account_id``."""
+    return f"{results_prefix(execution_name)}batches/{first_account_id}.json"
+
+
+def skipped_key(execution_name: str) -> str:
+    """The key of the record of a run's SKIPPED account-regions."""
+    return f"{results_prefix(execution_name)}skipped.json"
 
 
 def report_key(execution_name: str) -> str:
@@ -68,40 +86,48 @@ def _get_json(s3: Any, bucket: str, key: str) -> Any:
     return json.loads(response["Body"].read())
 
 
+def write_outcomes(s3: Any, run: RunParameters, key: str, outcomes: list[Outcome]) -> str:
+    """Write ``outcomes`` as one record (a JSON array) at ``key`` in the destination bucket; returns the key.
+
+    Example::
+
+        write_outcomes(s3, run, batch_key(run.executionName, "200000000001"), outcomes)
+    """
+    _put_json(s3, run.destination.bucket, key, [outcome.to_dict() for outcome in outcomes])
+    return key
+
+
 def write_outcome(s3: Any, run: RunParameters, outcome: Outcome) -> str:
-    """Write ``outcome``'s record to the destination bucket; returns its key.
+    """Write one account-region's record (a one-outcome array) to the destination bucket; returns its key.
 
     Example::
 
         write_outcome(s3, item.run, item.outcome(Status.CREATED, verification=Verification.VERIFIED))
     """
-    key = outcome_key(run.executionName, outcome.accountId, outcome.region)
-    _put_json(s3, run.destination.bucket, key, outcome.to_dict())
-    return key
+    return write_outcomes(s3, run, outcome_key(run.executionName, outcome.accountId, outcome.region), [outcome])
 
 
 def write_items(s3: Any, run: RunParameters, items: list[TargetItem]) -> dict[str, str]:
-    """Write the run's items file; returns its location as the ItemReader wants it (``bucket``, ``key``)."""
+    """Write the run's items file, one entry per account with its regions (:class:`AccountTargets`); returns its
+    location as the ItemReader wants it (``bucket``, ``key``)."""
     key = items_key(run.executionName)
-    _put_json(s3, run.destination.bucket, key, [item.to_dict() for item in items])
+    _put_json(s3, run.destination.bucket, key, [account.to_dict() for account in AccountTargets.group(items)])
     return {"bucket": run.destination.bucket, "key": key}
 
 
-def read_items(s3: Any, bucket: str, key: str) -> list[TargetItem]:
-    """Read a run's items file back."""
-    return [TargetItem.from_dict(raw) for raw in _get_json(s3, bucket, key)]
+def read_items(s3: Any, bucket: str, key: str, run: RunParameters) -> list[TargetItem]:
+    """Read a run's items file back, as the account-regions of ``run``."""
+    return [item for raw in _get_json(s3, bucket, key) for item in AccountTargets.from_dict(raw).items(run)]
 
 
 def read_outcomes(s3: Any, run: RunParameters) -> list[Outcome]:
-    """Every outcome record of a run (listed with pagination), sorted by account and region.
+    """Every outcome of a run's records (listed with pagination, read in parallel), sorted by account and region.
+
+    A later record of an account-region replaces an earlier one (keys in listing order).
 
     Example::
 
-        # Imported here: the registry imports every mode, and the modes build on this module.
-    from lambdas.modes import spec_of
-
-    spec = spec_of(run.mode)
-    outcomes = read_outcomes(s3, run)
+        outcomes = read_outcomes(s3, run)
     """
     bucket, prefix = run.destination.bucket, results_prefix(run.executionName)
     keys: list[str] = []
@@ -115,8 +141,16 @@ def read_outcomes(s3: Any, run: RunParameters) -> list[Outcome]:
         if not page.get("IsTruncated"):
             break
         token = page["NextContinuationToken"]
-    outcomes = [Outcome.from_dict(_get_json(s3, bucket, key)) for key in keys]
-    return sorted(outcomes, key=lambda o: (o.accountId, o.region))
+    # Each read runs in a copy of this invocation's context (its environment, clock and time left).
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
+        records = list(pool.map(lambda key: context.copy().run(_get_json, s3, bucket, key), keys))
+    outcomes = {
+        (outcome.accountId, outcome.region): outcome
+        for record in records
+        for outcome in (Outcome.from_dict(raw) for raw in record)
+    }
+    return sorted(outcomes.values(), key=lambda o: (o.accountId, o.region))
 
 
 def with_missing(outcomes: list[Outcome], expected: list[TargetItem]) -> list[Outcome]:
@@ -213,7 +247,7 @@ def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None
     spec = spec_of(run.mode)
     outcomes = read_outcomes(s3, run)
     if items_location:
-        expected = read_items(s3, items_location["bucket"], items_location["key"])
+        expected = read_items(s3, items_location["bucket"], items_location["key"], run)
         outcomes = with_missing(outcomes, expected)
     report = build_report(run, outcomes)
     document = report.to_dict()

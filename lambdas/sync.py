@@ -22,6 +22,7 @@ from lambdas import aws, clock, invocation
 from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled
 from lambdas.classification import (
     ORGANIZATION_SHARING,
+    SYNC_QUOTA,
     Action,
     Decision,
     ExistingSync,
@@ -50,18 +51,33 @@ REPLACE_RESERVE_SECONDS = 3 * aws.WORST_CASE_CALL_SECONDS
 CHANGED = frozenset({Status.CREATED, Status.REPLACED, Status.RESTORED, Status.RESTORE_FAILED})
 
 
-def list_syncs(ssm: Any, where: str) -> list[ExistingSync]:
+def list_syncs(ssm: Any, where: str, sync_types: tuple[str | None, ...] = LIST_SYNC_TYPES) -> list[ExistingSync]:
     """Every resource data sync of the account-region behind ``ssm`` (all pages, every type; throttling retried).
 
     Whether ListResourceDataSync without ``SyncType`` lists every type or only SyncToDestination syncs is not
     documented, and a SyncFromSource sync takes one of the five slots too: listing both ways and merging by name
-    sees every sync either way.
+    sees every sync either way. ``sync_types`` lists only those (None: no SyncType).
     """
     found: dict[str, ExistingSync] = {}
-    for sync_type in LIST_SYNC_TYPES:
+    for sync_type in sync_types:
         for sync in _list_pages(ssm, where, sync_type):
             found.setdefault(sync.name, sync)
     return list(found.values())
+
+
+def list_syncs_for_rollout(ssm: Any, where: str) -> list[ExistingSync]:
+    """The syncs a rollout decides from: one listing without ``SyncType``, the SyncFromSource one only when the
+    first already fills the quota (so the report names every sync that takes a slot).
+
+    A SyncFromSource sync that the first listing missed cannot mislead the rollout: it makes the create fail
+    (quota, or the name taken), and a failed create lists both ways before deciding (:func:`reconcile_rollout`).
+    So the happy path costs one ListResourceDataSync per account-region.
+    """
+    syncs = list_syncs(ssm, where, (None,))
+    if len(syncs) < SYNC_QUOTA:
+        return syncs
+    more = [sync for sync in list_syncs(ssm, where, ("SyncFromSource",)) if sync.name not in {s.name for s in syncs}]
+    return [*syncs, *more]
 
 
 def _list_pages(ssm: Any, where: str, sync_type: str | None) -> Iterator[ExistingSync]:
@@ -186,7 +202,7 @@ def decide_rollout_of(syncs: list[ExistingSync], item: TargetItem) -> Decision:
 def _rollout(ssm: Any, item: TargetItem, started: datetime) -> Reconciled:
     where = f"{item.accountId} {item.region}"
     run = item.run
-    decision = decide_rollout_of(list_syncs(ssm, where), item)
+    decision = decide_rollout_of(list_syncs_for_rollout(ssm, where), item)
     if decision.action in (Action.NONE, Action.ADOPT):  # an adoption is recorded in the bucket by Check marker
         return Reconciled.of(decision, started, sync_created=decision.syncCreated)
     if decision.action is Action.REPLACE:

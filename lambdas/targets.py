@@ -258,8 +258,8 @@ def resolve_run(
         policy_check = preflight(s3_client, kms_client, run, organization.organization_id, items)
         chosen = canary.choose(items, run_input.canaryAt, aggregator_account() if aggregator_account else None,
                                run.destination)
-    for outcome in skipped:
-        report.write_outcome(s3_client, run, outcome)
+    if skipped:
+        report.write_outcomes(s3_client, run, report.skipped_key(execution_name), skipped)
     location = report.write_items(s3_client, run, [item for item in items if item is not chosen])
     if chosen is not None:
         canary.record_choice(s3_client, run, chosen)

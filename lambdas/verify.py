@@ -4,7 +4,7 @@ Verify answers "would a rollout have anything to do here, and is what is there h
 account-region's syncs (``ListResourceDataSync``, through the member role) and the account's ``test.json``
 marker (``HeadObject`` on the destination bucket), and calls no write API on SSM, on the inventory data or on
 the organization. The only objects a verify run writes are orgsync's own bookkeeping under ``orgsync/`` (the
-items file, one outcome record per account-region, the report), as every mode does.
+items file, the outcome records, the report), as every mode does.
 
 The decision is :func:`lambdas.classification.decide_verify`, on the rollout's classification, so MISSING means
 exactly "a rollout would create it" and DRIFTED exactly "a rollout would report a conflict on our own sync or

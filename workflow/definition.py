@@ -7,9 +7,13 @@
     Account-regions held? ── held by a running execution ─► Wait for the running execution ─► Claim account-regions
     Canary? ── a rollout with a canary ──► Reconcile canary ► Check canary marker ──► Canary passed?
                                               └──(failure)──► Explain canary failure ─┘   │ no ─► Canary failed
-    Process account-regions   Distributed Map over orgsync/runs/<execution>/targets.json, one child per item:
-        Reconcile sync ──Catch States.ALL──► Record failure
-        Check marker and record outcome ──Catch States.ALL──► Record failure
+    Process accounts   Distributed Map over orgsync/runs/<execution>/targets.json (one entry per account, with its
+    │                  regions); ItemBatcher: 10 accounts per child (accountsPerBatch), BatchInput = the run
+    │   Reconcile accounts ──Catch States.ALL──► Record failures
+    │   Check markers ──Catch States.ALL──► Record failures
+    │   Anything left? ── toReconcile > 0 ──► Wait to retry ──► Reconcile accounts
+    │                  ├─ pending > 0 ──────► Wait for markers ──► Check markers
+    │                  └─ else ─────────────► Batch done
     Release account-regions
     Summarize
     Needs attention? ── 0 ──► Done
@@ -20,14 +24,17 @@ DefinitionSubstitutions or by the local engine. Retry and Catch name errors by `
 
 Why a Distributed Map: its children are separate executions, so the parent's history stays at a handful of
 events whatever the organization's size (an inline Map adds ~7 events per item per task and outgrows the
-25,000-event cap near 1,500 account-regions). Each child takes two task states on the happy path.
+25,000-event cap near 1,500 account-regions). Why batches of accounts (:mod:`lambdas.batch`): a child of ten
+accounts takes four state transitions and two Lambda invocations on the happy path whatever its size, assumes
+each account's member role once and lists each account's marker once (it has no region). Retries of one
+account-region and the wait for markers loop through ``Anything left?`` for only the account-regions concerned.
 
 Example::
 
     >>> definition = build_definition()
     >>> definition["StartAt"]
     'Resolve targets'
-    >>> definition["States"]["Process account-regions"]["ItemProcessor"]["ProcessorConfig"]["Mode"]
+    >>> definition["States"]["Process accounts"]["ItemProcessor"]["ProcessorConfig"]["Mode"]
     'DISTRIBUTED'
 """
 
@@ -36,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lambdas import batch
 from lambdas.errors import (
     LAMBDA_CUT_OFF_ERRORS,
     AccountRegionsBusy,
@@ -68,10 +76,14 @@ CLAIM = "Claim account-regions"
 HELD = "Account-regions held?"
 WAIT_FOR_HOLDER = "Wait for the running execution"
 RELEASE = "Release account-regions"
-PROCESS = "Process account-regions"
-RECONCILE = "Reconcile sync"
-CHECK = "Check marker and record outcome"
-RECORD = "Record failure"
+PROCESS = "Process accounts"
+RECONCILE = "Reconcile accounts"
+CHECK = "Check markers"
+ANYTHING_LEFT = "Anything left?"
+WAIT_TO_RETRY = "Wait to retry"
+WAIT_FOR_MARKERS = "Wait for markers"
+BATCH_DONE = "Batch done"
+RECORD = "Record failures"
 SUMMARIZE_STATE = "Summarize"
 CANARY_CHOICE = "Canary?"
 RECONCILE_CANARY = "Reconcile canary"
@@ -92,17 +104,20 @@ DESTINATION_BUCKET_PLACEHOLDER = "${" + DESTINATION_BUCKET_SUBSTITUTION_KEY + "}
 #: Where the Distributed Map's ResultWriter writes (outside the SSM prefix, beside the runs' items files).
 MAP_RESULTS_PREFIX = f"{RUNS_PREFIX}/map-results"
 
-#: Children running at once. Organizations and SSM throttle per account: 40 keeps bursts moderate.
+#: Accounts per child execution (ItemBatcher's MaxItemsPerBatch), each with all its regions. Ten accounts of four
+#: regions make 40 account-regions per child: its fixed cost (4 state transitions, 2 invocations on the happy
+#: path) is a tenth of the budget per account-region, and a child of 40 account-regions takes about 10 s of
+#: calls on AWS (latency table), far from the Lambda timeouts. Configurable at deployment (``accountsPerBatch``).
+ACCOUNTS_PER_BATCH = 10
+#: Children running at once. Organizations and SSM throttle per account; STS AssumeRole has a fixed rate per
+#: account: 40 children of 10 accounts keep at most 400 accounts in flight. Configurable (``maxConcurrency``).
 MAX_CONCURRENCY = 40
-#: Retry budgets. Each is bounded; FULL jitter spreads retries of many children over time.
-TRANSIENT_RETRY: State = {
-    "ErrorEquals": list(TRANSIENT),
-    "IntervalSeconds": 2,
-    "BackoffRate": 2.0,
-    "MaxAttempts": 6,
-    "MaxDelaySeconds": 60,
-    "JitterStrategy": "FULL",
-}
+#: The largest batch: ItemBatcher refuses a child input above 256 KiB, and each step's output carries the
+#: outcomes (about 1 KiB per account-region, 30 regions at most): 100 accounts stay well inside either way.
+MAX_ACCOUNTS_PER_BATCH = 100
+#: Retry budgets (the same figures a batch uses for one account-region, lambdas.batch). Each is bounded; FULL
+#: jitter spreads retries of many children over time.
+TRANSIENT_RETRY: State = batch.TRANSIENT.retrier(list(TRANSIENT))
 #: A function that ran past its timeout (``Sandbox.Timedout``; ``Lambda.Unknown`` in AWS's guide): every task is
 #: idempotent, so it is run again, at most twice. Few retries: each attempt may cost the whole timeout, and a timeout
 #: that is not transient repeats (ReconcileSync's three attempts take at most 9 minutes).
@@ -114,26 +129,9 @@ TIMEOUT_RETRY: State = {
     "MaxDelaySeconds": 10,
     "JitterStrategy": "FULL",
 }
-#: "S3 write failed" right after a bucket policy change lasts up to about a minute: ~1 minute of retries on
-#: average (10 attempts, 5 s growing to 15 s, FULL jitter halves the mean).
-S3_WRITE_RETRY: State = {
-    "ErrorEquals": [S3WriteFailed.__name__],
-    "IntervalSeconds": 5,
-    "BackoffRate": 1.5,
-    "MaxAttempts": 10,
-    "MaxDelaySeconds": 15,
-    "JitterStrategy": "FULL",
-}
-#: The Lambda decides PENDING at markerTimeoutSeconds (at most 3600 s); these attempts outlast that bound
-#: with ample margin (~60 s mean delay once capped), and a Catch records PENDING if they ever run out.
-MARKER_RETRY: State = {
-    "ErrorEquals": [MarkerNotYetWritten.__name__],
-    "IntervalSeconds": 5,
-    "BackoffRate": 2.0,
-    "MaxAttempts": 200,
-    "MaxDelaySeconds": 120,
-    "JitterStrategy": "FULL",
-}
+#: The canary's own retries (one account-region, outside a batch): the batch's figures for the same errors.
+S3_WRITE_RETRY: State = batch.S3_WRITE.retrier([S3WriteFailed.__name__])
+MARKER_RETRY: State = batch.MARKER.retrier([MarkerNotYetWritten.__name__])
 
 
 def lambda_task(function: LambdaFunction, **fields: Any) -> State:
@@ -274,77 +272,103 @@ def canary_states() -> dict[str, State]:
     }
 
 
-def reconcile_sync_state() -> State:
-    """One account-region: list, classify, create or replace. Its partial outcome goes to ``$.reconcile``."""
+def reconcile_state() -> State:
+    """A batch's account-regions still to reconcile: list, classify, create or replace (``lambdas.batch``).
+
+    One account-region's error stays its own (retried by the batch, or FAILED); the Retry is for the whole step
+    (a Lambda service error); what outlasts it is recorded by ``Record failures``.
+    """
     return lambda_task(
         RECONCILE_SYNC,
-        ResultPath="$.reconcile",
-        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY, S3_WRITE_RETRY],
+        Comment="Reconciles each account-region of the batch; the member role is assumed once per account.",
+        Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
         Catch=catch_all(RECORD),
         Next=CHECK,
     )
 
 
-def check_marker_state() -> State:
-    """Wait for the marker through retries, then write the outcome record. The child's output stays tiny."""
+def check_state() -> State:
+    """The markers of the reconciled account-regions, listed once per account; records the batch when done."""
     return lambda_task(
         CHECK_MARKER,
-        ResultSelector={"status.$": "$.status", "verification.$": "$.verification"},
-        Retry=[MARKER_RETRY, TRANSIENT_RETRY, TIMEOUT_RETRY],
-        Catch=catch_all(RECORD),
-        End=True,
-    )
-
-
-def record_failure_state() -> State:
-    """Record the item as FAILED (or PENDING when only the marker retries ran out), with what to do."""
-    return lambda_task(
-        RECORD_FAILURE,
-        ResultSelector={"status.$": "$.status", "verification.$": "$.verification"},
+        Comment="Checks each account's marker once; account-regions whose marker is not written yet stay pending.",
         Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
-        End=True,
+        Catch=catch_all(RECORD),
+        Next=ANYTHING_LEFT,
     )
+
+
+def anything_left_state() -> State:
+    """Back to reconciling (retries, a step that ran short of time), or to the pending markers, or done."""
+    return {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$.counts.toReconcile", "NumericGreaterThan": 0, "Next": WAIT_TO_RETRY},
+            {"Variable": "$.counts.pending", "NumericGreaterThan": 0, "Next": WAIT_FOR_MARKERS},
+        ],
+        "Default": BATCH_DONE,
+    }
+
+
+def wait_state(next_state: str, comment: str) -> State:
+    """Wait the batch's ``waitSeconds`` (its backoff, FULL jitter, computed by the step that asked to wait)."""
+    return {"Type": "Wait", "Comment": comment, "SecondsPath": "$.waitSeconds", "Next": next_state}
+
+
+def record_failures_state() -> State:
+    """Record every account-region of the batch without an outcome as FAILED (or PENDING), with what to do."""
+    return lambda_task(RECORD_FAILURE, Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY], End=True)
 
 
 def item_processor() -> State:
-    """What each child execution runs for one account-region."""
+    """What each child execution runs for its batch of accounts (every step returns the whole batch)."""
     return {
         "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
         "StartAt": RECONCILE,
         "States": {
-            RECONCILE: reconcile_sync_state(),
-            CHECK: check_marker_state(),
-            RECORD: record_failure_state(),
+            RECONCILE: reconcile_state(),
+            CHECK: check_state(),
+            ANYTHING_LEFT: anything_left_state(),
+            WAIT_TO_RETRY: wait_state(RECONCILE, "Throttling, S3 write failed, or the step ran short of time."),
+            WAIT_FOR_MARKERS: wait_state(CHECK, "SSM has not written some accounts' markers yet."),
+            BATCH_DONE: {
+                "Type": "Succeed",
+                "Comment": "Every account-region of the batch has its outcome (in this output and the record).",
+            },
+            RECORD: record_failures_state(),
         },
     }
 
 
-def process_state() -> State:
-    """The Distributed Map over the items file.
+def process_state(accounts_per_batch: int = ACCOUNTS_PER_BATCH, max_concurrency: int = MAX_CONCURRENCY) -> State:
+    """The Distributed Map over the items file (one entry per account), ``accounts_per_batch`` accounts per child.
 
-    Every failure inside a child is caught and recorded, and ``Summarize`` reports an item without a record as
-    FAILED, so the Map tolerates all failures (100.0: moto only accepts the percentage as a float) rather than
-    stopping the rollout. ``ResultPath: null`` keeps the parent's payload to the resolved run.
+    Every failure inside a child is caught and recorded, and ``Summarize`` reports an account-region without a
+    record as FAILED, so the Map tolerates all failures (100.0: moto only accepts the percentage as a float)
+    rather than stopping the rollout: a child fails only when it could not record its outcomes. ``ResultPath:
+    null`` keeps the parent's payload to the resolved run.
     """
     return {
         "Type": "Map",
-        "Comment": "One child execution per ACTIVE account-region; each records its outcome in S3.",
-        "Label": "AccountRegions",
+        "Comment": "One child execution per batch of accounts, each with all its regions; each records its outcomes.",
+        "Label": "Accounts",
         "ItemReader": {
             "Resource": "arn:aws:states:::s3:getObject",
             "ReaderConfig": {"InputType": "JSON"},
             "Parameters": {"Bucket.$": "$.itemsLocation.bucket", "Key.$": "$.itemsLocation.key"},
         },
+        # The run's parameters once per child, not once per account.
+        "ItemBatcher": {"MaxItemsPerBatch": accounts_per_batch, "BatchInput": {"run.$": "$.run"}},
         "ItemProcessor": item_processor(),
         # Without a ResultWriter AWS makes the children's results the state's result, which passes the 256 KiB
-        # quota near 5,800 account-regions (ResultPath: null applies after). Step Functions writes them under
+        # quota with a few hundred accounts (ResultPath: null applies after). Step Functions writes them under
         # <Prefix>/<Map Run id>/. Static parameters: which input a JsonPath here reads is not documented (moto
         # reads the results), and the state machine's role may write only to its own bucket anyway.
         "ResultWriter": {
             "Resource": "arn:aws:states:::s3:putObject",
             "Parameters": {"Bucket": DESTINATION_BUCKET_PLACEHOLDER, "Prefix": MAP_RESULTS_PREFIX},
         },
-        "MaxConcurrency": MAX_CONCURRENCY,
+        "MaxConcurrency": max_concurrency,
         "ToleratedFailurePercentage": 100.0,
         "ResultPath": None,
         "Next": RELEASE,
@@ -352,7 +376,7 @@ def process_state() -> State:
 
 
 def summarize_state() -> State:
-    """Read every outcome record, write the report, return summary + location + (bounded) results."""
+    """Read every outcome record (one per batch), write the report, return summary + location + (bounded) results."""
     return lambda_task(
         SUMMARIZE,
         Parameters={"run.$": "$.run", "itemsLocation.$": "$.itemsLocation"},
@@ -404,19 +428,31 @@ def substitutions(function_arns: Mapping[str, str], destination_bucket: str) -> 
     return {**function_arns, DESTINATION_BUCKET_SUBSTITUTION_KEY: destination_bucket}
 
 
-def build_definition(modes: Mapping[Mode, ModeSpec] = MODES) -> dict[str, Any]:
-    """The complete ASL document, with ``${<Name>FunctionArn}`` placeholders; ``modes`` give the Fail states.
+def build_definition(
+    modes: Mapping[Mode, ModeSpec] = MODES,
+    *,
+    accounts_per_batch: int = ACCOUNTS_PER_BATCH,
+    max_concurrency: int = MAX_CONCURRENCY,
+) -> dict[str, Any]:
+    """The complete ASL document, with ``${<Name>FunctionArn}`` placeholders; ``modes`` give the Fail states;
+    ``accounts_per_batch`` and ``max_concurrency`` shape the Distributed Map (the deployment's config sets them).
 
     >>> list(build_definition()["States"])[:3]
     ['Resolve targets', 'Claim account-regions', 'Account-regions held?']
+    >>> build_definition(accounts_per_batch=25)["States"]["Process accounts"]["ItemBatcher"]["MaxItemsPerBatch"]
+    25
     """
+    if not 1 <= accounts_per_batch <= MAX_ACCOUNTS_PER_BATCH:
+        raise ValueError(f"accounts_per_batch: {accounts_per_batch} must be 1 to {MAX_ACCOUNTS_PER_BATCH}")
+    if not 1 <= max_concurrency <= 10_000:
+        raise ValueError(f"max_concurrency: {max_concurrency} must be 1 to 10000 (a Distributed Map's most)")
     states: dict[str, State] = {
         RESOLVE: resolve_targets_state(),
         CLAIM: claim_state(),
         HELD: held_state(),
         WAIT_FOR_HOLDER: wait_for_holder_state(),
         **canary_states(),
-        PROCESS: process_state(),
+        PROCESS: process_state(accounts_per_batch, max_concurrency),
         RELEASE: release_state(),
         SUMMARIZE_STATE: summarize_state(),
         NEEDS_ATTENTION: needs_attention_state(modes),

@@ -46,13 +46,13 @@ class LambdaFunction:
 
 
 # Timeouts. An AWS call takes at most lambdas.aws.WORST_CASE_CALL_SECONDS (34 s: three attempts that each wait out
-# both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime, retried by the state
-# machine). Each function can make its usual calls at their worst within its timeout: ReconcileSync up to five
-# (AssumeRole, ListResourceDataSync, DeleteResourceDataSync, CreateResourceDataSync, the listing again after an
-# unexplained error), Canary as many in its reconcile step and fewer in its others (the marker listing and the
-# outcome record; the policies and a failure's record), CheckMarker two (the marker listing, the outcome record),
-# RecordFailure one; ResolveTargets and Summarize make calls in proportion to the organization (pages, outcome
-# records), bounded by OutOfTime.
+# both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime): a batch step
+# (lambdas.batch) then returns what it has done and the state machine comes back for the rest, so a batch of any
+# size never reaches its timeout mid-call. ReconcileSync makes about 2.5 calls per account-region (a batch of
+# ten accounts in four regions: ~100 calls, ~10 s at the latency table's figures), CheckMarker one listing per
+# account and the batch's record, RecordFailure the record; Canary one account-region's calls (its reconcile,
+# its marker listing and record; the policies and a failure's record); ResolveTargets and Summarize make calls
+# in proportion to the organization (pages, one record per batch read in parallel), bounded by OutOfTime.
 RESOLVE_TARGETS = LambdaFunction(
     "ResolveTargets",
     "lambdas.handlers.resolve_targets",
@@ -62,19 +62,20 @@ RESOLVE_TARGETS = LambdaFunction(
 RECONCILE_SYNC = LambdaFunction(
     "ReconcileSync",
     "lambdas.handlers.reconcile_sync",
-    "Lists one account-region's resource data syncs, classifies them and creates, replaces or deletes ours.",
+    "Lists a batch of accounts' resource data syncs, region by region, classifies them and creates, replaces or "
+    "deletes ours.",
     timeout_seconds=180,
 )
 CHECK_MARKER = LambdaFunction(
     "CheckMarker",
     "lambdas.handlers.check_marker",
-    "Looks for the test.json marker SSM writes and records the account-region's outcome.",
+    "Looks for the test.json marker SSM writes, once per account of a batch, and records the batch's outcomes.",
     timeout_seconds=120,
 )
 RECORD_FAILURE = LambdaFunction(
     "RecordFailure",
     "lambdas.handlers.record_failure",
-    "Records an account-region whose processing failed after its retries, with the error and what to do.",
+    "Records the account-regions of a batch whose step failed after its retries, with the error and what to do.",
     timeout_seconds=60,
 )
 CANARY = LambdaFunction(

@@ -197,7 +197,13 @@ class _Builder:
         """Draw a Map's item processor (or each Parallel branch) as a cluster hanging off ``owner``."""
         if state.get("Type") == "Map":
             processor = state.get("ItemProcessor") or state.get("Iterator") or {}
-            bodies = [("for each item", processor)] if processor else []
+            batcher = state.get("ItemBatcher") or {}
+            per = (
+                f"for each batch of up to {batcher['MaxItemsPerBatch']} items"
+                if "MaxItemsPerBatch" in batcher
+                else "for each batch of items" if batcher else "for each item"
+            )
+            bodies = [(per, processor)] if processor else []
         else:
             bodies = [(f"branch {i + 1}", branch) for i, branch in enumerate(state.get("Branches", []))]
         for title, body in bodies:

@@ -174,7 +174,8 @@ def list_outcomes(s3: Any, bucket: str, execution_name: str, *, prefix: str | No
                 continue
             body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
             try:
-                outcomes.append(Outcome.from_dict(json.loads(body)))
+                record = json.loads(body)  # a batch's outcomes (lambdas.report.write_outcomes)
+                outcomes.extend(Outcome.from_dict(raw) for raw in (record if isinstance(record, list) else [record]))
             except (ValueError, KeyError, TypeError):
                 continue
     return sorted(outcomes, key=lambda o: (o.accountId, o.region))

@@ -1,7 +1,8 @@
 """What a mode is: :class:`ModeSpec`, the one declaration the definition, the report, the CLI and the Lambdas read.
 
 A mode runs the same flow as every other (resolve targets, per account-region ``Reconcile sync`` then ``Check
-marker``, ``Summarize``, ``Needs attention?``); it differs only in what it declares here.
+marker`` -- run for batches of accounts by :mod:`lambdas.batch` --, ``Summarize``, ``Needs attention?``); it
+differs only in what it declares here.
 
 Example::
 

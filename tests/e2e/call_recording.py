@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlparse
 
+from lambdas import invocation
 from workflow.local.faults import Call, RequestBoundary, ServiceError
 
 READ_PREFIXES = ("List", "Get", "Describe", "Head")
@@ -20,9 +21,13 @@ class CallRecorder:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        #: The Lambda function that made each call (None: the engine itself, or the test).
+        self.callers: list[str | None] = []
 
     def __call__(self, call: Call) -> ServiceError | None:
         self.calls.append(call)
+        # The boundary runs on the calling thread, inside the invocation's own environment.
+        self.callers.append(invocation.environment().get("AWS_LAMBDA_FUNCTION_NAME"))
         return None
 
     def __enter__(self) -> CallRecorder:

@@ -15,6 +15,7 @@ import pytest
 from lambdas.models import Outcome
 from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, example_scenario_path, load_scenario
+from workflow.runs import list_outcomes
 
 HONG_KONG = "ap-east-1"  # an opt-in region: the one region-disabled has not enabled
 HOME_REGIONS = ["ap-northeast-1", "us-east-1"]  # where the example's accounts run their instances
@@ -162,9 +163,12 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
     assert len(syncs[(QUOTA_FULL, "ap-northeast-1")]) == 5 and ours not in syncs[(QUOTA_FULL, "ap-northeast-1")]
     assert syncs[(SUSPENDED, "us-east-1")] == [] and syncs[(NO_ROLE, "us-east-1")] == []
 
-    # AND every outcome record plus the report are in the bucket, outside the SSM prefix
+    # AND the outcome records (one per batch of accounts, one for the SKIPPED) plus the report are in the bucket,
+    # outside the SSM prefix, and hold every account-region once
     records = keys(local, f"orgsync/reports/{result.execution_name}/results/")
-    assert len(records) == 66
+    assert f"orgsync/reports/{result.execution_name}/results/skipped.json" in records
+    recorded = [(o.accountId, o.region) for o in list_outcomes(local.aws.client("s3"), BUCKET, result.execution_name)]
+    assert len(recorded) == len(set(recorded)) == 66
     assert f"orgsync/reports/{result.execution_name}/report.json" in keys(local, "orgsync/reports/")
     assert keys(local, f"default/AWS:InstanceInformation/accountid={PROD_PAYMENTS}/test.json")
 
@@ -176,7 +180,7 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
 def test_throttling_is_absorbed(local: LocalRun) -> None:
     # GIVEN the scenario's faults: CreateResourceDataSync throttled 3 times for throttled-sandbox in us-east-1,
     # and Organizations' ListAccountsForParent throttled once; plus ListResourceDataSync throttled well beyond
-    # what the Lambda's own backoff absorbs, so that the state machine's Retry takes over
+    # what the Lambda's own backoff absorbs, so that the batch's retry of that account-region takes over
     local.aws.add_fault("ssm:ListResourceDataSync", "ThrottlingException", times=16, account="sandbox-alice",
                         region="us-east-1", message="Rate exceeded")
     result = local.run({"targets": ["/Sandbox"], "regions": ["us-east-1"]})
@@ -185,8 +189,9 @@ def test_throttling_is_absorbed(local: LocalRun) -> None:
     assert result.result(ALICE, "us-east-1")["verification"] == "VERIFIED"
     assert ("org-inventory", BUCKET, "default") in every_sync(local)[(ALICE, "us-east-1")]
     assert all(remaining == 0 for _, remaining in local.aws.faults.remaining())
-    # the state-level Retry ran (its waits are on the virtual clock, bounded by MaxDelaySeconds)
-    assert local.engine.retry_sleeps and max(local.engine.retry_sleeps) <= 60
+    # the batch came back for that account-region alone, after its backoff (waits on the virtual clock, bounded
+    # by the transient policy's MaxDelaySeconds), as the state-level Retry did for an item before batching
+    assert local.engine.wait_sleeps and max(local.engine.wait_sleeps) <= 60
 
 
 # -- idempotency, replace vs report, success -------------------------------------------------------------------
@@ -258,9 +263,9 @@ def test_delayed_marker_is_verified_through_retries_and_a_missing_one_is_pending
     assert (delayed["status"], delayed["verification"]) == ("CREATED", "VERIFIED")
     assert (never["status"], never["verification"]) == ("CREATED", "PENDING")
     assert "markerTimeoutSeconds=600" in never["detail"]
-    # the waits happened as Retry intervals on the virtual clock: at least the marker delay, past the timeout
+    # the waits happened as the batch's Wait for markers on the virtual clock: past the marker delay and the timeout
     assert local.clock.elapsed >= 600
-    assert len(local.engine.retry_sleeps) >= 5
+    assert len(local.engine.wait_sleeps) >= 5
     marker = f"default/AWS:InstanceInformation/accountid={MARKER_DELAYED}/test.json"
     assert keys(local, marker) == [marker]
     assert keys(local, f"default/AWS:InstanceInformation/accountid={MARKER_NEVER}/") == []
@@ -278,7 +283,7 @@ def test_s3_write_failed_right_after_a_policy_change_is_retried_then_created(loc
     outcome = result.result(PROD_WEB, "ap-northeast-1")
     assert (outcome["status"], outcome["verification"]) == ("CREATED", "VERIFIED")
     assert result.succeeded
-    assert local.clock.elapsed >= 40 and local.engine.retry_sleeps
+    assert local.clock.elapsed >= 40 and local.engine.wait_sleeps  # the batch came back after its backoff
 
 
 def test_s3_write_failed_that_persists_is_failed_pointing_at_the_bucket_policy(local: LocalRun) -> None:

@@ -13,6 +13,7 @@ import pytest
 from infra.config import CONTEXT_KEYS, ConfigError, parse_config
 from lambdas.models import Mode
 from lambdas.settings import DEFAULT_MEMBER_ROLE_NAME, DEFAULT_PREFIX, DEFAULT_SYNC_NAME
+from workflow.definition import PROCESS, build_definition
 
 REPO = Path(__file__).resolve().parents[2]
 MINIMAL: dict[str, Any] = {
@@ -53,6 +54,15 @@ def test_command_line_strings_are_parsed_like_json_values() -> None:
     assert cfg.regions == ("eu-west-1", "us-east-1")
     assert cfg.kms is True
     assert cfg.member_role_organizational_units == ("ou-ab12-abcdefgh",)
+
+
+def test_the_maps_batch_size_and_concurrency_reach_the_definition() -> None:
+    # unset: the definition's own defaults, which the local engine runs too
+    assert parse().definition_shape() == {}
+    cfg = parse(accountsPerBatch="25", maxConcurrency=200)
+    definition = build_definition(**cfg.definition_shape())
+    process = definition["States"][PROCESS]
+    assert (process["ItemBatcher"]["MaxItemsPerBatch"], process["MaxConcurrency"]) == (25, 200)
 
 
 def test_schedule_can_be_turned_off_and_set_to_rollout() -> None:
@@ -100,6 +110,8 @@ def test_schedule_can_be_turned_off_and_set_to_rollout() -> None:
         ),
         ({"readerRoleArns": ["arn:aws:s3:::bucket"]}, "context readerRoleArns[0]='arn:aws:s3:::bucket' is not an IAM"),
         ({"notificationEmail": "not-an-address"}, "context notificationEmail='not-an-address' is not an e-mail"),
+        ({"accountsPerBatch": 0}, "context accountsPerBatch=0 is invalid: expected a whole number from 1 to 100"),
+        ({"maxConcurrency": "many"}, "context maxConcurrency='many' is invalid: expected a whole number from 1 to"),
     ],
 )
 def test_each_mistake_is_named(overrides: dict[str, Any], message: str) -> None:

@@ -95,6 +95,23 @@ def _find_target(value: Any, depth: int = 0) -> tuple[str, str] | None:
     return None
 
 
+def _batch_targets(value: Any) -> list[tuple[str, str]] | None:
+    """The account-regions a batch step works on (``lambdas.batch``: a child's input, or a step's output), else None.
+
+    A child's input (``Items``) is about all its accounts' regions; a step's output about those still to reconcile
+    and those whose marker is pending.
+    """
+    if not isinstance(value, dict):
+        return None
+    if isinstance(value.get("Items"), list) and "BatchInput" in value:
+        return [(str(a.get("accountId")), str(r)) for a in value["Items"] if isinstance(a, dict)
+                for r in a.get("regions", [])]
+    if isinstance(value.get("accounts"), list) and isinstance(value.get("counts"), dict):
+        entries = [*value.get("toReconcile", []), *value.get("reconciled", [])]
+        return [(str(e["accountId"]), str(e["region"])) for e in entries if isinstance(e, dict)]
+    return None
+
+
 def find_outcome(value: Any, depth: int = 0) -> dict[str, Any] | None:
     """An outcome record (``accountId``, ``region``, ``status``) inside a task output, if there is one."""
     if depth > 4 or not isinstance(value, dict):
@@ -167,6 +184,8 @@ class ExecutionView:
     #: Errors of tasks that are not about one account-region (ResolveTargets, Summarize).
     other_errors: list[TaskError] = field(default_factory=list)
     task_outputs: list[Any] = field(default_factory=list)
+    #: The attempt count of each account-region a batch is trying again (its error is carried on by later steps).
+    batch_attempts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -186,8 +205,9 @@ def analyze(
     """Read ``events`` (one execution's history, or a child execution's with ``top_level=False``) into ``view``."""
     view = view if view is not None else ExecutionView()
     by_id: dict[int, dict[str, Any]] = {}
-    # scheduled event id -> (function, target)
+    # scheduled event id -> (function, target); a batch step's account-regions
     scheduled: dict[int, tuple[str, tuple[str, str] | None]] = {}
+    batch_of: dict[int, list[tuple[str, str]]] = {}
     entered: dict[str, int] = {}
     for event in sorted(events, key=lambda e: int(e["id"])):
         event_id = int(event["id"])
@@ -213,16 +233,24 @@ def analyze(
             details = event.get(_SCHEDULED[kind], {})
             parameters = _json(details.get("parameters") or details.get("input"))
             function = _function(details, parameters)
-            target = _find_target(parameters)
+            payload = parameters.get("Payload", parameters) if isinstance(parameters, dict) else parameters
+            batch_targets = _batch_targets(payload)
+            target = None if batch_targets is not None else _find_target(parameters)
             scheduled[event_id] = (function, target)
-            if target:
-                attempted = view.items.setdefault(target, ItemView(*target))
+            if batch_targets is not None:
+                batch_of[event_id] = batch_targets
+            for key in batch_targets if batch_targets is not None else ([target] if target else []):
+                attempted = view.items.setdefault(key, ItemView(*key))
                 attempted.attempts[function] = attempted.attempts.get(function, 0) + 1
                 attempted.running = function
         elif kind in _SUCCEEDED or kind in _FAILED:
             origin = _origin(event, by_id, scheduled)
             function, target = scheduled.get(origin, ("", None)) if origin is not None else ("", None)
             item: ItemView | None = view.items.setdefault(target, ItemView(*target)) if target else None
+            batch = batch_of.get(origin, []) if origin is not None else []
+            if batch:
+                _batch_ended(view, function, batch, event, kind, event_id)
+                continue
             if kind in _SUCCEEDED:
                 output = _json(event.get(_SUCCEEDED[kind], {}).get("output"))
                 view.task_outputs.append(output)
@@ -273,3 +301,34 @@ def _origin(event: dict[str, Any], by_id: dict[int, dict[str, Any]], scheduled: 
             return previous
         current = by_id.get(previous)
     return None
+
+
+def _batch_ended(
+    view: ExecutionView, function: str, batch: list[tuple[str, str]], event: dict[str, Any], kind: str, event_id: int
+) -> None:
+    """A batch step's result: its outcomes, the errors of account-regions it will try again, or its own failure."""
+    for key in batch:
+        holder = view.items.setdefault(key, ItemView(*key))
+        if holder.running == function:
+            holder.running = None
+    if kind in _SUCCEEDED:
+        output = _json(event.get(_SUCCEEDED[kind], {}).get("output"))
+        view.task_outputs.append(output)
+        payload = output.get("Payload", output) if isinstance(output, dict) else {}
+        for outcome in payload.get("outcomes", []) if isinstance(payload, dict) else []:
+            if isinstance(outcome, dict) and find_outcome(outcome) is outcome:
+                view.items.setdefault((outcome["accountId"], outcome["region"]), ItemView(
+                    outcome["accountId"], outcome["region"])).outcome = outcome
+        for entry in payload.get("toReconcile", []) if isinstance(payload, dict) else []:
+            error = entry.get("error") if isinstance(entry, dict) else None
+            key = (str(entry.get("accountId")), str(entry.get("region"))) if isinstance(entry, dict) else ("", "")
+            if isinstance(error, dict) and view.batch_attempts.get(key) != entry.get("attempts"):
+                view.batch_attempts[key] = entry.get("attempts")
+                holder = view.items.setdefault(key, ItemView(*key))
+                holder.errors.append(TaskError(function, str(error.get("Error")),
+                                               readable_cause(error.get("Cause")), event_id))
+        return
+    details = event.get(_FAILED[kind], {})
+    error = TaskError(function, str(details.get("error", kind)), readable_cause(details.get("cause")), event_id)
+    for key in batch:
+        view.items.setdefault(key, ItemView(*key)).errors.append(error)

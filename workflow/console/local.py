@@ -127,8 +127,9 @@ class LocalBackend:
             execution_arn,
             mode=self._modes[execution_arn],
             bucket=local.scenario.aggregator.bucket,
-            # The local engine's Map children are not listable: it counts each retry's sleep instead.
-            retry_counter=lambda: len(local.engine.retry_sleeps),
+            # The local engine's Map children are not listable: it counts each retry's sleep instead, and each
+            # wait of a batch before it tries account-regions again or checks pending markers again.
+            retry_counter=lambda: len(local.engine.retry_sleeps) + len(local.engine.wait_sleeps),
         )
         follow_poller(poller, console, interval)
 

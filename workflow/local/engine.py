@@ -70,6 +70,7 @@ from workflow.local import seams
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult, StepFunctionsDriver
 from workflow.local.execution_time import ExecutionTimes
+from workflow.local.item_batcher import batched_map_run, hide_item_batchers
 from workflow.local.lambda_runtime import (
     Handler,
     InProcessLambdaRuntime,
@@ -142,7 +143,8 @@ def moto_compatible(document: str) -> str:
     """The same state machine, in the form moto's ASL parser accepts.
 
     moto 5.2.5's grammar refuses an integer ``ToleratedFailurePercentage`` (``50``; AWS and CDK write it so) and
-    accepts ``50.0``: such values are turned into floats. Nothing else changes.
+    accepts ``50.0``: such values are turned into floats. It has no ``ItemBatcher``: the engine emulates it, and
+    keeps it in the ItemProcessor's Comment (:mod:`workflow.local.item_batcher`). Nothing else changes.
 
     Example::
 
@@ -169,6 +171,7 @@ def moto_compatible(document: str) -> str:
                 visit(child)
 
     visit(parsed)
+    changed = hide_item_batchers(parsed) or changed
     return json.dumps(parsed) if changed else document
 
 
@@ -532,6 +535,7 @@ class LocalEngine:
 
         plan: list[tuple[seams.Seam, Any]] = [
             (seams.INVOKE_LAMBDA, invoke_lambda),
+            (seams.DISTRIBUTED_MAP_RUN, batched_map_run(seams.DISTRIBUTED_MAP_RUN.resolve()[2])),
             (seams.LAMBDA_TASK_ERROR, _lambda_service_error_names(seams.LAMBDA_TASK_ERROR.resolve()[2])),
             (seams.RETRY_TIME, self._time_module()),
             (seams.WAIT_INTERVAL, wait_interval),

@@ -196,6 +196,25 @@ DISTRIBUTED_ITERATION = _method(
     ("self", "env", "job"),
     "one Distributed Map child execution on a worker thread; wrapped to give it its own modelled timeline",
 )
+DISTRIBUTED_MAP_RUN = _method(
+    f"{_MAP}.iteration.distributed_iteration_component",
+    "DistributedIterationComponent._map_run",
+    ("self", "env", "eval_input"),
+    "starts a Distributed Map's children over the items on env.stack (moto has no ItemBatcher); wrapped to batch "
+    "the items first as ItemBatcher documents it (workflow.local.item_batcher)",
+)
+STATES_INPUT = _method(
+    f"{_PARSER}.asl.eval.states",
+    "States.get_input",
+    ("self", "query"),
+    "the Map state's input, read by a JSONPath in ItemBatcher's BatchInput and ...Path fields",
+)
+STATES_CONTEXT = _method(
+    f"{_PARSER}.asl.eval.states",
+    "States.get_context",
+    ("self", "query"),
+    "the context object, read by a $$ path in ItemBatcher's BatchInput",
+)
 PROGRAM_THREADING = _imported_module(
     "moto.stepfunctions.parser.asl.component.program.program",
     "threading",
@@ -469,6 +488,9 @@ BACKEND_SEAMS: tuple[Seam, ...] = (
 #: The engine's seams, in the order it installs them.
 ENGINE_SEAMS: tuple[Seam, ...] = (
     INVOKE_LAMBDA,
+    DISTRIBUTED_MAP_RUN,
+    STATES_INPUT,
+    STATES_CONTEXT,
     RETRY_TIME,
     WAIT_INTERVAL,
     START_EXECUTION_DETAILS,

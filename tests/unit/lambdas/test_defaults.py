@@ -90,7 +90,7 @@ def test_resolve_targets_takes_the_deployed_defaults_from_the_file(
     location = output["itemsLocation"]
     body = boto3.client("s3", region_name="us-east-1").get_object(Bucket=location["bucket"], Key=location["key"])
     items = json.loads(body["Body"].read())
-    assert {item["region"] for item in items} == {"eu-west-1"}
+    assert {region for account in items for region in account["regions"]} == {"eu-west-1"}
     assert aws["account"] in {item["accountId"] for item in items}
 
 

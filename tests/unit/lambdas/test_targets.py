@@ -167,9 +167,11 @@ def test_resolve_run_writes_items_and_skipped_outcomes_only_when_valid(org: Org)
     assert output["itemsLocation"] == {"bucket": BUCKET, "key": "orgsync/runs/exec-1/targets.json"}
     assert output["counts"] == {"accounts": 2, "items": 1, "skipped": 1}
     items = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/runs/exec-1/targets.json")["Body"].read())
-    assert [(i["accountName"], i["region"], i["ouPath"]) for i in items] == [("sandbox-a", "us-east-1", "/Sandbox")]
-    skipped_key = f"orgsync/reports/exec-1/results/{org.accounts['sandbox-closed']}/us-east-1.json"
-    assert json.loads(s3.get_object(Bucket=BUCKET, Key=skipped_key)["Body"].read())["status"] == "SKIPPED"
+    assert [(i["accountName"], i["regions"], i["ouPath"]) for i in items] == [("sandbox-a", ["us-east-1"], "/Sandbox")]
+    skipped = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/reports/exec-1/results/skipped.json")["Body"].read())
+    assert [(o["accountId"], o["region"], o["status"]) for o in skipped] == [
+        (org.accounts["sandbox-closed"], "us-east-1", "SKIPPED")
+    ]
 
     # AND an invalid target writes nothing at all
     with pytest.raises(InvalidInput):

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from lambdas import errors
-from lambdas.errors import MarkerNotYetWritten, S3WriteFailed, Throttled
+from lambdas import batch, errors
+from lambdas.errors import Throttled
 from workflow.definition import (
+    ACCOUNTS_PER_BATCH,
     CHECK,
     MAX_CONCURRENCY,
     PROCESS,
@@ -115,30 +116,45 @@ def test_the_map_writes_its_results_to_s3_with_static_parameters() -> None:
     }
 
 
-def test_reconcile_retries_throttling_and_s3_write_failed_and_catches_the_rest() -> None:
-    reconcile = all_states()[RECONCILE]
-    retried = {error for rule in reconcile["Retry"] for error in rule["ErrorEquals"]}
-    assert {Throttled.__name__, S3WriteFailed.__name__} <= retried
-    assert reconcile["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": RECORD, "ResultPath": "$.error"}]
+def test_the_map_batches_accounts_and_gives_each_child_the_run_once() -> None:
+    process = build_definition()["States"][PROCESS]
+    assert process["ItemBatcher"] == {"MaxItemsPerBatch": ACCOUNTS_PER_BATCH, "BatchInput": {"run.$": "$.run"}}
+    shaped = build_definition(accounts_per_batch=3, max_concurrency=7)["States"][PROCESS]
+    assert (shaped["ItemBatcher"]["MaxItemsPerBatch"], shaped["MaxConcurrency"]) == (3, 7)
+    with pytest.raises(ValueError, match="accounts_per_batch: 0 must be 1 to 100"):
+        build_definition(accounts_per_batch=0)
 
 
-def test_marker_retries_outlast_the_longest_marker_timeout() -> None:
-    rule = next(r for r in all_states()[CHECK]["Retry"] if r["ErrorEquals"] == [MarkerNotYetWritten.__name__])
-    # Even if FULL jitter drew half the capped delay every time, the retries would cover an hour.
-    assert rule["MaxAttempts"] * rule["MaxDelaySeconds"] / 2 > 3600 * 2
+def test_every_batch_step_catches_what_outlasts_its_retries_into_record_failures() -> None:
+    states = all_states()
+    for name in (RECONCILE, CHECK):
+        assert states[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "Next": RECORD, "ResultPath": "$.error"}]
+        retried = {error for rule in states[name]["Retry"] for error in rule["ErrorEquals"]}
+        assert {Throttled.__name__, errors.OutOfTime.__name__} <= retried
+
+
+def test_marker_checks_outlast_the_longest_marker_timeout() -> None:
+    # Even if FULL jitter drew half the capped delay every time, the checks would cover an hour.
+    assert batch.MARKER.max_attempts * batch.MARKER.max_delay_seconds / 2 > 3600 * 2
 
 
 # -- the wiring, run on the local engine with stand-in Lambdas ---------------------------------------------------
 
 
-class StandIns:
-    """Lambdas that behave like the real ones at the boundary (names of errors, shapes of results)."""
+def _counts(event: dict[str, Any], to_reconcile: int, pending: int) -> dict[str, Any]:
+    accounts = event["Items"] if "Items" in event else event["accounts"]
+    return {"accounts": accounts, "run": event.get("BatchInput", event).get("run"), "waitSeconds": 7,
+            "counts": {"toReconcile": to_reconcile, "pending": pending}}
 
-    def __init__(self, items: list[dict[str, Any]], needs_attention: int) -> None:
-        self.items = items
+
+class StandIns:
+    """Lambdas that behave like the real ones at the boundary (names of errors, shapes of batches)."""
+
+    def __init__(self, needs_attention: int) -> None:
         self.needs_attention = needs_attention
-        self.reconcile_tries: dict[int, int] = {}
-        self.marker_tries: dict[int, int] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.reconcile_tries: dict[str, int] = {}
+        self.marker_tries: dict[str, int] = {}
         self.recorded: list[dict[str, Any]] = []
         self.resolve_events: list[dict[str, Any]] = []
         self.claim_events: list[dict[str, Any]] = []
@@ -149,7 +165,7 @@ class StandIns:
         self.claim_events.append(event)
         if len(self.claim_events) == 1:
             return {"claimed": False, "waitSeconds": 30, "busyWith": "arn:...:other", "detail": "held"}
-        return {"claimed": True, "accountRegions": len(self.items)}
+        return {"claimed": True, "accountRegions": 50}
 
     def release(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.release_events.append({**event, "reconciled": sum(self.reconcile_tries.values())})
@@ -161,26 +177,27 @@ class StandIns:
         return {"run": {"mode": "rollout"}, "itemsLocation": {"bucket": BUCKET, "key": "targets.json"}, "canary": None}
 
     def reconcile(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        n = event["n"]
-        self.reconcile_tries[n] = self.reconcile_tries.get(n, 0) + 1
-        if n == 1 and self.reconcile_tries[n] < 3:
-            raise S3WriteFailed("S3 write failed for bucket")
-        if n == 2:
-            raise Throttled("ssm:ListResourceDataSync throttled (ThrottlingException)")
-        if n == 3:
+        if "Items" in event:
+            self.batches[event["Items"][0]["accountId"]] = event
+        first = (event["Items"] if "Items" in event else event["accounts"])[0]["accountId"]
+        self.reconcile_tries[first] = tries = self.reconcile_tries.get(first, 0) + 1
+        if first.endswith("01"):  # one account-region to retry once, then one marker to wait for twice
+            return _counts(event, to_reconcile=1 if tries == 1 else 0, pending=1)
+        if first.endswith("11"):  # a whole-step error: retried by the state machine, then caught
+            raise Throttled("sts:AssumeRole throttled (Throttling)")
+        if first.endswith("21"):
             raise ValueError("unexpected")
-        return {"status": "CREATED"}
+        return _counts(event, to_reconcile=0, pending=0)
 
     def check(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        n = event["n"]
-        self.marker_tries[n] = self.marker_tries.get(n, 0) + 1
-        if n == 4 and self.marker_tries[n] < 5:
-            raise MarkerNotYetWritten("not yet")
-        return {"status": event["reconcile"]["status"], "verification": "VERIFIED", "detail": "x" * 1000}
+        first = event["accounts"][0]["accountId"]
+        self.marker_tries[first] = tries = self.marker_tries.get(first, 0) + 1
+        left = event["counts"]["toReconcile"]  # a check leaves what is still to reconcile as it is
+        return _counts(event, to_reconcile=left, pending=1 if first.endswith("01") and tries < 3 else 0)
 
     def record(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.recorded.append(event)
-        return {"status": "FAILED", "verification": "NOT_CHECKED"}
+        return _counts(event, to_reconcile=0, pending=0)
 
     def summarize(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         summary = {"needsAttention": self.needs_attention}
@@ -192,8 +209,8 @@ class StandIns:
 
 
 def run_wiring(needs_attention: int) -> tuple[StandIns, Any, LocalEngine]:
-    items = [{"n": n, "accountId": f"2000000000{n:02d}", "region": "us-east-1"} for n in range(6)]
-    stand_ins = StandIns(items, needs_attention)
+    accounts = [{"accountId": f"2000000000{n:02d}", "regions": ["us-east-1", "eu-west-1"]} for n in range(1, 26)]
+    stand_ins = StandIns(needs_attention)
     handlers = {
         "ResolveTargets": stand_ins.resolve,
         "ClaimAccountRegions": stand_ins.claim,
@@ -207,7 +224,7 @@ def run_wiring(needs_attention: int) -> tuple[StandIns, Any, LocalEngine]:
     with LocalEngine(account_id="300000000001") as engine:
         s3 = engine.session.client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        s3.put_object(Bucket=BUCKET, Key="targets.json", Body=json.dumps(items).encode())
+        s3.put_object(Bucket=BUCKET, Key="targets.json", Body=json.dumps(accounts).encode())
         arns = {f.substitution_key: engine.create_function(f.name, handlers[f.name]) for f in ALL_FUNCTIONS}
         definition, values = build_definition(), substitutions(arns, BUCKET)
         machine = engine.create_state_machine("orgsync-wiring", definition, substitutions=values)
