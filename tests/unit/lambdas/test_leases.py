@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import INVENTORY_BUCKET
 
 from lambdas import leases
 from lambdas.errors import AccountRegionsBusy
@@ -22,14 +21,26 @@ from lambdas.models import Destination, Mode, OnConflict, RunParameters, TargetI
 from workflow.functions import CHECK_MARKER, RECONCILE_SYNC, RECORD_FAILURE
 from workflow.local.clock import VirtualClock
 
+#: The bucket the lambdas conftest creates (tests/unit/lambdas/conftest.py); a module named conftest is ambiguous
+#: across the suite's directories, so it is not imported.
+INVENTORY_BUCKET = "acme-inventory"
 ARN = "arn:aws:states:us-east-1:300000000001:execution:orgsync:"
 ONE, TWO = "200000000001", "200000000002"
 
 
 def run(name: str, mode: Mode = Mode.ROLLOUT, when_busy: WhenBusy = WhenBusy.WAIT, wait: int = 3600) -> RunParameters:
     destination = Destination(INVENTORY_BUCKET, "us-east-1", "default")
-    return RunParameters(name, mode, "org-inventory", destination, OnConflict.REPORT, 60, "OrgSyncMemberRole",
-                         whenBusy=when_busy, busyWaitSeconds=wait)
+    return RunParameters(
+        name,
+        mode,
+        "org-inventory",
+        destination,
+        OnConflict.REPORT,
+        60,
+        "OrgSyncMemberRole",
+        whenBusy=when_busy,
+        busyWaitSeconds=wait,
+    )
 
 
 def items(parameters: RunParameters, *account_regions: tuple[str, str]) -> list[TargetItem]:
@@ -107,8 +118,9 @@ def test_a_read_only_run_neither_reads_nor_writes_the_table(virtual_clock: Virtu
 
     for mode in (Mode.VERIFY, Mode.PLAN):
         parameters = run("read-only", mode)
-        answer = claim(NoS3(), StepFunctions(), parameters, items(parameters, (ONE, "us-east-1")), ARN + "r",
-                       virtual_clock.now())
+        answer = claim(
+            NoS3(), StepFunctions(), parameters, items(parameters, (ONE, "us-east-1")), ARN + "r", virtual_clock.now()
+        )
         assert answer == {"claimed": True, "accountRegions": 0}
         assert release(NoS3(), parameters, ARN + "r") == {"released": False}
 
