@@ -14,6 +14,8 @@ it is entered (patches installed on enter, the originals put back on exit):
   its function's execution role (assumed through moto's STS) in its invocation environment, so its clients
   (``lambdas.aws.ClientProvider.from_environment()``) land in the function's account. Invocations run
   concurrently, up to a Map's MaxConcurrency.
+- **The ResultWriter's output.** A Distributed Map's ResultWriter writes the manifest and the result files as
+  Step Functions does (:mod:`workflow.local.map_results`); moto writes only an empty manifest.
 - **A virtual clock.** Retry intervals (``retrier_decl:time``), Wait states (``WaitFunction._wait_interval``:
   Seconds, SecondsPath, Timestamp, TimestampPath) advance :attr:`LocalEngine.clock` instead of sleeping;
   execution dates, history event timestamps, ``$$.Execution.StartTime`` (as AWS's ``...T09:00:00.000Z``
@@ -76,6 +78,7 @@ from workflow.local.lambda_runtime import (
     Invocation,
     RoleCredentials,
 )
+from workflow.local.map_results import MapResults, aws_timestamp
 
 __all__ = [
     "EngineAlreadyActive",
@@ -229,6 +232,8 @@ class LocalEngine:
         self.runtime = InProcessLambdaRuntime(self.clock, self._role_credentials, backend_lock=BACKEND_LOCK)
         #: The modelled time on AWS of each execution (workflow.local.execution_time).
         self.times = ExecutionTimes()
+        #: The Distributed Map Runs' child executions and their ResultWriter output (workflow.local.map_results).
+        self.results = MapResults(self.clock)
         self._patches: list[_Patch] = []
         self._mock: Any = None
         self._config_patch: Any = None
@@ -527,7 +532,7 @@ class LocalEngine:
         def start_execution_details(execution: Any) -> Any:
             details = original_details(execution)
             if isinstance(details.start_time, _datetime.datetime):
-                details.start_time = _aws_timestamp(details.start_time)
+                details.start_time = aws_timestamp(details.start_time)
             return details
 
         plan: list[tuple[seams.Seam, Any]] = [
@@ -542,6 +547,12 @@ class LocalEngine:
         plan += [(seam, datetime_module) for seam in seams.DATETIME_SEAMS]
         plan += self.times.patches()
         for seam, replacement in plan:
+            owner, attribute, _ = seam.resolve()
+            patch = _Patch(owner, attribute, replacement)
+            patch.install()
+            self._patches.append(patch)
+        # Resolved now, so that they wrap the timeline's wrappers of the same seams (put back in reverse order).
+        for seam, replacement in self.results.patches():
             owner, attribute, _ = seam.resolve()
             patch = _Patch(owner, attribute, replacement)
             patch.install()
@@ -655,12 +666,6 @@ def _account_header(service: str, account: str) -> Callable[..., None]:
         params.setdefault("headers", {})["x-moto-account-id"] = target
 
     return add_header
-
-
-def _aws_timestamp(moment: _datetime.datetime) -> str:
-    """The context object's time format on AWS: ``2026-01-01T09:00:00.000Z``."""
-    utc = moment.astimezone(_datetime.UTC)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def _account_of(arn: str) -> str | None:
