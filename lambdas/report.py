@@ -1,10 +1,10 @@
 """Outcome records in S3, the run's report and the summary the execution returns.
 
 Every account-region's outcome is one S3 object, ``orgsync/reports/<execution>/results/<account>/<region>.json``,
-written by the last step of its item (or by ``Resolve targets`` for SKIPPED ones): moto's ResultWriter writes
-no result files, and a per-item record makes the report independent of the Map's output size. ``Summarize``
-reads them all back, adds a FAILED outcome for any item that recorded nothing, and writes
-``orgsync/reports/<execution>/report.json``.
+written by the last step of its item (or by ``Resolve targets`` for SKIPPED ones). ``Summarize`` takes the
+outcomes the children's outputs carry from the Distributed Map's result files and reads the records no output
+covers (:mod:`lambdas.results`, in parallel), adds a FAILED outcome for any item that recorded nothing, and
+writes ``orgsync/reports/<execution>/report.json``.
 
 Example::
 
@@ -23,6 +23,7 @@ from typing import Any
 from lambdas import clock
 from lambdas.aws import ClientProvider, call
 from lambdas.models import Outcome, RunParameters, Status, Summary, TargetItem
+from lambdas.results import collect_outcomes
 
 REPORTS_PREFIX = "orgsync/reports"
 RUNS_PREFIX = "orgsync/runs"
@@ -93,30 +94,13 @@ def read_items(s3: Any, bucket: str, key: str) -> list[TargetItem]:
 
 
 def read_outcomes(s3: Any, run: RunParameters) -> list[Outcome]:
-    """Every outcome record of a run (listed with pagination), sorted by account and region.
+    """Every outcome record of a run (listed with pagination, read in parallel), sorted by account and region.
 
     Example::
 
-        # Imported here: the registry imports every mode, and the modes build on this module.
-    from lambdas.modes import spec_of
-
-    spec = spec_of(run.mode)
-    outcomes = read_outcomes(s3, run)
+        outcomes = read_outcomes(s3, run)
     """
-    bucket, prefix = run.destination.bucket, results_prefix(run.executionName)
-    keys: list[str] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        page = call(f"s3:ListObjectsV2 on s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
-        keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".json"))
-        if not page.get("IsTruncated"):
-            break
-        token = page["NextContinuationToken"]
-    outcomes = [Outcome.from_dict(_get_json(s3, bucket, key)) for key in keys]
-    return sorted(outcomes, key=lambda o: (o.accountId, o.region))
+    return collect_outcomes(s3, run, results_prefix(run.executionName), None)
 
 
 def with_missing(outcomes: list[Outcome], expected: list[TargetItem]) -> list[Outcome]:
@@ -199,19 +183,29 @@ def failure_cause(report: Report) -> str:
     return json.dumps({"summary": report.summary.to_dict(), "reportLocation": report.location}, sort_keys=True)
 
 
-def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None) -> dict[str, Any]:
-    """Read every outcome record, write the report to S3 and return the execution's output.
+def summarize(
+    s3: Any,
+    run: RunParameters,
+    items_location: dict[str, str] | None,
+    map_results: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Collect the run's outcomes, write the report to S3 and return the execution's output.
+
+    ``map_results`` is the Distributed Map's state output (``MapRunArn``, ``ResultWriterDetails``): the outcomes
+    its children's outputs carry are read from its result files, the others from their records
+    (:func:`lambdas.results.collect_outcomes`), all in parallel.
 
     Example::
 
-        output = summarize(s3, run, {"bucket": "acme-inventory", "key": "orgsync/runs/exec-1/targets.json"})
+        output = summarize(s3, run, {"bucket": "acme-inventory", "key": "orgsync/runs/exec-1/targets.json"},
+                           {"MapRunArn": "arn:...", "ResultWriterDetails": {"Bucket": "acme-inventory", "Key": "..."}})
         output["summary"]["needsAttention"]
     """
     # Imported here: the registry imports every mode, and the modes build on this module.
     from lambdas.modes import spec_of
 
     spec = spec_of(run.mode)
-    outcomes = read_outcomes(s3, run)
+    outcomes = collect_outcomes(s3, run, results_prefix(run.executionName), map_results)
     if items_location:
         expected = read_items(s3, items_location["bucket"], items_location["key"])
         outcomes = with_missing(outcomes, expected)
@@ -234,9 +228,9 @@ def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None
 
 
 def summarize_event(event: dict[str, Any], clients: ClientProvider) -> dict[str, Any]:
-    """``Summarize`` with real clients: ``event`` is ``{"run": ..., "itemsLocation": ...}``."""
+    """``Summarize`` with real clients: ``event`` is ``{"run": ..., "itemsLocation": ..., "mapResults": ...}``."""
     run = RunParameters.from_dict(event["run"])
-    return summarize(s3_client(clients, run), run, event.get("itemsLocation"))
+    return summarize(s3_client(clients, run), run, event.get("itemsLocation"), event.get("mapResults"))
 
 
 def s3_client(clients: ClientProvider, run: RunParameters) -> Any:

@@ -59,6 +59,8 @@ DESTINATION_BUCKET_PLACEHOLDER = "${" + DESTINATION_BUCKET_SUBSTITUTION_KEY + "}
 #: Where the Distributed Map's ResultWriter writes (outside the SSM prefix, beside the runs' items files).
 MAP_RESULTS_PREFIX = f"{RUNS_PREFIX}/map-results"
 
+#: Where the Map puts its result (the Map Run ARN and the ResultWriter's manifest location) for Summarize.
+MAP_RESULTS_PATH = "$.mapResults"
 #: Children running at once. Organizations and SSM throttle per account: 40 keeps bursts moderate.
 MAX_CONCURRENCY = 40
 #: Retry budgets. Each is bounded; FULL jitter spreads retries of many children over time.
@@ -164,7 +166,7 @@ def process_state() -> State:
 
     Every failure inside a child is caught and recorded, and ``Summarize`` reports an item without a record as
     FAILED, so the Map tolerates all failures (100.0: moto only accepts the percentage as a float) rather than
-    stopping the rollout. ``ResultPath: null`` keeps the parent's payload to the resolved run.
+    stopping the rollout. The state's result is only the Map Run ARN and where its ResultWriter wrote.
     """
     return {
         "Type": "Map",
@@ -177,7 +179,7 @@ def process_state() -> State:
         },
         "ItemProcessor": item_processor(),
         # Without a ResultWriter AWS makes the children's results the state's result, which passes the 256 KiB
-        # quota near 5,800 account-regions (ResultPath: null applies after). Step Functions writes them under
+        # quota near 5,800 account-regions (ResultPath applies after). Step Functions writes them under
         # <Prefix>/<Map Run id>/. Static parameters: which input a JsonPath here reads is not documented (moto
         # reads the results), and the state machine's role may write only to its own bucket anyway.
         "ResultWriter": {
@@ -186,16 +188,17 @@ def process_state() -> State:
         },
         "MaxConcurrency": MAX_CONCURRENCY,
         "ToleratedFailurePercentage": 100.0,
-        "ResultPath": None,
+        # With a ResultWriter the state's result is the Map Run ARN and the manifest's location: Summarize reads it.
+        "ResultPath": MAP_RESULTS_PATH,
         "Next": SUMMARIZE_STATE,
     }
 
 
 def summarize_state() -> State:
-    """Read every outcome record, write the report, return summary + location + (bounded) results."""
+    """Read the Map's results and the outcome records, write the report, return summary + location + results."""
     return lambda_task(
         SUMMARIZE,
-        Parameters={"run.$": "$.run", "itemsLocation.$": "$.itemsLocation"},
+        Parameters={"run.$": "$.run", "itemsLocation.$": "$.itemsLocation", "mapResults.$": MAP_RESULTS_PATH},
         Retry=[TRANSIENT_RETRY],
         Next=NEEDS_ATTENTION,
     )

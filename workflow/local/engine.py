@@ -21,7 +21,9 @@ it is entered (patches installed on enter, the originals put back on exit):
   execution dates, history event timestamps, ``$$.Execution.StartTime`` (as AWS's ``...T09:00:00.000Z``
   string; moto itself puts a datetime there, which breaks describe_execution), ``$$.State.EnteredTime`` and map
   run dates read it (``datetime`` in the modules of :data:`workflow.local.seams.DATETIME_MODULES`); and
-  ``lambdas.clock.use(clock)`` makes the Lambda code read it too. Not virtual: ``TimeoutSeconds`` and
+  ``lambdas.clock.use(clock)`` makes the Lambda code read it too; a Lambda's parallel reads
+  (``lambdas.parallel``) are charged on its modelled timeline at their parallel duration. Not virtual:
+  ``TimeoutSeconds`` and
   ``HeartbeatSeconds`` of a state (real-time event waits in moto) and the real time handlers take to run.
 
 Every seam is declared in :mod:`workflow.local.seams`; entering an engine raises ``SeamMoved`` naming the seam if a
@@ -68,7 +70,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas import clock as lambda_clock
-from workflow.local import seams
+from lambdas import parallel as lambda_parallel
+from workflow.local import seams, timeline
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult, StepFunctionsDriver
 from workflow.local.execution_time import ExecutionTimes
@@ -238,6 +241,7 @@ class LocalEngine:
         self._mock: Any = None
         self._config_patch: Any = None
         self._previous_lambda_clock: lambda_clock.Clock | None = None
+        self._previous_tracker: lambda_parallel.Tracker | None = None
         self._session: boto3.Session | None = None
         self._account_id: str | None = None
         self._driver: StepFunctionsDriver | None = None
@@ -279,6 +283,7 @@ class LocalEngine:
             self._session, self._account_id = self._engine_session()
             self._install_patches()
             self._previous_lambda_clock = lambda_clock.use(self.clock)
+            self._previous_tracker = lambda_parallel.use(timeline.ParallelTimelines())
         except BaseException:
             self.stop()
             raise
@@ -290,6 +295,8 @@ class LocalEngine:
         if self._previous_lambda_clock is not None:
             lambda_clock.use(self._previous_lambda_clock)
             self._previous_lambda_clock = None
+            lambda_parallel.use(self._previous_tracker)
+            self._previous_tracker = None
         while self._patches:
             self._patches.pop().uninstall()
         self._clients.clear()
