@@ -45,6 +45,8 @@ class ExecutionTimes:
         self._executions: dict[str, Timeline] = {}
         self._map_runs: weakref.WeakKeyDictionary[Any, MapRun] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
+        #: States entered so far, in every execution and child execution (Standard bills each, and each retry).
+        self.states_entered = 0
 
     # --- what tests and the benchmark read --------------------------------------------------------------------
 
@@ -89,6 +91,8 @@ class ExecutionTimes:
                         # Another thread of an execution already timed (a Parallel branch): not modelled.
                         root = Timeline("execution", f"{execution_arn} (untimed thread)")
                 timeline.adopt(root)
+            with self._lock:
+                self.states_entered += 1
             timeline.charge(latency.active().seconds("states:StateTransition"))
             original(state, env)
 
