@@ -95,7 +95,7 @@ def measure(account_regions: int, latency_factor: float = 1.0, timeout: float = 
         engine = local.engine
         calls_before = _api_counts(local)
         invocations_before = len(engine.invocations)
-        states_before, retries_before = engine.times.states_entered, len(engine.retry_sleeps)
+        retries_before = len(engine.retry_sleeps)
         started = time.perf_counter()
         result = local.run({"targets": ["/Workloads"], "regions": REGIONS}, timeout=timeout)
         wall = time.perf_counter() - started
@@ -104,7 +104,7 @@ def measure(account_regions: int, latency_factor: float = 1.0, timeout: float = 
         items = int(result.report["summary"]["total"])
         calls = _api_counts(local) - calls_before
         invocations = engine.invocations[invocations_before:]
-        transitions = engine.times.states_entered - states_before + len(engine.retry_sleeps) - retries_before
+        transitions = engine.times.states_entered(result.execution_arn) + len(engine.retry_sleeps) - retries_before
         gb_seconds = sum(i.simulated_seconds * i.memory_mb / 1024 for i in invocations)
         aws_calls = {api: n for api, n in calls.items() if not api.startswith(NOT_COUNTED_AS_CALLS)}
         figures = {

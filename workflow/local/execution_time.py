@@ -45,8 +45,7 @@ class ExecutionTimes:
         self._executions: dict[str, Timeline] = {}
         self._map_runs: weakref.WeakKeyDictionary[Any, MapRun] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
-        #: States entered so far, in every execution and child execution (Standard bills each, and each retry).
-        self.states_entered = 0
+        self._entered: dict[str, int] = {}
 
     # --- what tests and the benchmark read --------------------------------------------------------------------
 
@@ -54,6 +53,13 @@ class ExecutionTimes:
         """The execution's own timeline (None if it never entered a state here)."""
         with self._lock:
             return self._executions.get(execution_arn)
+
+    def states_entered(self, execution_arn: str) -> int:
+        """States the execution entered, its Map iterations' (child executions') included: a Distributed Map's
+        children run in frames of the parent's environment, whose context names the parent execution. Retries are
+        not states entered (the engine counts them, :attr:`LocalEngine.retry_sleeps`)."""
+        with self._lock:
+            return self._entered.get(execution_arn, 0)
 
     def seconds(self, execution_arn: str) -> float | None:
         """Modelled seconds the execution would take on AWS: its start, then its timeline (None if unknown)."""
@@ -80,9 +86,11 @@ class ExecutionTimes:
 
     def _state_entered(self, original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
         def eval_body(state: Any, env: Any) -> None:
+            execution_arn = str(env.states.context_object.context_object_data["Execution"]["Id"])
+            with self._lock:
+                self._entered[execution_arn] = self._entered.get(execution_arn, 0) + 1
             if timeline.current() is None:
                 # The first state of an execution, on its program's thread: that thread is the execution's.
-                execution_arn = str(env.states.context_object.context_object_data["Execution"]["Id"])
                 with self._lock:
                     root = self._executions.get(execution_arn)
                     if root is None:
@@ -91,8 +99,6 @@ class ExecutionTimes:
                         # Another thread of an execution already timed (a Parallel branch): not modelled.
                         root = Timeline("execution", f"{execution_arn} (untimed thread)")
                 timeline.adopt(root)
-            with self._lock:
-                self.states_entered += 1
             timeline.charge(latency.active().seconds("states:StateTransition"))
             original(state, env)
 
