@@ -117,8 +117,9 @@ def collect_outcomes(
 ) -> list[Outcome]:
     """The run's outcomes: from the Map's results (if given), then from the records no output covered.
 
-    A record's outcome replaces nothing an output gave (the output is the child's last word); records are read in
-    parallel. Sorted by account and region.
+    A record's outcome replaces nothing an output gave (the output is the child's last word); among records, a
+    later key's (listing order) replaces an earlier one's. Records are read in parallel. Sorted by account and
+    region.
 
     Example::
 
@@ -135,8 +136,9 @@ def collect_outcomes(
         # A per-account-region record whose outcome an output gave is not read again.
         if named is None or (named["account"], named["region"]) not in found:
             to_read.append(key)
+    recorded: dict[tuple[str, str], Outcome] = {}
     for record in bounded_map(lambda key: _get(s3, bucket, key), to_read):
         for raw in record if isinstance(record, list) else [record]:
             outcome = Outcome.from_dict(raw)
-            found.setdefault((outcome.accountId, outcome.region), outcome)
-    return sorted(found.values(), key=lambda o: (o.accountId, o.region))
+            recorded[(outcome.accountId, outcome.region)] = outcome  # a later key's record replaces an earlier one
+    return sorted({**recorded, **found}.values(), key=lambda o: (o.accountId, o.region))
