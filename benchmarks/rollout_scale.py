@@ -1,39 +1,58 @@
-"""How the rollout scales on the local engine: wall time, items/s, parent history size, transitions per item.
+"""How a first rollout scales: local figures, and what the same run would take and cost on AWS, as a markdown table.
 
-Generates an organization of N member accounts (50 per OU under /Workloads), rolls out to two regions with the
-real definition and handlers (``LocalRun``), and prints one line per size:
+Generates an organization of N/4 member accounts (50 per OU under /Workloads), rolls out to 4 regions with the real
+definition and handlers (``LocalRun``, what ``orgsync run --scenario`` runs) and prints, per size:
 
-    accounts  items  wall_s  items_per_s  parent_events  task_states_per_item  lambda_invocations  aws_model_s  gb_s
+- **local wall time** of the execution and **peak memory** of the process (each size runs in a process of its own);
+- **AWS API calls per account-region**, by API (the Lambdas' calls and the interpreter's S3 ItemReader/ResultWriter;
+  Step Functions and Lambda's Invoke are counted as transitions and invocations instead);
+- **billed state transitions** (states entered in the parent and the child executions, plus retries),
+  **Lambda invocations** and **GB-seconds** (the invocations' modelled durations at their deployed memory) per
+  account-region, and the parent execution's **history events**;
+- **simulated time on AWS**: the modelled timeline (``LocalEngine.simulated_seconds``: each call's latency, sleeps,
+  transitions, Lambda start-ups, Map makespans at MaxConcurrency and 100 child starts per second), a model computed
+  from the run's own durations, not a measurement;
+- **cost on AWS per run** at the prices of :mod:`benchmarks.pricing` (one place, with their date and region);
 
-``aws_model_s`` is the time the execution would take on AWS, a model computed from the run's own durations
-(``LocalEngine.simulated_seconds``: each call's latency, sleeps, transitions, Lambda start-ups, Map makespans at
-MaxConcurrency and 100 child starts per second), not a measurement; ``gb_s`` the Lambda GB-seconds of the
-invocations' simulated durations. ``wall_s`` is the local wall time.
+then the same figures for the StackSets approach from its reported operation model, and a sensitivity line: the
+simulated time with every latency halved and doubled (``LatencyTable.scaled``).
 
-``task_states_per_item`` counts the child executions' Task states entered (Reconcile sync, Check marker,
-Record failure, retries included) per account-region: what Standard pricing bills beyond each child's start
-and end. The parent's history is read from the engine; it should not grow with N (Distributed Map).
+Usage (from the repository root)::
 
-Usage::
-
-    python benchmarks/rollout_scale.py            # 100, 500 and 1000 accounts
-    python benchmarks/rollout_scale.py 50 200     # chosen sizes
+    python -m benchmarks.rollout_scale                  # 1,000 and 20,000 account-regions (5,000 accounts x 4)
+    python -m benchmarks.rollout_scale --with-100k      # and 100,000 (25,000 accounts x 4)
+    python -m benchmarks.rollout_scale 1000 4000        # chosen sizes (account-regions, multiples of 4)
+    python -m benchmarks.rollout_scale --sensitivity 0  # without the sensitivity runs (default: at 1,000)
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
+import resource
+import subprocess
 import sys
 import time
 from collections import Counter
 from typing import Any
 
+from benchmarks.pricing import PRICES
+from workflow.local import latency
 from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, parse_scenario
 
-REGIONS = ["ap-northeast-1", "us-east-1"]
+REGIONS = ["ap-northeast-1", "eu-west-1", "us-east-1", "us-west-2"]
 ACCOUNTS_PER_OU = 50
-ITEM_FUNCTIONS = ("ReconcileSync", "CheckMarker", "RecordFailure")
+DEFAULT_SIZES = [1_000, 20_000]
+LARGE_SIZE = 100_000
+#: Not AWS API calls of the run: the driver's polling (states:) and the Map's invocations (counted as such).
+NOT_COUNTED_AS_CALLS = ("states:", "lambda:")
+
+#: The StackSets approach, from its users' reports (no published figure of AWS's): a first deployment of about 5-6
+#: hours for 800 accounts, about 30 minutes per StackSet with no changes at 800 accounts x 8 regions.
+STACKSETS_FIRST_HOURS_PER_800_ACCOUNTS = 5.5
+STACKSETS_NO_CHANGE_MINUTES_PER_6400_INSTANCES = 30.0
 
 
 def generated_scenario(accounts: int) -> Scenario:
@@ -54,50 +73,151 @@ def generated_scenario(accounts: int) -> Scenario:
                     {"name": "Security", "accounts": [{"name": "log-archive", "id": "300000000001"}]},
                 ],
             },
-            "aggregator": {"accountId": "300000000001", "bucket": "bench-inventory", "region": "ap-northeast-1"},
+            "aggregator": {"accountId": "300000000001", "bucket": "bench-inventory", "region": "us-east-1"},
         },
         source=f"generated-{accounts}",
     )
 
 
-def measure(accounts: int) -> dict[str, Any]:
-    """Roll out over a generated organization of ``accounts`` accounts and return the figures."""
+def _api_counts(local: LocalRun) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for (api, _account), count in local.aws.calls.items():
+        counts[api] += count
+    return counts
+
+
+def measure(account_regions: int, latency_factor: float = 1.0, timeout: float = 7200) -> dict[str, Any]:
+    """Roll out over a generated organization of ``account_regions`` / 4 accounts; the figures as a dict."""
+    accounts = account_regions // len(REGIONS)
     with LocalRun(generated_scenario(accounts)) as local:
+        if latency_factor != 1.0:
+            latency.use(latency.active().scaled(latency_factor))
+        engine = local.engine
+        calls_before = _api_counts(local)
+        invocations_before = len(engine.invocations)
+        retries_before = len(engine.retry_sleeps)
         started = time.perf_counter()
-        result = local.run({"targets": ["/Workloads"], "regions": REGIONS}, timeout=3600)
+        result = local.run({"targets": ["/Workloads"], "regions": REGIONS}, timeout=timeout)
         wall = time.perf_counter() - started
-        if not result.succeeded:
-            raise SystemExit(f"{accounts} accounts: execution {result.status} {result.error}: {result.cause}")
-        items = result.report["summary"]["total"] if result.report else 0
-        invocations = Counter(invocation.function_name for invocation in local.engine.invocations)
-        parent_events = len(local.history(result.execution_arn))
-        aws_model = local.engine.simulated_seconds(result.execution_arn) or 0.0
-        gb_seconds = sum(i.simulated_seconds * i.memory_mb / 1024 for i in local.engine.invocations)
-    return {
-        "accounts": accounts,
-        "items": items,
-        "wall_s": wall,
-        "items_per_s": items / wall if wall else 0.0,
-        "parent_events": parent_events,
-        "task_states_per_item": sum(invocations[name] for name in ITEM_FUNCTIONS) / items if items else 0.0,
-        "lambda_invocations": sum(invocations.values()),
-        "aws_model_s": aws_model,
-        "gb_s": gb_seconds,
-    }
+        if result.report is None:
+            raise SystemExit(f"{account_regions}: execution {result.status} {result.error}: {result.cause}")
+        items = int(result.report["summary"]["total"])
+        calls = _api_counts(local) - calls_before
+        invocations = engine.invocations[invocations_before:]
+        transitions = engine.times.states_entered(result.execution_arn) + len(engine.retry_sleeps) - retries_before
+        gb_seconds = sum(i.simulated_seconds * i.memory_mb / 1024 for i in invocations)
+        aws_calls = {api: n for api, n in calls.items() if not api.startswith(NOT_COUNTED_AS_CALLS)}
+        figures = {
+            "account_regions": items,
+            "status": result.status,
+            "by_status": result.report["summary"]["byStatus"],
+            "wall_s": wall,
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "calls_per_ar": {api: n / items for api, n in sorted(aws_calls.items())},
+            "transitions_per_ar": transitions / items,
+            "invocations_per_ar": len(invocations) / items,
+            "gb_s_per_ar": gb_seconds / items,
+            "parent_events": len(local.history(result.execution_arn)),
+            "aws_s": engine.simulated_seconds(result.execution_arn) or 0.0,
+            "cost_usd": PRICES.cost(
+                aws_calls, transitions=transitions, invocations=len(invocations), gb_seconds=gb_seconds
+            ),
+            "latency_factor": latency_factor,
+        }
+    return figures
+
+
+def measured_in_own_process(account_regions: int, latency_factor: float, timeout: float) -> dict[str, Any]:
+    """:func:`measure` in a fresh interpreter, so that each size's peak memory is its own."""
+    command = [sys.executable, "-m", "benchmarks.rollout_scale", "--one", str(account_regions),
+               "--latency-factor", str(latency_factor), "--timeout", str(timeout)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{account_regions} account-regions failed:\n{done.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _short(api: str) -> str:
+    return api.split(":", 1)[1]
+
+
+def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> str:
+    """The figures as the README shows them."""
+    lines = [
+        "| account-regions | local wall time | peak memory | AWS API calls / account-region | transitions / "
+        "account-region | Lambda invocations / account-region | GB-s / account-region | parent history events | "
+        "simulated time on AWS | cost on AWS per run |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['account_regions']:,} | {_duration(row['wall_s'])} | {row['peak_mib']:,.0f} MiB | "
+            f"{sum(row['calls_per_ar'].values()):.2f} | {row['transitions_per_ar']:.2f} | "
+            f"{row['invocations_per_ar']:.2f} | {row['gb_s_per_ar']:.3f} | {row['parent_events']} | "
+            f"{_duration(row['aws_s'])} | ${row['cost_usd']:.2f} |"
+        )
+    apis = sorted({api for row in rows for api in row["calls_per_ar"]})
+    lines += ["", "AWS API calls per account-region, by API:", "",
+              "| API | " + " | ".join(f"{row['account_regions']:,}" for row in rows) + " |",
+              "| --- | " + " | ".join("---:" for _ in rows) + " |"]
+    for api in apis:
+        lines.append(f"| {api} | " + " | ".join(f"{row['calls_per_ar'].get(api, 0.0):.3f}" for row in rows) + " |")
+    lines += ["", "The StackSets approach (a StackSet of Lambda-backed custom resources, one stack instance per "
+              "account-region), from its users' reports: about 5-6 h for a first deployment to 800 accounts, about "
+              "30 min per StackSet with no changes at 800 accounts x 8 regions; scaled linearly:", "",
+              "| account-regions | first rollout | rerun with no changes | cost on AWS per run |",
+              "| ---: | ---: | ---: | ---: |"]
+    for row in rows:
+        accounts = row["account_regions"] / len(REGIONS)
+        first = STACKSETS_FIRST_HOURS_PER_800_ACCOUNTS * 3600 * accounts / 800
+        rerun = STACKSETS_NO_CHANGE_MINUTES_PER_6400_INSTANCES * 60 * row["account_regions"] / 6400
+        lines.append(f"| {row['account_regions']:,} | {_duration(first)} | {_duration(rerun)} | "
+                     "~$0 (StackSets are free; one custom-resource invocation per account-region) |")
+    lines += ["", "StackSets cannot verify (no marker check, no coverage), report per account-region, adopt or "
+              "replace an existing sync, or tell which regions deliver; the organization sync itself has no "
+              "CloudFormation resource, hence the custom resources."]
+    if sensitivity:
+        base = next((r for r in rows if r["account_regions"] == sensitivity[0]["account_regions"]), None)
+        figures = [*([base] if base else []), *sensitivity]
+        ordered = sorted(figures, key=lambda r: float(r["latency_factor"]))
+        parts = [f"x{r['latency_factor']:g}: {_duration(r['aws_s'])}" for r in ordered]
+        lines += ["", f"Sensitivity of the simulated time on AWS at {sensitivity[0]['account_regions']:,} "
+                  f"account-regions, every latency scaled: {', '.join(parts)}."]
+    return "\n".join(lines)
 
 
 def main(argv: list[str]) -> None:
-    """Print one line of figures per organization size given on the command line."""
+    """Measure each size (each in its own process), then print the markdown table."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.rollout_scale", description=__doc__.split("\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, help="account-regions (multiples of 4)")
+    parser.add_argument("--with-100k", action="store_true", help=f"also {LARGE_SIZE:,} account-regions")
+    parser.add_argument("--sensitivity", type=int, default=1_000, help="size of the latency x0.5/x2 runs (0: none)")
+    parser.add_argument("--timeout", type=float, default=7200, help="seconds one execution may take locally")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--latency-factor", type=float, default=1.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # moto logs every Fail state and the ToleratedFailure note
-    sizes = [int(arg) for arg in argv] or [100, 500, 1000]
-    print(f"{'accounts':>8} {'items':>6} {'wall_s':>7} {'items/s':>8} {'parent_events':>13} "
-          f"{'task_states/item':>16} {'invocations':>11} {'aws_model_s':>11} {'gb_s':>8}")
+    if args.one:
+        print(json.dumps(measure(args.one, args.latency_factor, args.timeout)), flush=True)
+        return
+    sizes = args.sizes or [*DEFAULT_SIZES, *([LARGE_SIZE] if args.with_100k else [])]
+    rows = []
     for size in sizes:
-        row = measure(size)
-        print(f"{row['accounts']:>8} {row['items']:>6} {row['wall_s']:>7.1f} {row['items_per_s']:>8.1f} "
-              f"{row['parent_events']:>13} {row['task_states_per_item']:>16.2f} {row['lambda_invocations']:>11} "
-              f"{row['aws_model_s']:>11.1f} {row['gb_s']:>8.1f}",
-              flush=True)
+        rows.append(measured_in_own_process(size, 1.0, args.timeout))
+        print(f"measured {size:,}: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)
+    sensitivity = [
+        measured_in_own_process(args.sensitivity, factor, args.timeout) for factor in (0.5, 2.0)
+    ] if args.sensitivity else []
+    print(markdown(rows, sensitivity))
 
 
 if __name__ == "__main__":

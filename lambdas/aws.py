@@ -38,6 +38,7 @@ from botocore.retries import standard as standard_retries
 
 from lambdas import clock, invocation
 from lambdas.errors import AwsUnavailable, OrgSyncError, OutOfTime, S3WriteFailed, Throttled
+from lambdas.parallel import READ_WORKERS
 
 T = TypeVar("T")
 
@@ -86,6 +87,8 @@ BOTO_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     connect_timeout=CONNECT_TIMEOUT_SECONDS,
     read_timeout=READ_TIMEOUT_SECONDS,
+    # One connection per thread of a parallel read (lambdas.parallel); botocore's default pool holds 10.
+    max_pool_connections=READ_WORKERS,
 )
 
 

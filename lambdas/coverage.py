@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lambdas.models import Outcome, RunParameters, Status, Verification
+from lambdas.parallel import READ_WORKERS, bounded_map
 from lambdas.statuses import PENDING_CAUSE, STATUSES
 
 if TYPE_CHECKING:
@@ -202,11 +204,20 @@ def _root(prefix: str) -> str:
     return f"{prefix}/" if prefix else ""
 
 
-def _list_keys(s3: S3Client, bucket: str, prefix: str) -> Iterator[str]:
-    """Every key under ``prefix``, page by page (1,000 keys a page)."""
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            yield obj["Key"]
+def type_folders(s3: S3Client, bucket: str, prefix: str) -> list[str]:
+    """The inventory type folders under ``PREFIX/`` (``PREFIX/AWS:Application/``, ``PREFIX/Custom:X/``, ...).
+
+    SSM's type names hold a colon (``AWS:`` or ``Custom:``); other folders (orgsync's own, without a prefix) are not
+    SSM's.
+    """
+    root = _root(prefix)
+    folders: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            folder = str(common.get("Prefix", ""))
+            if ":" in folder[len(root) :]:
+                folders.append(folder)
+    return folders
 
 
 def accounts_in_bucket(s3: S3Client, bucket: str, prefix: str) -> set[str]:
@@ -240,6 +251,47 @@ def _instance_status(s3: S3Client, bucket: str, key: str) -> str | None:
     return None
 
 
+class _BucketScan:
+    """What the listings of the type folders found, merged page by page (the folders are listed in parallel)."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        #: Accounts with an ``accountid=`` prefix under ``AWS:InstanceInformation/``; those with a marker.
+        self.in_bucket: set[str] = set()
+        self.markers: set[str] = set()
+        #: Files per node ``(account, region, node)``; the key of each node's ``AWS:InstanceInformation`` file.
+        self.files: dict[tuple[str, str, str], int] = {}
+        self.info_keys: dict[tuple[str, str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def folder(self, s3: S3Client, bucket: str, folder: str) -> None:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder):
+            self._page([obj["Key"] for obj in page.get("Contents", [])])
+
+    def _page(self, keys: list[str]) -> None:
+        accounts: set[str] = set()
+        markers: set[str] = set()
+        nodes: list[tuple[tuple[str, str, str], str | None]] = []
+        info_prefix = f"{INSTANCE_INFORMATION}/accountid="
+        for key in keys:
+            rel = key[len(self.root) :]
+            if rel.startswith(info_prefix):
+                accounts.add(rel.split("/")[1].removeprefix("accountid="))
+            match = _INVENTORY_KEY.match(rel)
+            if match:
+                info = key if match["type"] == INSTANCE_INFORMATION else None
+                nodes.append(((match["account"], match["region"], match["node"]), info))
+            elif rel.startswith(info_prefix) and rel.endswith(f"/{MARKER_NAME}"):
+                markers.add(rel.split("/")[1].removeprefix("accountid="))
+        with self._lock:
+            self.in_bucket |= accounts
+            self.markers |= markers
+            for node, info in nodes:
+                self.files[node] = self.files.get(node, 0) + 1
+                if info is not None:
+                    self.info_keys[node] = info
+
+
 def region_delivery(outcomes: Sequence[Outcome]) -> dict[str, tuple[list[str], list[dict[str, str]]]]:
     """Per account: the regions that deliver, and those that do not with their status and cause.
 
@@ -261,53 +313,51 @@ def region_delivery(outcomes: Sequence[Outcome]) -> dict[str, tuple[list[str], l
 
 
 def build_coverage(
-    s3: S3Client, *, bucket: str, prefix: str, targets: Mapping[str, str], outcomes: Sequence[Outcome] = ()
+    s3: S3Client,
+    *,
+    bucket: str,
+    prefix: str,
+    targets: Mapping[str, str],
+    outcomes: Sequence[Outcome] = (),
+    workers: int = READ_WORKERS,
 ) -> CoverageReport:
     """Compare ``targets`` (account ID -> name) with what the bucket holds under ``prefix``; with a run's
     ``outcomes``, also say which target regions of each account deliver (:func:`region_delivery`).
 
-    Reads only: a ``ListObjectsV2`` pass over ``PREFIX/`` and one ``GetObject`` per node's
-    ``AWS:InstanceInformation`` file. Keys outside SSM's layout (e.g. orgsync's own reports) are ignored.
+    Reads only: a ``ListObjectsV2`` pass over each type folder under ``PREFIX/`` and one ``GetObject`` per node's
+    ``AWS:InstanceInformation`` file, both on ``workers`` threads (:func:`lambdas.parallel.bounded_map`). Keys
+    outside SSM's layout (e.g. orgsync's own reports) are ignored.
 
     Example: ``build_coverage(s3, bucket="acme-inventory", prefix="default", targets={"111111111111": "prod"})``.
     """
     root = _root(prefix)
-    in_bucket: set[str] = set()
-    marker_accounts: set[str] = set()
-    # (account, region, node) -> {type: key}
-    nodes: dict[tuple[str, str, str], dict[str, str]] = {}
-    for key in _list_keys(s3, bucket, root):
-        rel = key[len(root) :]
-        if rel.startswith(f"{INSTANCE_INFORMATION}/accountid="):
-            in_bucket.add(rel.split("/")[1].removeprefix("accountid="))
-        match = _INVENTORY_KEY.match(rel)
-        if match:
-            node_key = (match["account"], match["region"], match["node"])
-            nodes.setdefault(node_key, {})[match["type"]] = key
-            continue
-        if rel.startswith(f"{INSTANCE_INFORMATION}/accountid=") and rel.endswith(f"/{MARKER_NAME}"):
-            marker_accounts.add(rel.split("/")[1].removeprefix("accountid="))
-
+    scan = _BucketScan(root)
+    # One listing per type folder, the folders in parallel (a million objects are a thousand pages, most of a minute
+    # one after another); each page is taken in as it comes, no key kept but the nodes' AWS:InstanceInformation.
+    bounded_map(lambda folder: scan.folder(s3, bucket, folder), type_folders(s3, bucket, prefix), workers)
+    # One GET per node's AWS:InstanceInformation file, in parallel: an old organization keeps the files of every
+    # node it ever had (SSM never deletes them), a hundred thousand and more.
+    ordered = sorted(scan.files.items())
+    info_keys = [scan.info_keys[node] for node, _ in ordered if node in scan.info_keys]
+    statuses = dict(
+        zip(info_keys, bounded_map(lambda key: _instance_status(s3, bucket, key), info_keys, workers), strict=True)
+    )
     stale: list[StaleInstance] = []
     live: dict[str, set[tuple[str, str]]] = {}
-    for (account, region, node), files in sorted(nodes.items()):
-        info_key = files.get(INSTANCE_INFORMATION)
+    for (account, region, node), files in ordered:
+        info_key = scan.info_keys.get((account, region, node))
         if info_key is None:
-            stale.append(
-                StaleInstance(account, region, node, None, len(files), f"no {INSTANCE_INFORMATION} record remains")
-            )
+            stale.append(StaleInstance(account, region, node, None, files, f"no {INSTANCE_INFORMATION} record remains"))
             continue
-        status = _instance_status(s3, bucket, info_key)
+        status = statuses[info_key]
         if status != ACTIVE:
-            stale.append(
-                StaleInstance(account, region, node, status, len(files), f"InstanceStatus is {status or 'absent'}")
-            )
+            stale.append(StaleInstance(account, region, node, status, files, f"InstanceStatus is {status or 'absent'}"))
             continue
         live.setdefault(account, set()).add((region, node))
 
     delivery = region_delivery(outcomes)
     accounts = []
-    for account in sorted(set(targets) | in_bucket):
+    for account in sorted(set(targets) | scan.in_bucket):
         alive = live.get(account, set())
         delivering, not_delivering = delivery.get(account, ([], [])) if account in targets else ([], [])
         accounts.append(
@@ -315,8 +365,8 @@ def build_coverage(
                 accountId=account,
                 accountName=targets.get(account, ""),
                 targeted=account in targets,
-                inBucket=account in in_bucket,
-                markerPresent=account in marker_accounts,
+                inBucket=account in scan.in_bucket,
+                markerPresent=account in scan.markers,
                 instances=len(alive),
                 regions=sorted({region for region, _ in alive}),
                 deliveringRegions=delivering,

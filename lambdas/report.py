@@ -3,10 +3,10 @@
 Outcomes are recorded as JSON arrays of outcomes under ``orgsync/reports/<execution>/results/``: one object per
 batch of accounts (``batches/<first account>.json``, written by the batch's last step, :mod:`lambdas.batch`), one
 for the SKIPPED account-regions (``skipped.json``, written by ``Resolve targets``), and one per account-region
-for a caller that records a single one (:func:`write_outcome`). The batch's outcomes also travel in its child
-execution's output; the object per batch is there because moto's ResultWriter writes no result files.
-``Summarize`` reads the records back (in parallel), adds a FAILED outcome for any account-region that recorded
-nothing, and writes ``orgsync/reports/<execution>/report.json``.
+for a caller that records a single one (:func:`write_outcome`). ``Summarize`` takes the outcomes the children's
+outputs carry from the Distributed Map's result files and reads the records no output covers
+(:mod:`lambdas.results`, in parallel), adds a FAILED outcome for any account-region that recorded nothing, and
+writes ``orgsync/reports/<execution>/report.json``.
 
 Example::
 
@@ -29,6 +29,7 @@ from typing import Any
 from lambdas import clock
 from lambdas.aws import ClientProvider, call
 from lambdas.models import AccountTargets, Outcome, RunParameters, Status, Summary, TargetItem
+from lambdas.results import collect_outcomes
 
 REPORTS_PREFIX = "orgsync/reports"
 RUNS_PREFIX = "orgsync/runs"
@@ -129,28 +130,7 @@ def read_outcomes(s3: Any, run: RunParameters) -> list[Outcome]:
 
         outcomes = read_outcomes(s3, run)
     """
-    bucket, prefix = run.destination.bucket, results_prefix(run.executionName)
-    keys: list[str] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        page = call(f"s3:ListObjectsV2 on s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
-        keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".json"))
-        if not page.get("IsTruncated"):
-            break
-        token = page["NextContinuationToken"]
-    # Each read runs in a copy of this invocation's context (its environment, clock and time left).
-    context = contextvars.copy_context()
-    with ThreadPoolExecutor(max_workers=READ_WORKERS) as pool:
-        records = list(pool.map(lambda key: context.copy().run(_get_json, s3, bucket, key), keys))
-    outcomes = {
-        (outcome.accountId, outcome.region): outcome
-        for record in records
-        for outcome in (Outcome.from_dict(raw) for raw in record)
-    }
-    return sorted(outcomes.values(), key=lambda o: (o.accountId, o.region))
+    return collect_outcomes(s3, run, results_prefix(run.executionName), None)
 
 
 def with_missing(outcomes: list[Outcome], expected: list[TargetItem]) -> list[Outcome]:
@@ -233,19 +213,29 @@ def failure_cause(report: Report) -> str:
     return json.dumps({"summary": report.summary.to_dict(), "reportLocation": report.location}, sort_keys=True)
 
 
-def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None) -> dict[str, Any]:
-    """Read every outcome record, write the report to S3 and return the execution's output.
+def summarize(
+    s3: Any,
+    run: RunParameters,
+    items_location: dict[str, str] | None,
+    map_results: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Collect the run's outcomes, write the report to S3 and return the execution's output.
+
+    ``map_results`` is the Distributed Map's state output (``MapRunArn``, ``ResultWriterDetails``): the outcomes
+    its children's outputs carry are read from its result files, the others from their records
+    (:func:`lambdas.results.collect_outcomes`), all in parallel.
 
     Example::
 
-        output = summarize(s3, run, {"bucket": "acme-inventory", "key": "orgsync/runs/exec-1/targets.json"})
+        output = summarize(s3, run, {"bucket": "acme-inventory", "key": "orgsync/runs/exec-1/targets.json"},
+                           {"MapRunArn": "arn:...", "ResultWriterDetails": {"Bucket": "acme-inventory", "Key": "..."}})
         output["summary"]["needsAttention"]
     """
     # Imported here: the registry imports every mode, and the modes build on this module.
     from lambdas.modes import spec_of
 
     spec = spec_of(run.mode)
-    outcomes = read_outcomes(s3, run)
+    outcomes = collect_outcomes(s3, run, results_prefix(run.executionName), map_results)
     if items_location:
         expected = read_items(s3, items_location["bucket"], items_location["key"], run)
         outcomes = with_missing(outcomes, expected)
@@ -268,9 +258,9 @@ def summarize(s3: Any, run: RunParameters, items_location: dict[str, str] | None
 
 
 def summarize_event(event: dict[str, Any], clients: ClientProvider) -> dict[str, Any]:
-    """``Summarize`` with real clients: ``event`` is ``{"run": ..., "itemsLocation": ...}``."""
+    """``Summarize`` with real clients: ``event`` is ``{"run": ..., "itemsLocation": ..., "mapResults": ...}``."""
     run = RunParameters.from_dict(event["run"])
-    return summarize(s3_client(clients, run), run, event.get("itemsLocation"))
+    return summarize(s3_client(clients, run), run, event.get("itemsLocation"), event.get("mapResults"))
 
 
 def s3_client(clients: ClientProvider, run: RunParameters) -> Any:

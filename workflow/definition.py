@@ -104,6 +104,8 @@ DESTINATION_BUCKET_PLACEHOLDER = "${" + DESTINATION_BUCKET_SUBSTITUTION_KEY + "}
 #: Where the Distributed Map's ResultWriter writes (outside the SSM prefix, beside the runs' items files).
 MAP_RESULTS_PREFIX = f"{RUNS_PREFIX}/map-results"
 
+#: Where the Map puts its result (the Map Run ARN and the ResultWriter's manifest location) for Summarize.
+MAP_RESULTS_PATH = "$.mapResults"
 #: Accounts per child execution (ItemBatcher's MaxItemsPerBatch), each with all its regions. Ten accounts of four
 #: regions make 40 account-regions per child: its fixed cost (4 state transitions, 2 invocations on the happy
 #: path) is a tenth of the budget per account-region, and a child of 40 account-regions takes about 10 s of
@@ -345,8 +347,8 @@ def process_state(accounts_per_batch: int = ACCOUNTS_PER_BATCH, max_concurrency:
 
     Every failure inside a child is caught and recorded, and ``Summarize`` reports an account-region without a
     record as FAILED, so the Map tolerates all failures (100.0: moto only accepts the percentage as a float)
-    rather than stopping the rollout: a child fails only when it could not record its outcomes. ``ResultPath:
-    null`` keeps the parent's payload to the resolved run.
+    rather than stopping the rollout: a child fails only when it could not record its outcomes. The state's
+    result is only the Map Run ARN and where its ResultWriter wrote.
     """
     return {
         "Type": "Map",
@@ -361,7 +363,7 @@ def process_state(accounts_per_batch: int = ACCOUNTS_PER_BATCH, max_concurrency:
         "ItemBatcher": {"MaxItemsPerBatch": accounts_per_batch, "BatchInput": {"run.$": "$.run"}},
         "ItemProcessor": item_processor(),
         # Without a ResultWriter AWS makes the children's results the state's result, which passes the 256 KiB
-        # quota with a few hundred accounts (ResultPath: null applies after). Step Functions writes them under
+        # quota with a few hundred accounts (ResultPath applies after). Step Functions writes them under
         # <Prefix>/<Map Run id>/. Static parameters: which input a JsonPath here reads is not documented (moto
         # reads the results), and the state machine's role may write only to its own bucket anyway.
         "ResultWriter": {
@@ -370,16 +372,17 @@ def process_state(accounts_per_batch: int = ACCOUNTS_PER_BATCH, max_concurrency:
         },
         "MaxConcurrency": max_concurrency,
         "ToleratedFailurePercentage": 100.0,
-        "ResultPath": None,
+        # With a ResultWriter the state's result is the Map Run ARN and the manifest's location: Summarize reads it.
+        "ResultPath": MAP_RESULTS_PATH,
         "Next": RELEASE,
     }
 
 
 def summarize_state() -> State:
-    """Read every outcome record (one per batch), write the report, return summary + location + (bounded) results."""
+    """Read the Map's results and the outcome records, write the report, return summary + location + results."""
     return lambda_task(
         SUMMARIZE,
-        Parameters={"run.$": "$.run", "itemsLocation.$": "$.itemsLocation"},
+        Parameters={"run.$": "$.run", "itemsLocation.$": "$.itemsLocation", "mapResults.$": MAP_RESULTS_PATH},
         Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
         Next=NEEDS_ATTENTION,
     )

@@ -14,12 +14,16 @@ it is entered (patches installed on enter, the originals put back on exit):
   its function's execution role (assumed through moto's STS) in its invocation environment, so its clients
   (``lambdas.aws.ClientProvider.from_environment()``) land in the function's account. Invocations run
   concurrently, up to a Map's MaxConcurrency.
+- **The ResultWriter's output.** A Distributed Map's ResultWriter writes the manifest and the result files as
+  Step Functions does (:mod:`workflow.local.map_results`); moto writes only an empty manifest.
 - **A virtual clock.** Retry intervals (``retrier_decl:time``), Wait states (``WaitFunction._wait_interval``:
   Seconds, SecondsPath, Timestamp, TimestampPath) advance :attr:`LocalEngine.clock` instead of sleeping;
   execution dates, history event timestamps, ``$$.Execution.StartTime`` (as AWS's ``...T09:00:00.000Z``
   string; moto itself puts a datetime there, which breaks describe_execution), ``$$.State.EnteredTime`` and map
   run dates read it (``datetime`` in the modules of :data:`workflow.local.seams.DATETIME_MODULES`); and
-  ``lambdas.clock.use(clock)`` makes the Lambda code read it too. Not virtual: ``TimeoutSeconds`` and
+  ``lambdas.clock.use(clock)`` makes the Lambda code read it too; a Lambda's parallel reads
+  (``lambdas.parallel``) are charged on its modelled timeline at their parallel duration. Not virtual:
+  ``TimeoutSeconds`` and
   ``HeartbeatSeconds`` of a state (real-time event waits in moto) and the real time handlers take to run.
 
 Every seam is declared in :mod:`workflow.local.seams`; entering an engine raises ``SeamMoved`` naming the seam if a
@@ -66,7 +70,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdas import clock as lambda_clock
-from workflow.local import seams
+from lambdas import parallel as lambda_parallel
+from workflow.local import seams, timeline
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import ExecutionResult, StepFunctionsDriver
 from workflow.local.execution_time import ExecutionTimes
@@ -77,6 +82,7 @@ from workflow.local.lambda_runtime import (
     Invocation,
     RoleCredentials,
 )
+from workflow.local.map_results import MapResults, aws_timestamp
 
 __all__ = [
     "EngineAlreadyActive",
@@ -232,10 +238,13 @@ class LocalEngine:
         self.runtime = InProcessLambdaRuntime(self.clock, self._role_credentials, backend_lock=BACKEND_LOCK)
         #: The modelled time on AWS of each execution (workflow.local.execution_time).
         self.times = ExecutionTimes()
+        #: The Distributed Map Runs' child executions and their ResultWriter output (workflow.local.map_results).
+        self.results = MapResults(self.clock)
         self._patches: list[_Patch] = []
         self._mock: Any = None
         self._config_patch: Any = None
         self._previous_lambda_clock: lambda_clock.Clock | None = None
+        self._previous_tracker: lambda_parallel.Tracker | None = None
         self._session: boto3.Session | None = None
         self._account_id: str | None = None
         self._driver: StepFunctionsDriver | None = None
@@ -277,6 +286,7 @@ class LocalEngine:
             self._session, self._account_id = self._engine_session()
             self._install_patches()
             self._previous_lambda_clock = lambda_clock.use(self.clock)
+            self._previous_tracker = lambda_parallel.use(timeline.ParallelTimelines())
         except BaseException:
             self.stop()
             raise
@@ -288,6 +298,8 @@ class LocalEngine:
         if self._previous_lambda_clock is not None:
             lambda_clock.use(self._previous_lambda_clock)
             self._previous_lambda_clock = None
+            lambda_parallel.use(self._previous_tracker)
+            self._previous_tracker = None
         while self._patches:
             self._patches.pop().uninstall()
         self._clients.clear()
@@ -530,7 +542,7 @@ class LocalEngine:
         def start_execution_details(execution: Any) -> Any:
             details = original_details(execution)
             if isinstance(details.start_time, _datetime.datetime):
-                details.start_time = _aws_timestamp(details.start_time)
+                details.start_time = aws_timestamp(details.start_time)
             return details
 
         plan: list[tuple[seams.Seam, Any]] = [
@@ -546,6 +558,12 @@ class LocalEngine:
         plan += [(seam, datetime_module) for seam in seams.DATETIME_SEAMS]
         plan += self.times.patches()
         for seam, replacement in plan:
+            owner, attribute, _ = seam.resolve()
+            patch = _Patch(owner, attribute, replacement)
+            patch.install()
+            self._patches.append(patch)
+        # Resolved now, so that they wrap the timeline's wrappers of the same seams (put back in reverse order).
+        for seam, replacement in self.results.patches():
             owner, attribute, _ = seam.resolve()
             patch = _Patch(owner, attribute, replacement)
             patch.install()
@@ -659,12 +677,6 @@ def _account_header(service: str, account: str) -> Callable[..., None]:
         params.setdefault("headers", {})["x-moto-account-id"] = target
 
     return add_header
-
-
-def _aws_timestamp(moment: _datetime.datetime) -> str:
-    """The context object's time format on AWS: ``2026-01-01T09:00:00.000Z``."""
-    utc = moment.astimezone(_datetime.UTC)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def _account_of(arn: str) -> str | None:

@@ -68,6 +68,10 @@ try:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
         DistributedIterationComponent,
     )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+        resource_eval_s3 as result_writer_s3,
+    )
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramStopped, ProgramTimedOut
     from moto.sts.models import STSBackend, sts_backends
 except ImportError as exc:  # moto is there, but not as the seams below were read from it
     raise SeamMoved(
@@ -230,6 +234,21 @@ STATE_THREAD = Seam(
     "their creator's modelled timeline",
     ("group", "target", "name", "args", "kwargs", "daemon"),
 )
+CHILD_INPUT = _method(
+    f"{_MAP}.iteration.itemprocessor.inline_item_processor_worker",
+    "InlineItemProcessorWorker._eval_input",
+    ("self", "env_frame"),
+    "applies ItemSelector/Parameters to a Map iteration's item; wrapped to note a Distributed Map child's input "
+    "for its entry in the ResultWriter's result files (workflow.local.map_results)",
+)
+RESULT_WRITER_PUT_OBJECT = _method(
+    f"{_MAP}.result_writer.resource_eval.resource_eval_s3",
+    "ResourceEvalS3._handle_put_object",
+    ("env", "resource_runtime_part", "state_credentials"),
+    "the ResultWriter's s3:putObject (a staticmethod), which writes only an empty manifest.json; replaced to write "
+    "the result files and the manifest as Step Functions does (workflow.local.map_results)",
+)
+RESULT_SEAMS: tuple[Seam, ...] = (CHILD_INPUT, RESULT_WRITER_PUT_OBJECT)
 TIMING_SEAMS: tuple[Seam, ...] = (
     STATE_ENTERED,
     MAP_WORKER_LAUNCHED,
@@ -410,6 +429,17 @@ IMPORTED_SEAMS: tuple[Seam, ...] = (
         "DistributedIterationComponent",
         "tells a Distributed Map (children started at a rate) from an inline one on the modelled timeline",
     ),
+    Seam(
+        f"{_MAP}.result_writer.resource_eval",
+        "resource_eval_s3",
+        "module",
+        "the ResultWriter's S3 client (ResourceEvalS3._get_s3_client, on the interpreter's patched boto_client_for)",
+        ("ResourceEvalS3",),
+        f"{_MAP}.result_writer.resource_eval.resource_eval_s3",
+    ),
+    _import(f"{_PARSER}.asl.eval.program_state", "ProgramEnded", "a child execution that succeeded"),
+    _import(f"{_PARSER}.asl.eval.program_state", "ProgramStopped", "a child execution that was aborted"),
+    _import(f"{_PARSER}.asl.eval.program_state", "ProgramTimedOut", "a child execution that timed out"),
     _import(
         f"{_PARSER}.asl.component.common.error_name.custom_error_name",
         "CustomErrorName",
@@ -498,6 +528,7 @@ ENGINE_SEAMS: tuple[Seam, ...] = (
     *BOTO_CLIENT_SEAMS,
     *DATETIME_SEAMS,
     *TIMING_SEAMS,
+    *RESULT_SEAMS,
 )
 #: Every seam the local substrate hooks, imports or calls.
 SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS, *IMPORTED_SEAMS, *BACKEND_SEAMS)
@@ -534,6 +565,9 @@ __all__ = [
     "MockRawResponse",
     "OperationModel",
     "OrganizationsBackend",
+    "ProgramEnded",
+    "ProgramStopped",
+    "ProgramTimedOut",
     "S3Backend",
     "STSBackend",
     "SeamMoved",
@@ -553,6 +587,7 @@ __all__ = [
     "normalize_request",
     "organizations_backends",
     "organizations_utils",
+    "result_writer_s3",
     "s3_backends",
     "sts_backends",
 ]

@@ -187,3 +187,44 @@ def charge(seconds: float) -> None:
     timeline = current()
     if timeline is not None:
         timeline.charge(seconds)
+
+
+class _TimedFanOut:
+    """One parallel read in a Lambda: each task on its own timeline, the caller charged the makespan."""
+
+    def __init__(self, run: MapRun | None) -> None:
+        self._run = run
+
+    @contextmanager
+    def task(self, index: int) -> Iterator[Timeline]:
+        own = Timeline("child", f"task {index}")
+        try:
+            with entered(own):
+                yield own
+        finally:
+            if self._run is not None:
+                self._run.record(index, own.elapsed)
+
+
+class ParallelTimelines:
+    """The :class:`lambdas.parallel.Tracker` of the local engine: a fan-out's tasks run on ``lanes`` timelines.
+
+    The calling thread's timeline (a Lambda invocation's) is charged the makespan of the tasks' own durations on
+    ``lanes`` lanes, as the threads of one execution environment run them on AWS; so the invocation's Timeout and
+    ``get_remaining_time_in_millis()`` count a parallel read at its parallel duration.
+
+    Example::
+
+        >>> from lambdas import parallel
+        >>> invocation = Timeline("invocation")
+        >>> previous = parallel.use(ParallelTimelines())
+        >>> with entered(invocation):
+        ...     _ = parallel.bounded_map(lambda seconds: charge(seconds), [1.0, 1.0, 1.0, 1.0], workers=2)
+        >>> _ = parallel.use(previous)
+        >>> invocation.elapsed  # four one-second reads on two lanes
+        2.0
+    """
+
+    def fan_out(self, lanes: int) -> _TimedFanOut:
+        caller = current()
+        return _TimedFanOut(caller.open_map(distributed=False, concurrency=lanes) if caller is not None else None)

@@ -103,7 +103,9 @@ def test_the_map_is_distributed_over_the_items_file() -> None:
     assert process["ItemReader"]["ReaderConfig"] == {"InputType": "JSON"}
     assert process["MaxConcurrency"] == MAX_CONCURRENCY
     assert isinstance(process["ToleratedFailurePercentage"], float)
-    assert process["ResultPath"] is None
+    # With a ResultWriter the state's result is only the Map Run ARN and the manifest's location: Summarize gets it
+    assert process["ResultPath"] == "$.mapResults"
+    assert build_definition()["States"]["Summarize"]["Parameters"]["mapResults.$"] == "$.mapResults"
 
 
 def test_the_map_writes_its_results_to_s3_with_static_parameters() -> None:
