@@ -20,9 +20,7 @@ Example::
 
 from __future__ import annotations
 
-import contextvars
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
