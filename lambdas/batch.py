@@ -46,7 +46,8 @@ import json
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from lambdas import report, sync
@@ -122,6 +123,19 @@ def _error(exc: BaseException) -> dict[str, str]:
     return {"Error": type(exc).__name__, "Cause": str(exc)}
 
 
+def with_claim_time(run: RunParameters, batch_input: dict[str, Any]) -> RunParameters:
+    """``run`` whose ``startedAt`` is when its account-regions became the run's (``claimedAt``, from the claim).
+
+    A run that waited for another one resolved its targets before that one created syncs it then finds in place:
+    only a sync created since the claim is this run's.
+    """
+    claimed_at = batch_input.get("claimedAt")
+    if not isinstance(claimed_at, str) or not claimed_at:
+        return run
+    moment = datetime.fromisoformat(claimed_at.replace("Z", "+00:00"))
+    return run if run.startedAt is not None and run.startedAt >= moment else replace(run, startedAt=moment)
+
+
 @dataclass
 class Batch:
     """The accounts of one child execution and how far each account-region has come.
@@ -142,7 +156,7 @@ class Batch:
     def from_event(cls, event: dict[str, Any]) -> Batch:
         """The batch of a child's input (``BatchInput`` and ``Items``) or of a step's output (:meth:`to_dict`)."""
         if ITEMS in event:
-            run = RunParameters.from_dict(event[BATCH_INPUT]["run"])
+            run = with_claim_time(RunParameters.from_dict(event[BATCH_INPUT]["run"]), event[BATCH_INPUT])
             accounts = [AccountTargets.from_dict(raw) for raw in event[ITEMS]]
             todo = [{"accountId": a.accountId, "region": region} for a in accounts for region in a.regions]
             return cls(run, accounts, toReconcile=todo)

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from lambdas import marker, sync
+from lambdas import batch, marker, sync
 from lambdas.aws import AccessDenied, AwsCallFailed, call
 from lambdas.causes import error_message
 from lambdas.destination_policy import bucket_statements, check_policies, key_statement, read_policies
@@ -99,7 +100,9 @@ def payload(item: TargetItem, organization_id: str | None) -> dict[str, Any]:
 
 def reconcile_step(event: dict[str, Any], ssm_factory: Callable[[TargetItem], Any]) -> dict[str, Any]:
     """``Reconcile canary``: the canary's :func:`lambdas.sync.reconcile` (``S3WriteFailed`` retried, then explained)."""
-    return sync.reconcile(TargetItem.from_dict(event["canary"]["item"]), ssm_factory).to_dict()
+    item = TargetItem.from_dict(event["canary"]["item"])
+    item = replace(item, run=batch.with_claim_time(item.run, event))
+    return sync.reconcile(item, ssm_factory).to_dict()
 
 
 def check_step(s3: Any, event: dict[str, Any]) -> dict[str, Any]:

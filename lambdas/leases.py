@@ -218,10 +218,12 @@ def claim(
 ) -> dict[str, Any]:
     """Claim the account-regions of ``items`` for ``execution_arn`` (a run of a mode that writes).
 
-    Returns ``{"claimed": True, ...}`` once the run holds them (a read-only mode holds nothing and waits for
-    nothing), or ``{"claimed": False, "waitSeconds": n, "busyWith": arn, "detail": ...}`` when a running
-    execution holds some and ``whenBusy`` is ``wait`` with time left of ``busyWaitSeconds`` (counted from
-    ``started_at``, the execution's start): the state machine waits ``n`` seconds and claims again. Raises
+    Returns ``{"claimed": True, "claimedAt": ..., ...}`` once the run holds them (a read-only mode holds nothing
+    and waits for nothing; ``claimedAt`` is when they became the run's: a sync of ours created before it may be
+    another run's, one created after it is this run's), or ``{"claimed": False, "waitSeconds": n, "busyWith": arn,
+    "detail": ...}`` when a running execution holds some and ``whenBusy`` is ``wait`` with time left of
+    ``busyWaitSeconds`` (counted from ``started_at``, the execution's start): the state machine waits ``n``
+    seconds and claims again. Raises
     :class:`AccountRegionsBusy` naming the running execution otherwise.
 
     Example (with moto)::
@@ -234,13 +236,14 @@ def claim(
     wanted = account_regions(items)
     count = sum(len(regions) for regions in wanted.values())
     if spec_of(run.mode).read_only or not wanted:
-        return {"claimed": True, "accountRegions": 0}
+        return {"claimed": True, "accountRegions": 0, "claimedAt": clock.now().isoformat()}
     bucket = run.destination.bucket
     for _ in range(MAX_WRITE_RACES):
         now = clock.now()
         table = read_table(s3, bucket)
-        if table.of(execution_arn) is not None:
-            return {"claimed": True, "accountRegions": count}  # a retry after a write whose answer was lost
+        if (held := table.of(execution_arn)) is not None:
+            # a retry after a write whose answer was lost
+            return {"claimed": True, "accountRegions": count, "claimedAt": held.acquiredAt.isoformat()}
         kept: list[Lease] = []
         for lease in table.leases:
             shared = lease.shared_with(wanted)
@@ -253,7 +256,7 @@ def claim(
             # else: its execution ended (or it expired unknown): dropped with this write
         mine = Lease(execution_arn, str(run.mode), now, now + timedelta(seconds=LEASE_SECONDS), wanted)
         if write_table(s3, bucket, [*kept, mine], table):
-            return {"claimed": True, "accountRegions": count}
+            return {"claimed": True, "accountRegions": count, "claimedAt": now.isoformat()}
     raise AwsUnavailable(
         f"s3:PutObject on s3://{bucket}/{LEASES_KEY}: other executions changed the lease table {MAX_WRITE_RACES} "
         "times in a row"

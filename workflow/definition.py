@@ -237,7 +237,7 @@ def canary_states() -> dict[str, State]:
         RECONCILE_CANARY: lambda_task(
             CANARY,
             Comment="The canary account-region, reconciled like any other; S3 write failed is retried as in the Map.",
-            Parameters={"step": "reconcile", "canary.$": "$.canary"},
+            Parameters={"step": "reconcile", "canary.$": "$.canary", "claimedAt.$": "$.lease.claimedAt"},
             ResultPath="$.canaryReconcile",
             Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY, S3_WRITE_RETRY],
             Catch=caught,
@@ -360,7 +360,11 @@ def process_state(accounts_per_batch: int = ACCOUNTS_PER_BATCH, max_concurrency:
             "Parameters": {"Bucket.$": "$.itemsLocation.bucket", "Key.$": "$.itemsLocation.key"},
         },
         # The run's parameters once per child, not once per account.
-        "ItemBatcher": {"MaxItemsPerBatch": accounts_per_batch, "BatchInput": {"run.$": "$.run"}},
+        # ``claimedAt``: when the claim made the account-regions the run's (what a retry compares creations with).
+        "ItemBatcher": {
+            "MaxItemsPerBatch": accounts_per_batch,
+            "BatchInput": {"run.$": "$.run", "claimedAt.$": "$.lease.claimedAt"},
+        },
         "ItemProcessor": item_processor(),
         # Without a ResultWriter AWS makes the children's results the state's result, which passes the 256 KiB
         # quota with a few hundred accounts (ResultPath applies after). Step Functions writes them under

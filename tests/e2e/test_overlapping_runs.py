@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -113,6 +114,12 @@ def reconcile(local: LocalRun) -> HeldReconcile:
     return held
 
 
+def without_time(answer: dict[str, Any]) -> dict[str, Any]:
+    """A claim's answer without ``claimedAt`` (the claim's moment, checked on its own)."""
+    assert "claimedAt" not in answer or datetime.fromisoformat(answer["claimedAt"])
+    return {key: value for key, value in answer.items() if key != "claimedAt"}
+
+
 def rollout(targets: list[str], **extra: Any) -> dict[str, Any]:
     return {"targets": targets, "regions": REGIONS, "markerTimeoutSeconds": 300, **extra}
 
@@ -192,7 +199,7 @@ def test_a_second_rollout_waits_for_the_first_then_proceeds(local: LocalRun, rec
     # THEN the second proceeded once the first had released, and both runs did their work
     assert first_result.status == "SUCCEEDED", first_result.cause
     assert second_result.status == "SUCCEEDED", second_result.cause
-    assert claim_answers(local, second)[-1] == {"claimed": True, "accountRegions": 4}
+    assert without_time(claim_answers(local, second)[-1]) == {"claimed": True, "accountRegions": 4}
     map_entered = wait_until_entered(local, second, PROCESS)["timestamp"]
     assert map_entered >= local.engine.session.client("stepfunctions").describe_execution(executionArn=first)[
         "stopDate"
@@ -299,7 +306,8 @@ def test_a_crashed_runs_lease_expires(local: LocalRun) -> None:
     })
     items = [TargetItem(account, "prod-a", "/Prod", region, run) for region in REGIONS]
     s3, sfn = local.aws.client("s3"), local.engine.session.client("stepfunctions")
-    assert leases.claim(s3, sfn, run, items, crashed, local.now()) == {"claimed": True, "accountRegions": 2}
+    answer = leases.claim(s3, sfn, run, items, crashed, local.now())
+    assert without_time(answer) == {"claimed": True, "accountRegions": 2}
 
     # WHEN a rollout of prod-a starts a day minus a minute later, THEN the lease still holds: it is refused
     local.clock.advance(LEASE_SECONDS - 60)

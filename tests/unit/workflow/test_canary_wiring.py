@@ -60,7 +60,7 @@ class StandIns:
     def claim(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         # the canary's account-region is claimed with the others (it writes)
         assert event["canary"] == self.canary
-        return {"claimed": True}
+        return {"claimed": True, "claimedAt": "2026-01-05T10:00:00+00:00"}
 
     def release(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"released": True}
@@ -109,7 +109,8 @@ def test_canary_passing_after_retries_lets_the_map_run() -> None:
     assert result.status == "SUCCEEDED", result.cause
     assert stand_ins.steps == ["reconcile"] * 3 + ["check"] * 4
     assert entered[:6] == [RESOLVE, CLAIM, HELD, CANARY_CHOICE, RECONCILE_CANARY, CHECK_CANARY]
-    assert PROCESS in entered and len(stand_ins.map_items) == 2
+    # the Map's one child got both accounts of the items file (one batch)
+    assert PROCESS in entered and sum(len(batch["Items"]) for batch in stand_ins.map_items) == 2
 
 
 @pytest.mark.parametrize(("reconcile_failures", "marker_misses", "error"), [

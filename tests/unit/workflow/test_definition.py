@@ -29,6 +29,7 @@ from workflow.functions import ALL_FUNCTIONS
 from workflow.local.engine import LocalEngine
 
 BUCKET = "orgsync-wiring"
+CLAIMED_AT = "2026-01-05T10:00:00+00:00"
 
 
 def walk(states: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -120,7 +121,10 @@ def test_the_map_writes_its_results_to_s3_with_static_parameters() -> None:
 
 def test_the_map_batches_accounts_and_gives_each_child_the_run_once() -> None:
     process = build_definition()["States"][PROCESS]
-    assert process["ItemBatcher"] == {"MaxItemsPerBatch": ACCOUNTS_PER_BATCH, "BatchInput": {"run.$": "$.run"}}
+    assert process["ItemBatcher"] == {
+        "MaxItemsPerBatch": ACCOUNTS_PER_BATCH,
+        "BatchInput": {"run.$": "$.run", "claimedAt.$": "$.lease.claimedAt"},
+    }
     shaped = build_definition(accounts_per_batch=3, max_concurrency=7)["States"][PROCESS]
     assert (shaped["ItemBatcher"]["MaxItemsPerBatch"], shaped["MaxConcurrency"]) == (3, 7)
     with pytest.raises(ValueError, match="accounts_per_batch: 0 must be 1 to 100"):
@@ -167,7 +171,7 @@ class StandIns:
         self.claim_events.append(event)
         if len(self.claim_events) == 1:
             return {"claimed": False, "waitSeconds": 30, "busyWith": "arn:...:other", "detail": "held"}
-        return {"claimed": True, "accountRegions": 50}
+        return {"claimed": True, "accountRegions": 50, "claimedAt": CLAIMED_AT}
 
     def release(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         self.release_events.append({**event, "reconciled": sum(self.reconcile_tries.values())})
@@ -247,21 +251,25 @@ def test_wiring_on_the_local_engine(needs_attention: int) -> None:
     assert [event["executionArn"] for event in stand_ins.claim_events] == [arn, arn]
     assert stand_ins.claim_events[0]["itemsLocation"] == {"bucket": BUCKET, "key": "targets.json"}
     assert stand_ins.claim_events[0]["executionStartTime"].endswith("Z")
-    assert engine.wait_sleeps == [30.0]
-    # Release account-regions ran once, after every item's Reconcile sync
+    assert engine.wait_sleeps.count(30.0) == 1
+    # Release account-regions ran once, after every batch's Reconcile accounts
     assert stand_ins.release_events == [
         {"run": {"mode": "rollout"}, "executionArn": arn, "reconciled": sum(stand_ins.reconcile_tries.values())}
     ]
-    # S3WriteFailed retried until it passed; the other failures were recorded with their error names
-    assert stand_ins.reconcile_tries[1] == 3
-    recorded = {event["n"]: event["error"]["Error"] for event in stand_ins.recorded}
-    assert recorded[3] == "ValueError"
-    assert recorded[2] == Throttled.__name__  # after its bounded retries
-    assert stand_ins.reconcile_tries[2] == 7
-    assert stand_ins.marker_tries[4] == 5
-    # the Catch keeps the item so Record failure knows the account-region
-    assert all(event["accountId"] and event["region"] for event in stand_ins.recorded)
-    # the parent history stays flat whatever the number of items (45: two claims, one wait and a release included)
+    # 25 accounts, 10 per child: three children, each given the run (and the claim's time) once and its accounts
+    assert sorted(stand_ins.batches) == ["200000000001", "200000000011", "200000000021"]
+    assert [len(stand_ins.batches[first]["Items"]) for first in sorted(stand_ins.batches)] == [10, 10, 5]
+    given = {"run": {"mode": "rollout"}, "claimedAt": CLAIMED_AT}
+    assert all(batch["BatchInput"] == given for batch in stand_ins.batches.values())
+    # the first batch came back to reconcile once (its waitSeconds waited), then checked its markers 3 times
+    assert stand_ins.reconcile_tries["200000000001"] == 2
+    assert stand_ins.marker_tries["200000000001"] == 3
+    assert engine.wait_sleeps.count(7.0) == 2  # before the second reconcile, before the third check
+    # a whole-step error is retried with the bounded policy, then caught with the batch for Record failures
+    assert stand_ins.reconcile_tries["200000000011"] == 1 + batch.TRANSIENT.max_attempts
+    recorded = {event["Items"][0]["accountId"]: event["error"]["Error"] for event in stand_ins.recorded}
+    assert recorded == {"200000000011": Throttled.__name__, "200000000021": "ValueError"}
+    # the parent history stays flat whatever the number of items (two claims, one wait and a release included)
     assert len(history) <= 45
     if needs_attention == 0:
         assert result.status == "SUCCEEDED"
