@@ -475,7 +475,7 @@ def test_state_machine_role_invokes_only_its_functions_and_runs_only_its_own_chi
                 "Action": ["states:DescribeExecution", "states:StopExecution"],
                 "Resource": [f"{sm_arn}:execution:orgsync:*", f"{sm_arn}:execution:orgsync/*"],
             },
-            {"Action": ["states:RedriveExecution"], "Resource": [f"{sm_arn}:execution:orgsync/AccountRegions:*"]},
+            {"Action": ["states:RedriveExecution"], "Resource": [f"{sm_arn}:execution:orgsync/Accounts:*"]},
         ]
     )
 

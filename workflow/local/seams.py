@@ -5,7 +5,8 @@ moto is pinned exactly (pyproject.toml) because most entries here are private AP
 - **hooks** the local engine and the emulated services patch (:data:`ENGINE_SEAMS`, :data:`EMULATION_SEAMS`);
 - **imports**, the moto names the rest of ``workflow.local`` uses (backends, response classes, the serializer,
   ``mock_aws``), re-exported from this module (:data:`IMPORTED_SEAMS`), and the backend methods the seeding calls
-  (:data:`BACKEND_SEAMS`). ``tests/unit/local/test_seams.py`` fails if any other module of ``workflow`` imports
+  (:data:`BACKEND_SEAMS`), and the interpreter methods the engine calls as they are (:data:`CALLED_SEAMS`).
+  ``tests/unit/local/test_seams.py`` fails if any other module of ``workflow`` imports
   moto, or if this module imports a moto name it does not declare.
 
 If an upgrade moves one, importing this module or :func:`check_all` (run when a ``LocalAws`` or a ``LocalEngine``
@@ -519,8 +520,6 @@ BACKEND_SEAMS: tuple[Seam, ...] = (
 ENGINE_SEAMS: tuple[Seam, ...] = (
     INVOKE_LAMBDA,
     DISTRIBUTED_MAP_RUN,
-    STATES_INPUT,
-    STATES_CONTEXT,
     RETRY_TIME,
     WAIT_INTERVAL,
     START_EXECUTION_DETAILS,
@@ -530,8 +529,10 @@ ENGINE_SEAMS: tuple[Seam, ...] = (
     *TIMING_SEAMS,
     *RESULT_SEAMS,
 )
+#: Interpreter methods the engine's ItemBatcher calls without patching them (workflow.local.item_batcher).
+CALLED_SEAMS: tuple[Seam, ...] = (STATES_INPUT, STATES_CONTEXT)
 #: Every seam the local substrate hooks, imports or calls.
-SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS, *IMPORTED_SEAMS, *BACKEND_SEAMS)
+SEAMS: tuple[Seam, ...] = (*ENGINE_SEAMS, *EMULATION_SEAMS, *IMPORTED_SEAMS, *BACKEND_SEAMS, *CALLED_SEAMS)
 
 
 def check_moto_version() -> None:

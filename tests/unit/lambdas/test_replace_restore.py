@@ -86,6 +86,11 @@ def replace_item() -> TargetItem:
     return TargetItem("200000000005", "conflict-own-name", "/Workloads/Prod", "us-east-1", run)
 
 
+def collecting(item: TargetItem) -> TargetItem:
+    """``item`` of a rollout that ensures inventory collection (the only rollout that asks about it)."""
+    return dataclasses.replace(item, run=dataclasses.replace(item.run, ensureCollection=True))
+
+
 def failing_to(destination_bucket: str, error: tuple[str, str], times: int = 10**6) -> Fail:
     """Fail creates that write to ``destination_bucket``, ``times`` times."""
     left = [times]
@@ -222,7 +227,7 @@ def test_a_replace_is_not_started_without_the_time_to_undo_it(virtual_clock: Vir
     context = SimpleNamespace(get_remaining_time_in_millis=lambda: (REPLACE_RESERVE_SECONDS - 1) * 1000)
     with invocation.timed_by(context), pytest.raises(OutOfTime, match="replacing org-inventory"):
         reconcile_rollout(ssm, replace_item())
-    assert [name for name, _ in ssm.calls] == ["List", "List"]  # nothing deleted
+    assert [name for name, _ in ssm.calls] == ["List"]  # nothing deleted
     assert ssm.syncs["org-inventory"] == OLD
 
 
@@ -241,8 +246,9 @@ class ThrottledCollection(FakeSsm):
 
 def test_a_replace_done_is_reported_even_when_the_collection_check_is_throttled(virtual_clock: VirtualClock) -> None:
     # A retry would find the new sync in place and could not tell it was a replace: the change is reported now
+    # (a rollout asks about collection only with ensureCollection)
     ssm = ThrottledCollection([OLD])
-    result = reconcile(replace_item(), lambda _: ssm)
+    result = reconcile(collecting(replace_item()), lambda _: ssm)
     assert result.status is Status.REPLACED
     assert result.collection is not None and result.collection["status"] == "UNKNOWN"
     assert "throttled" in result.collection["detail"]
@@ -252,7 +258,7 @@ def test_throttling_of_the_collection_check_is_still_retried_where_nothing_chang
     in_place = copy.deepcopy(OLD)
     in_place["S3Destination"] = s3_destination(WANTED)
     with pytest.raises(Throttled):
-        reconcile(replace_item(), lambda _: ThrottledCollection([in_place]))
+        reconcile(collecting(replace_item()), lambda _: ThrottledCollection([in_place]))
 
 
 def test_ours_in_place_created_since_the_run_started_is_created_by_this_run(virtual_clock: VirtualClock) -> None:

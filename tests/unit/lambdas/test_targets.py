@@ -205,7 +205,9 @@ def test_resolve_canary_takes_the_canary_out_of_the_items_file(org: Org) -> None
     canary = (output["canary"]["item"]["accountId"], output["canary"]["item"]["region"])
     assert canary == (dev_a, "us-east-1")  # the aggregator's own account, in the destination's region
     items = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/runs/exec-1/targets.json")["Body"].read())
-    assert canary not in [(i["accountId"], i["region"]) for i in items] and len(items) == 4 * 2 - 1
+    # the items file lists accounts with their regions: the canary's region is not among its account's
+    account_regions = [(account["accountId"], region) for account in items for region in account["regions"]]
+    assert canary not in account_regions and len(account_regions) == 4 * 2 - 1
     assert output["counts"]["items"] == 4 * 2  # the canary counts among the run's account-regions
     recorded = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/runs/exec-1/canary.json")["Body"].read())
     assert recorded == output["canary"]["item"]
