@@ -329,7 +329,9 @@ def created_since(sync: ExistingSync, run_started: datetime | None) -> bool:
     if run_started is None or sync.created is None:
         return False
     created = sync.created if sync.created.tzinfo else sync.created.replace(tzinfo=UTC)
-    return created >= run_started
+    # SSM reports SyncCreatedTime in milliseconds: compare at that precision (a create in the same millisecond
+    # as the run's start is the run's).
+    return created >= run_started.replace(microsecond=run_started.microsecond // 1000 * 1000)
 
 
 def decide_rollout(
