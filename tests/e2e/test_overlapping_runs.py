@@ -1,9 +1,9 @@
 """Overlapping runs on the local engine: two executions that write never act on the same account-region at once.
 
 Executions run concurrently on the local engine (moto's interpreter runs each on its own threads). To make the
-overlap certain rather than a matter of timing, the first execution's ``Reconcile sync`` is held (a real wait in
+overlap certain rather than a matter of timing, the first execution's ``Reconcile accounts`` is held (a real wait in
 the test's stand-in, which then runs the real handler) until the second has shown what it does about it. Every
-``Reconcile sync`` invocation is recorded with its real start and end, so the tests check the property itself:
+``Reconcile accounts`` invocation is recorded with its real start and end, so the tests check the property itself:
 for an account-region both runs target, their invocations never overlap in time.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from lambdas import handlers, leases
+from lambdas.batch import Batch
 from lambdas.errors import AccountRegionsBusy
 from lambdas.leases import CLOSED_GRACE_SECONDS, LEASE_SECONDS, LEASES_KEY
 from lambdas.models import RunParameters, TargetItem
@@ -47,7 +48,7 @@ REAL_TIMEOUT = 240.0
 
 @dataclass(frozen=True)
 class Reconciled:
-    """One ``Reconcile sync`` invocation: whose, where, and when it ran (real monotonic seconds)."""
+    """One ``Reconcile accounts`` invocation: whose, where, and when it ran (real monotonic seconds)."""
 
     execution: str
     accountId: str
@@ -57,7 +58,8 @@ class Reconciled:
 
 
 class HeldReconcile:
-    """``Reconcile sync`` (the real handler), recorded, and held for the executions named in :meth:`hold`."""
+    """``Reconcile accounts`` (the real handler, one batch of accounts per call), recorded per account-region, and held
+    for the executions named in :meth:`hold`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -70,13 +72,14 @@ class HeldReconcile:
         self._held[execution], self._entered[execution] = threading.Event(), threading.Event()
 
     def wait_entered(self, execution: str) -> None:
-        assert self._entered[execution].wait(REAL_TIMEOUT), f"{execution} never reached Reconcile sync"
+        assert self._entered[execution].wait(REAL_TIMEOUT), f"{execution} never reached Reconcile accounts"
 
     def let_go(self, execution: str) -> None:
         self._held[execution].set()
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
-        execution = event["run"]["executionName"]
+        pending = Batch.from_event(event)
+        execution = pending.run.executionName
         started = time.monotonic()
         with self._lock:
             self.in_flight += 1
@@ -87,7 +90,11 @@ class HeldReconcile:
             return handlers.reconcile_sync(event, context)
         finally:
             with self._lock:
-                self.calls.append(Reconciled(execution, event["accountId"], event["region"], started, time.monotonic()))
+                ended = time.monotonic()
+                self.calls.extend(
+                    Reconciled(execution, entry["accountId"], entry["region"], started, ended)
+                    for entry in pending.toReconcile
+                )
                 self.in_flight -= 1
 
     def wait_until_idle(self) -> None:
@@ -238,8 +245,9 @@ def test_runs_of_other_account_regions_and_read_only_runs_do_not_wait(
     local: LocalRun, reconcile: HeldReconcile
 ) -> None:
     # GIVEN a rollout of prod-a held in its Map (it holds prod-a's account-regions), and a verify of prod-a held too
+    # (without its canary, which would otherwise have created prod-a's first sync before the Map)
     reconcile.hold("rollout-a")
-    rollout_a, _ = local.start(rollout([PROD_A]), name="rollout-a")
+    rollout_a, _ = local.start(rollout([PROD_A], canary=False), name="rollout-a")
     reconcile.wait_entered("rollout-a")
     reconcile.hold("verify-a")
     verify_a, _ = local.start(rollout([PROD_A], mode="verify"), name="verify-a")
