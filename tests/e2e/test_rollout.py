@@ -172,9 +172,9 @@ def test_example_scenario_covers_every_status_and_verification(local: LocalRun) 
     assert f"orgsync/reports/{result.execution_name}/report.json" in keys(local, "orgsync/reports/")
     assert keys(local, f"default/AWS:InstanceInformation/accountid={PROD_PAYMENTS}/test.json")
 
-    # AND the parent's history stays small (the Distributed Map's children are separate executions): about 25
-    # events, plus the canary's ~12 before the Map (and its retries', none here), whatever the organization's size
-    assert len(local.history(result.execution_arn)) <= 40
+    # AND the parent's history stays small (the Distributed Map's children are separate executions): 47 events
+    # here (resolve, claim, canary, the Map, release, summarize; retries add some), whatever the organization's size
+    assert len(local.history(result.execution_arn)) <= 50
 
 
 def test_throttling_is_absorbed(local: LocalRun) -> None:
@@ -283,7 +283,8 @@ def test_s3_write_failed_right_after_a_policy_change_is_retried_then_created(loc
     outcome = result.result(PROD_WEB, "ap-northeast-1")
     assert (outcome["status"], outcome["verification"]) == ("CREATED", "VERIFIED")
     assert result.succeeded
-    assert local.clock.elapsed >= 40 and local.engine.wait_sleeps  # the batch came back after its backoff
+    # the only account-region is the canary: its Reconcile canary came back after the state machine's backoff
+    assert local.clock.elapsed >= 40 and local.engine.retry_sleeps
 
 
 def test_s3_write_failed_that_persists_is_failed_pointing_at_the_bucket_policy(local: LocalRun) -> None:

@@ -158,6 +158,11 @@ class RoleCredentials:
     session_token: str
 
 
+#: Simulated time every invocation moves the shared clock by before its handler runs: a millisecond, SSM's precision
+#: for SyncCreatedTime, far below any latency of the table (so it only orders events, never models a duration).
+INVOCATION_DISPATCH_SECONDS = 0.001
+
+
 class InvocationClock:
     """The engine's virtual clock as one invocation sees it: the same "now", and its own time counted.
 
@@ -296,6 +301,11 @@ class InProcessLambdaRuntime:
             # moto hands over "{}" (a string) when the request had no payload.
             event = json.loads(event or "{}")
         request_id = str(uuid.uuid4())
+        # No invocation takes no time on AWS. Without this tick, a run's last create and the next run's claim (or an
+        # attempt's create and its retry's claim) would share one instant, which AWS's clocks never do: SSM's
+        # SyncCreatedTime (milliseconds) could not tell whose sync is whose.
+        with self._backend_lock or nullcontext():
+            self.clock.advance(INVOCATION_DISPATCH_SECONDS)
         caller = timeline.current()
         cold = self._starts_environment(function)
         own_clock = InvocationClock(self.clock, self._backend_lock, Timeline("invocation", function.function_name))

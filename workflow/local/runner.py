@@ -35,7 +35,7 @@ from typing import Any
 
 from lambdas import aws as lambda_aws
 from lambdas.canary import canary_key
-from lambdas.models import Outcome
+from lambdas.models import AccountTargets, Outcome
 from lambdas.report import items_key
 from lambdas.settings import Settings
 from workflow.definition import build_definition, substitutions
@@ -136,14 +136,16 @@ class LocalRun:
 
     def expected_items(self, execution_name: str) -> int | None:
         """How many ACTIVE account-regions the execution processes (None until ``Resolve targets`` wrote them):
-        the Map's items and the canary, which runs before them (:mod:`lambdas.canary`)."""
+        the regions of the Map's items (one per account) and the canary, which runs before them
+        (:mod:`lambdas.canary`)."""
         s3 = self.aws.client("s3")
         try:
             body = s3.get_object(Bucket=self.scenario.aggregator.bucket, Key=items_key(execution_name))
         except s3.exceptions.NoSuchKey:
             return None
         listed = s3.list_objects_v2(Bucket=self.scenario.aggregator.bucket, Prefix=canary_key(execution_name))
-        return len(json.loads(body["Body"].read())) + int(listed.get("KeyCount", 0))
+        accounts = [AccountTargets.from_dict(raw) for raw in json.loads(body["Body"].read())]
+        return sum(len(account.regions) for account in accounts) + int(listed.get("KeyCount", 0))
 
     def wait(
         self,

@@ -15,6 +15,7 @@ from lambdas.errors import InvalidInput, Throttled
 from workflow.local.clock import VirtualClock
 from workflow.local.driver import remote_endpoint_url
 from workflow.local.engine import LocalEngine
+from workflow.local.lambda_runtime import INVOCATION_DISPATCH_SECONDS
 
 pytestmark = pytest.mark.skipif(
     remote_endpoint_url() is not None, reason="needs the in-process local engine (virtual clock)"
@@ -64,12 +65,14 @@ def test_retries_and_waits_advance_simulated_time_not_wall_time() -> None:
     # AND the retries slept 2, 4, 8 simulated seconds per item, and the Wait 900, all on the virtual clock
     assert sorted(engine.retry_sleeps) == sorted([2.0, 4.0, 8.0] * 3)
     assert engine.wait_sleeps == [900.0]
-    assert engine.clock.elapsed == pytest.approx(3 * (2 + 4 + 8) + 900)
+    # (plus the millisecond each invocation moves the clock by, all of them before the Wait)
+    ticks = len(engine.invocations) * INVOCATION_DISPATCH_SECONDS
+    assert engine.clock.elapsed == pytest.approx(3 * (2 + 4 + 8) + 900 + ticks)
     # AND the execution's own timestamps are virtual: start, $$.State.EnteredTime after the Wait, describe dates
     assert output["startedAt"] == "2026-01-01T09:00:00.000Z"
-    assert datetime.fromisoformat(output["enteredAt"]) == START + timedelta(seconds=3 * 14 + 900)
+    assert datetime.fromisoformat(output["enteredAt"]) == START + timedelta(seconds=3 * 14 + 900 + ticks)
     assert description["startDate"] == START
-    assert description["stopDate"] == START + timedelta(seconds=3 * 14 + 900)
+    assert description["stopDate"] == START + timedelta(seconds=3 * 14 + 900 + ticks)
     # AND (loose sanity, not a timing assert) the 942 simulated seconds took nothing like that in wall time
     assert wall < 30
 
