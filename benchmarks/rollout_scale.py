@@ -1,9 +1,12 @@
-"""How a first rollout scales: local figures, and what the same run would take and cost on AWS, as a markdown table.
+"""How a first rollout and the verify after it scale: local figures, and what the same runs would take and cost on
+AWS, as a markdown table.
 
 Generates an organization of N/4 member accounts (50 per OU under /Workloads), rolls out to 4 regions with the real
-definition and handlers (``LocalRun``, what ``orgsync run --scenario`` runs) and prints, per size:
+definition and handlers (``LocalRun``, what ``orgsync run --scenario`` runs), then verifies the same targets (what
+a daily schedule runs), and prints, per size and run:
 
-- **local wall time** of the execution and **peak memory** of the process (each size runs in a process of its own);
+- **local wall time** of the execution (and the time to seed the simulated world before it) and **peak memory** of
+  the process (each size runs in a process of its own);
 - **AWS API calls per account-region**, by API (the Lambdas' calls and the interpreter's S3 ItemReader/ResultWriter;
   Step Functions and Lambda's Invoke are counted as transitions and invocations instead);
 - **billed state transitions** (states entered in the parent and the child executions, plus retries),
@@ -15,7 +18,7 @@ definition and handlers (``LocalRun``, what ``orgsync run --scenario`` runs) and
 - **cost on AWS per run** at the prices of :mod:`benchmarks.pricing` (one place, with their date and region);
 
 then the same figures for the StackSets approach from its reported operation model, and a sensitivity line: the
-simulated time with every latency halved and doubled (``LatencyTable.scaled``).
+simulated time of the rollout with every latency halved and doubled (``LatencyTable.scaled``).
 
 Usage (from the repository root)::
 
@@ -86,55 +89,64 @@ def _api_counts(local: LocalRun) -> Counter[str]:
     return counts
 
 
-def measure(account_regions: int, latency_factor: float = 1.0, timeout: float = 7200) -> dict[str, Any]:
-    """Roll out over a generated organization of ``account_regions`` / 4 accounts; the figures as a dict."""
+def _run_figures(local: LocalRun, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run ``request`` to its end on ``local``; the figures of that execution alone (counters read before and after)."""
+    engine = local.engine
+    calls_before = _api_counts(local)
+    invocations_before = len(engine.invocations)
+    retries_before = len(engine.retry_sleeps)
+    started = time.perf_counter()
+    result = local.run(request, timeout=timeout)
+    wall = time.perf_counter() - started
+    if result.report is None:
+        raise SystemExit(f"{request['mode']}: execution {result.status} {result.error}: {result.cause}")
+    items = int(result.report["summary"]["total"])
+    calls = _api_counts(local) - calls_before
+    invocations = engine.invocations[invocations_before:]
+    transitions = engine.times.states_entered(result.execution_arn) + len(engine.retry_sleeps) - retries_before
+    gb_seconds = sum(i.simulated_seconds * i.memory_mb / 1024 for i in invocations)
+    aws_calls = {api: n for api, n in calls.items() if not api.startswith(NOT_COUNTED_AS_CALLS)}
+    return {
+        "mode": request["mode"],
+        "account_regions": items,
+        "status": result.status,
+        "by_status": result.report["summary"]["byStatus"],
+        "wall_s": wall,
+        "calls_per_ar": {api: n / items for api, n in sorted(aws_calls.items())},
+        "transitions_per_ar": transitions / items,
+        "invocations_per_ar": len(invocations) / items,
+        "gb_s_per_ar": gb_seconds / items,
+        "parent_events": len(local.history(result.execution_arn)),
+        "aws_s": engine.simulated_seconds(result.execution_arn) or 0.0,
+        "cost_usd": PRICES.cost(
+            aws_calls, transitions=transitions, invocations=len(invocations), gb_seconds=gb_seconds
+        ),
+    }
+
+
+def measure(account_regions: int, latency_factor: float = 1.0, timeout: float = 7200) -> list[dict[str, Any]]:
+    """Roll out over a generated organization of ``account_regions`` / 4 accounts, then verify it (what a daily
+    schedule runs); the figures of each run, with the process's peak memory and the time to seed the world."""
     accounts = account_regions // len(REGIONS)
+    started = time.perf_counter()
     with LocalRun(generated_scenario(accounts)) as local:
+        seed_s = time.perf_counter() - started
         if latency_factor != 1.0:
             latency.use(latency.active().scaled(latency_factor))
-        engine = local.engine
-        calls_before = _api_counts(local)
-        invocations_before = len(engine.invocations)
-        retries_before = len(engine.retry_sleeps)
-        started = time.perf_counter()
-        result = local.run({"targets": ["/Workloads"], "regions": REGIONS}, timeout=timeout)
-        wall = time.perf_counter() - started
-        if result.report is None:
-            raise SystemExit(f"{account_regions}: execution {result.status} {result.error}: {result.cause}")
-        items = int(result.report["summary"]["total"])
-        calls = _api_counts(local) - calls_before
-        invocations = engine.invocations[invocations_before:]
-        transitions = engine.times.states_entered(result.execution_arn) + len(engine.retry_sleeps) - retries_before
-        gb_seconds = sum(i.simulated_seconds * i.memory_mb / 1024 for i in invocations)
-        aws_calls = {api: n for api, n in calls.items() if not api.startswith(NOT_COUNTED_AS_CALLS)}
-        figures = {
-            "account_regions": items,
-            "status": result.status,
-            "by_status": result.report["summary"]["byStatus"],
-            "wall_s": wall,
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "calls_per_ar": {api: n / items for api, n in sorted(aws_calls.items())},
-            "transitions_per_ar": transitions / items,
-            "invocations_per_ar": len(invocations) / items,
-            "gb_s_per_ar": gb_seconds / items,
-            "parent_events": len(local.history(result.execution_arn)),
-            "aws_s": engine.simulated_seconds(result.execution_arn) or 0.0,
-            "cost_usd": PRICES.cost(
-                aws_calls, transitions=transitions, invocations=len(invocations), gb_seconds=gb_seconds
-            ),
-            "latency_factor": latency_factor,
-        }
-    return figures
+        request = {"targets": ["/Workloads"], "regions": REGIONS}
+        rows = [_run_figures(local, {**request, "mode": mode}, timeout) for mode in ("rollout", "verify")]
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return [{**row, "seed_s": seed_s, "peak_mib": peak_mib, "latency_factor": latency_factor} for row in rows]
 
 
-def measured_in_own_process(account_regions: int, latency_factor: float, timeout: float) -> dict[str, Any]:
+def measured_in_own_process(account_regions: int, latency_factor: float, timeout: float) -> list[dict[str, Any]]:
     """:func:`measure` in a fresh interpreter, so that each size's peak memory is its own."""
     command = [sys.executable, "-m", "benchmarks.rollout_scale", "--one", str(account_regions),
                "--latency-factor", str(latency_factor), "--timeout", str(timeout)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{account_regions} account-regions failed:\n{done.stderr[-3000:]}")
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    figures: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
@@ -153,21 +165,21 @@ def _short(api: str) -> str:
 def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> str:
     """The figures as the README shows them."""
     lines = [
-        "| account-regions | local wall time | peak memory | AWS API calls / account-region | transitions / "
-        "account-region | Lambda invocations / account-region | GB-s / account-region | parent history events | "
-        "simulated time on AWS | cost on AWS per run |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| account-regions | run | local wall time (world seeded in) | peak memory | AWS API calls / account-region "
+        "| transitions / account-region | Lambda invocations / account-region | GB-s / account-region | parent "
+        "history events | simulated time on AWS | cost on AWS per run |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         lines.append(
-            f"| {row['account_regions']:,} | {_duration(row['wall_s'])} | {row['peak_mib']:,.0f} MiB | "
-            f"{sum(row['calls_per_ar'].values()):.2f} | {row['transitions_per_ar']:.2f} | "
-            f"{row['invocations_per_ar']:.2f} | {row['gb_s_per_ar']:.3f} | {row['parent_events']} | "
-            f"{_duration(row['aws_s'])} | ${row['cost_usd']:.2f} |"
+            f"| {row['account_regions']:,} | {row['mode']} | {_duration(row['wall_s'])} ({_duration(row['seed_s'])}) | "
+            f"{row['peak_mib']:,.0f} MiB | {sum(row['calls_per_ar'].values()):.2f} | "
+            f"{row['transitions_per_ar']:.3f} | {row['invocations_per_ar']:.3f} | {row['gb_s_per_ar']:.3f} | "
+            f"{row['parent_events']} | {_duration(row['aws_s'])} | ${row['cost_usd']:.2f} |"
         )
     apis = sorted({api for row in rows for api in row["calls_per_ar"]})
     lines += ["", "AWS API calls per account-region, by API:", "",
-              "| API | " + " | ".join(f"{row['account_regions']:,}" for row in rows) + " |",
+              "| API | " + " | ".join(f"{row['account_regions']:,} {row['mode']}" for row in rows) + " |",
               "| --- | " + " | ".join("---:" for _ in rows) + " |"]
     for api in apis:
         lines.append(f"| {api} | " + " | ".join(f"{row['calls_per_ar'].get(api, 0.0):.3f}" for row in rows) + " |")
@@ -176,7 +188,7 @@ def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> s
               "30 min per StackSet with no changes at 800 accounts x 8 regions; scaled linearly:", "",
               "| account-regions | first rollout | rerun with no changes | cost on AWS per run |",
               "| ---: | ---: | ---: | ---: |"]
-    for row in rows:
+    for row in (row for row in rows if row["mode"] == "rollout"):
         accounts = row["account_regions"] / len(REGIONS)
         first = STACKSETS_FIRST_HOURS_PER_800_ACCOUNTS * 3600 * accounts / 800
         rerun = STACKSETS_NO_CHANGE_MINUTES_PER_6400_INSTANCES * 60 * row["account_regions"] / 6400
@@ -186,12 +198,13 @@ def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> s
               "replace an existing sync, or tell which regions deliver; the organization sync itself has no "
               "CloudFormation resource, hence the custom resources."]
     if sensitivity:
-        base = next((r for r in rows if r["account_regions"] == sensitivity[0]["account_regions"]), None)
+        base = next((r for r in rows if r["account_regions"] == sensitivity[0]["account_regions"]
+                     and r["mode"] == sensitivity[0]["mode"]), None)
         figures = [*([base] if base else []), *sensitivity]
         ordered = sorted(figures, key=lambda r: float(r["latency_factor"]))
         parts = [f"x{r['latency_factor']:g}: {_duration(r['aws_s'])}" for r in ordered]
-        lines += ["", f"Sensitivity of the simulated time on AWS at {sensitivity[0]['account_regions']:,} "
-                  f"account-regions, every latency scaled: {', '.join(parts)}."]
+        lines += ["", f"Sensitivity of the simulated time on AWS of a {sensitivity[0]['mode']} at "
+                  f"{sensitivity[0]['account_regions']:,} account-regions, every latency scaled: {', '.join(parts)}."]
     return "\n".join(lines)
 
 
@@ -210,12 +223,12 @@ def main(argv: list[str]) -> None:
         print(json.dumps(measure(args.one, args.latency_factor, args.timeout)), flush=True)
         return
     sizes = args.sizes or [*DEFAULT_SIZES, *([LARGE_SIZE] if args.with_100k else [])]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for size in sizes:
-        rows.append(measured_in_own_process(size, 1.0, args.timeout))
-        print(f"measured {size:,}: {json.dumps(rows[-1])}", file=sys.stderr, flush=True)
+        rows += measured_in_own_process(size, 1.0, args.timeout)
+        print(f"measured {size:,}: {json.dumps(rows[-2:])}", file=sys.stderr, flush=True)
     sensitivity = [
-        measured_in_own_process(args.sensitivity, factor, args.timeout) for factor in (0.5, 2.0)
+        measured_in_own_process(args.sensitivity, factor, args.timeout)[0] for factor in (0.5, 2.0)
     ] if args.sensitivity else []
     print(markdown(rows, sensitivity))
 
