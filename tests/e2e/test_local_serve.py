@@ -27,6 +27,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from machine_addresses import PROC_NET, connection_refused, listening_addresses, non_loopback_addresses
 from record_events import event_file, objects_file
 
 from workflow.functions import ALL_FUNCTIONS, LambdaFunction
@@ -34,7 +35,8 @@ from workflow.local.scenario import example_scenario_path
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = Path(__file__).with_name("events")
-AWS_CLI = [str(Path(sys.executable).with_name("aws"))]  # the awscli package's script, in this venv
+AWS_CLI = [str(Path(sys.executable).with_name("aws"))]
+ORGSYNC = [sys.executable, "-m", "workflow.cli"]  # the awscli package's script, in this venv
 AGGREGATOR = "300000000001"
 REGION = "ap-northeast-1"
 BUCKET = "acme-inventory"
@@ -420,6 +422,53 @@ def test_an_unreadable_scenario_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("orgsync: error: --scenario: broken.json: not valid JSON: ")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(not PROC_NET.is_dir(), reason="reads the listening sockets from Linux's /proc/net: not Linux")
+def test_it_listens_on_loopback_only(served: Served) -> None:
+    port = int(served.endpoint.rsplit(":", 1)[1])
+    # GIVEN the server's own sockets: it listens on 127.0.0.1 and nothing else (no 0.0.0.0, no IPv6 socket)
+    assert listening_addresses(served.process.pid) == {("127.0.0.1", port)}
+    # WHEN a client connects to the machine's other addresses on that port
+    others = non_loopback_addresses()
+    if not others:
+        pytest.skip("this machine has no address but loopback (/proc/net/fib_trie, /proc/net/if_inet6)")
+    # THEN every connection is refused, while loopback is answered
+    assert {address: connection_refused(address, port) for address in others} == dict.fromkeys(others, True)
+    assert not connection_refused("127.0.0.1", port)
+
+
+def test_ctrl_c_stops_a_server_promptly_with_exit_0_and_nothing_left(tmp_path: Path) -> None:
+    # Ctrl-C in a terminal sends SIGINT to the foreground process group: the server runs in a group of its own.
+    process = subprocess.Popen(
+        [*ORGSYNC, "local", "serve", "--scenario", str(example_scenario_path()), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_client_env(),
+        start_new_session=True,
+    )
+    try:
+        lines = _read_ready_lines(process, STARTUP_SECONDS)
+        assert "endpoint" in lines, f"the server did not print its two lines in {STARTUP_SECONDS} s: {lines}"
+        port = int(lines["endpoint"].rsplit(":", 1)[1])
+        assert aws(Served(process, lines["endpoint"], "", []), "sts", "get-caller-identity")["Account"] == AGGREGATOR
+        began = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=30)
+        stderr = process.stderr.read() if process.stderr else ""
+        assert code == 0, stderr
+        assert time.monotonic() - began < 15
+        assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=5)
+        with pytest.raises(ProcessLookupError):  # no process of the server's group is left
+            os.killpg(process.pid, 0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def test_sigterm_stops_the_server_promptly_with_exit_0(served: Served) -> None:
