@@ -9,12 +9,20 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from organizations_events import move_account_event
 
+from lambdas.enrolment import enrolment_input
+from lambdas.settings import Settings
 from workflow.cli import cli
+from workflow.console import state as lasting
+from workflow.enrolment_definition import ROLL_OUT, build_enrolment_definition
 from workflow.local.scenario import example_scenario_path
 
 EXAMPLE = str(example_scenario_path())
 TARGETS = {"targets": ["/Infrastructure"], "regions": ["ap-northeast-1", "us-east-1"]}
+#: The deployment the day rehearses: TARGETS are its default targets and regions (what an enrolment rolls out to).
+DEPLOYED = Settings(default_targets=tuple(TARGETS["targets"]), default_regions=tuple(TARGETS["regions"]))
+MANAGEMENT = "100000000001"  # the example organization's management account
 SANDBOX_BOB = "400000000006"
 NETWORK_HUB, NETWORK_HUB_NODE = "500000000001", "i-af11f3583183bb368"  # one of its two counted nodes
 
@@ -33,6 +41,22 @@ def run(state: Path, tmp_path: Path, **execution_input: Any) -> tuple[int, dict[
 
 def statuses(report: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {(r["accountId"], r["region"]): r["status"] for r in report["results"]}
+
+
+def syncs(state: Path) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Every sync of the lasting world, by account, region and name, as the state keeps it."""
+    return {(s["accountId"], s["region"], s["name"]): s for s in lasting.load_state(state).syncs}
+
+
+def untimed(associations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Associations without their times (``created``, ``lastExecution``)."""
+    return [{k: v for k, v in a.items() if k not in ("created", "lastExecution")} for a in associations]
+
+
+def organization_ids(state: Path, *ou_paths: str) -> list[str]:
+    """The ids the lasting world's organization gives these OU paths (what an Organizations event names)."""
+    with lasting.open_world(lasting.load_state(state), save=False) as world:
+        return [world.aws.ou_id(path) for path in ou_paths]
 
 
 def test_a_day_in_the_life(tmp_path: Path) -> None:
@@ -75,6 +99,7 @@ def test_a_day_in_the_life(tmp_path: Path) -> None:
         ("200000000003", "us-east-1"): 1,
     }
     # WHEN an account is moved into that OU
+    source_ou = lasting.parse(lasting.load_state(state)).account_named("sandbox-bob").ou_path
     moved = invoke("local", "move-account", "sandbox-bob", "/Infrastructure", "--state", str(state))
     assert moved.exit_code == 0, moved.stderr
     # THEN the scheduled verify finds the syncs created yesterday in place, and the moved account MISSING
@@ -85,11 +110,24 @@ def test_a_day_in_the_life(tmp_path: Path) -> None:
         found.pop((SANDBOX_BOB, "us-east-1")) == "MISSING" and found.pop((SANDBOX_BOB, "ap-northeast-1")) == "MISSING"
     )
     assert set(found.values()) == {"IN_SYNC"}
-    # WHEN the enrolment rollout runs
-    code, enrolment = run(state, tmp_path)
+    # WHEN the enrolment rollout runs: the input the enrolment function makes of the move's MoveAccount event, which
+    # the enrolment state machine hands to the rollout as it is
+    assert build_enrolment_definition()["States"][ROLL_OUT]["Parameters"]["Input.$"] == "$$.Execution.Input"
+    destination, source = organization_ids(state, "/Infrastructure", source_ou)
+    event = move_account_event(SANDBOX_BOB, destination, "day-1", management=MANAGEMENT, source_parent=source)
+    enrolment_run = enrolment_input(event, DEPLOYED)
+    assert enrolment_run == {"mode": "rollout", "targets": [SANDBOX_BOB], "within": ["/Infrastructure"]}
+    before_enrolment = syncs(state)
+    # (the deployed default regions complete it on AWS; the local deployment has no defaults, so run() names them)
+    code, enrolment = run(state, tmp_path, **enrolment_run)
+    # THEN that account alone was rolled out: its syncs created, every other sync as it was
     assert code == 0
-    assert statuses(enrolment)[(SANDBOX_BOB, "us-east-1")] == "CREATED"
-    assert {s for key, s in statuses(enrolment).items() if key[0] != SANDBOX_BOB} == {"IN_SYNC"}
+    assert statuses(enrolment) == {(SANDBOX_BOB, region): "CREATED" for region in TARGETS["regions"]}
+    after_enrolment = syncs(state)
+    assert {k: v for k, v in after_enrolment.items() if k[0] != SANDBOX_BOB} == before_enrolment
+    assert {k for k in after_enrolment if k[0] == SANDBOX_BOB} == {
+        (SANDBOX_BOB, region, "org-inventory") for region in TARGETS["regions"]
+    }
     # THEN verify is green, and its report can be read again from the state by its execution ARN
     code, green = run(state, tmp_path, mode="verify")
     assert code == 0 and set(statuses(green).values()) == {"IN_SYNC"}
@@ -233,3 +271,107 @@ def test_coverage_runs_its_verify_on_the_lasting_world(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     # the markers the earlier rollout's syncs wrote are still in the bucket
     assert sorted(report["covered"]) == ["500000000001", "500000000002"] and report["notCovered"] == []
+
+
+def test_plan_over_a_lasting_state_sees_the_world_as_left_and_changes_nothing_in_it(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    # GIVEN a lasting world the commands changed: rolled out, a sync deleted by hand, an account moved in
+    assert invoke("local", "init", "--scenario", EXAMPLE, "--state", str(state)).exit_code == 0
+    run(state, tmp_path)
+    assert (
+        invoke("local", "delete-sync", "network-hub", "us-east-1", "org-inventory", "--state", str(state)).exit_code
+        == 0
+    )
+    assert invoke("local", "move-account", "sandbox-bob", "/Infrastructure", "--state", str(state)).exit_code == 0
+    before = json.loads((state / "state.json").read_bytes())
+    kept = tmp_path / "before"
+    kept.mkdir()
+    (kept / "state.json").write_bytes((state / "state.json").read_bytes())
+    # WHEN a plan runs over it
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(TARGETS))
+    planned = invoke("plan", "--state", str(state), "--input", str(path), "--json")
+    assert planned.exit_code == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    # THEN it sees that world: the sync deleted by hand and the moved account to create, the rest in place
+    actions = {(r["accountId"], r["region"]): r["plannedAction"] for r in plan["results"]}
+    assert actions == {
+        (NETWORK_HUB, "ap-northeast-1"): "NONE",
+        (NETWORK_HUB, "us-east-1"): "CREATE",
+        ("500000000002", "ap-northeast-1"): "NONE",
+        ("500000000002", "us-east-1"): "NONE",
+        (SANDBOX_BOB, "ap-northeast-1"): "CREATE",
+        (SANDBOX_BOB, "us-east-1"): "CREATE",
+    }
+    # AND changes nothing in it: the organization, the syncs, the bucket policy and every object are as they were;
+    # what it adds is its own record under orgsync/ (its report, items file and Map results, as on AWS), and the
+    # simulated time its run took
+    after = json.loads((state / "state.json").read_bytes())
+    for part in ("scenario", "syncs", "bucketPolicy"):
+        assert after[part] == before[part], part
+    # The associations kept are as they were; the state keeps an account-region's associations once something
+    # reached it, and the plan reached the moved account: what it added there is what that world held already (the
+    # scenario's, seeded when first reached; their times are that moment's)
+    associations_before = {(a["accountId"], a["region"]): a["associations"] for a in before["associations"]}
+    associations_after = {(a["accountId"], a["region"]): a["associations"] for a in after["associations"]}
+    assert {key: associations_after[key] for key in associations_before} == associations_before
+    first_reached = set(associations_after) - set(associations_before)
+    assert first_reached == {(SANDBOX_BOB, "ap-northeast-1"), (SANDBOX_BOB, "us-east-1")}
+    with lasting.open_world(lasting.load_state(kept), save=False) as world:
+        held = {
+            key: [a.to_document() for a in world.aws.associations.backend(*key).associations.values()]
+            for key in first_reached
+        }
+    assert {key: untimed(associations_after[key]) for key in first_reached} == {
+        key: untimed(documents) for key, documents in held.items()
+    }
+    objects_before = {o["key"]: o for o in before["objects"]}
+    objects_after = {o["key"]: o for o in after["objects"]}
+    assert {key: objects_after.get(key) for key in objects_before} == objects_before
+    added = sorted(set(objects_after) - set(objects_before))
+    execution = plan["executionName"]
+    assert added and all(
+        key.startswith((f"orgsync/reports/{execution}/", f"orgsync/runs/{execution}/", "orgsync/runs/map-results/"))
+        for key in added
+    ), added
+    assert after["clock"] >= before["clock"]
+    # AND the next verify still finds the world as the commands left it
+    code, verify = run(state, tmp_path, mode="verify")
+    assert code == 1
+    assert {key for key, status in statuses(verify).items() if status == "MISSING"} == {
+        (NETWORK_HUB, "us-east-1"),
+        (SANDBOX_BOB, "ap-northeast-1"),
+        (SANDBOX_BOB, "us-east-1"),
+    }
+
+
+@pytest.mark.parametrize("cache", ["XDG_CACHE_HOME", "HOME"])
+def test_the_default_state_is_under_the_users_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: str
+) -> None:
+    # GIVEN no --state and no ORGSYNC_STATE_DIR: $XDG_CACHE_HOME/orgsync/local, else ~/.cache/orgsync/local
+    monkeypatch.delenv("ORGSYNC_STATE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    if cache == "XDG_CACHE_HOME":
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        expected = tmp_path / "cache" / "orgsync" / "local"
+    else:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+        expected = tmp_path / "home" / ".cache" / "orgsync" / "local"
+    # WHEN the world is seeded and changed without --state
+    seeded = invoke("local", "init", "--scenario", EXAMPLE)
+    assert seeded.exit_code == 0, seeded.stderr
+    assert seeded.stdout.startswith(f"seeded {expected} from ")
+    start = lasting.load_state(expected).now
+    assert invoke("local", "advance", "1h").exit_code == 0
+    assert invoke("local", "move-account", "sandbox-bob", "/Infrastructure").exit_code == 0
+    # THEN it lives there, and only there, and a plan without --state sees it
+    assert sorted(p.relative_to(tmp_path).parts[0] for p in tmp_path.rglob("state.json")) == [
+        expected.relative_to(tmp_path).parts[0]
+    ]
+    assert (lasting.load_state(expected).now - start).total_seconds() == 3600
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(TARGETS))
+    planned = invoke("plan", "--input", str(path), "--json")
+    assert planned.exit_code == 0, planned.stderr
+    assert {r["accountId"] for r in json.loads(planned.stdout)["results"]} == {NETWORK_HUB, "500000000002", SANDBOX_BOB}

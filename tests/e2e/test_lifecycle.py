@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from call_recording import READ_PREFIXES, CallRecorder
 from call_recording import writes as writes_to
+from organizations_events import move_account_event
 
 from lambdas.enrolment import enrolment_input
 from lambdas.settings import Settings
@@ -359,34 +360,6 @@ def test_scheduled_rollout_enrols_an_account_new_to_a_target_ou(org: LocalRun) -
     assert {(late, r) for r in REGIONS} <= set(after)
 
 
-def move_account_event(account_id: str, destination_parent: str, event_id: str) -> dict[str, Any]:
-    """MoveAccount as EventBridge delivers it from CloudTrail (the shape of tests/unit/lambdas/test_enrolment.py)."""
-    return {
-        "version": "0",
-        "id": event_id,
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.organizations",
-        "account": MANAGEMENT,
-        "time": "2026-11-28T12:00:00Z",
-        "region": "us-east-1",
-        "resources": [],
-        "detail": {
-            "eventVersion": "1.08",
-            "eventSource": "organizations.amazonaws.com",
-            "eventName": "MoveAccount",
-            "awsRegion": "us-east-1",
-            "eventType": "AwsApiCall",
-            "recipientAccountId": MANAGEMENT,
-            "requestParameters": {
-                "accountId": account_id,
-                "sourceParentId": "r-0000",
-                "destinationParentId": destination_parent,
-            },
-            "responseElements": None,
-        },
-    }
-
-
 def test_account_moved_into_a_target_ou_is_enrolled_alone(org: LocalRun) -> None:
     # GIVEN the Prod OU rolled out, then sandbox-1 moved into it
     run(org, targets=[PROD])
@@ -394,7 +367,8 @@ def test_account_moved_into_a_target_ou_is_enrolled_alone(org: LocalRun) -> None
     moved = "220000000011"
     org.aws.move_account(moved, PROD)
     # WHEN the enrolment path turns the MoveAccount event into an execution input and it runs
-    execution_input = enrolment_input(move_account_event(moved, org.aws.ou_id(PROD), "e-1"), DEPLOYED)
+    event = move_account_event(moved, org.aws.ou_id(PROD), "e-1", management=MANAGEMENT)
+    execution_input = enrolment_input(event, DEPLOYED)
     assert execution_input == {"mode": "rollout", "targets": [moved], "within": [PROD]}
     result = run(org, **execution_input)
     # THEN that account alone is rolled out; nothing else was looked at or changed
@@ -408,7 +382,8 @@ def test_account_moved_outside_the_targets_is_skipped_not_rolled_out(org: LocalR
     # GIVEN prod-b moved out of Prod into Sandbox (not a target OU)
     moved = "210000000011"
     org.aws.move_account(moved, "/Sandbox")
-    execution_input = enrolment_input(move_account_event(moved, org.aws.ou_id("/Sandbox"), "e-2"), DEPLOYED)
+    event = move_account_event(moved, org.aws.ou_id("/Sandbox"), "e-2", management=MANAGEMENT)
+    execution_input = enrolment_input(event, DEPLOYED)
     assert execution_input is not None
     # WHEN the enrolment execution runs
     result = run(org, **execution_input)

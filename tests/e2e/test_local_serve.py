@@ -27,12 +27,16 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from machine_addresses import PROC_NET, connection_refused, listening_addresses, non_loopback_addresses
+from record_events import event_file, objects_file
 
+from workflow.functions import ALL_FUNCTIONS, LambdaFunction
 from workflow.local.scenario import example_scenario_path
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = Path(__file__).with_name("events")
-AWS_CLI = [str(Path(sys.executable).with_name("aws"))]  # the awscli package's script, in this venv
+AWS_CLI = [str(Path(sys.executable).with_name("aws"))]
+ORGSYNC = [sys.executable, "-m", "workflow.cli"]  # the awscli package's script, in this venv
 AGGREGATOR = "300000000001"
 REGION = "ap-northeast-1"
 BUCKET = "acme-inventory"
@@ -335,26 +339,28 @@ def test_teardown_with_the_aws_cli_deletes_only_ours(served: Served) -> None:
     assert [s["SyncName"] for s in kept["ResourceDataSyncItems"]] == ["acme-legacy-inventory"]
 
 
-@pytest.mark.parametrize(
-    ("function", "event"),
-    [
-        ("ResolveTargets", "resolve-targets"),
-        ("ReconcileSync", "reconcile-sync"),
-        ("CheckMarker", "check-marker"),
-        ("RecordFailure", "record-failure"),
-        ("Summarize", "summarize"),
-    ],
-)
+@pytest.mark.parametrize("function", ALL_FUNCTIONS, ids=[f.name for f in ALL_FUNCTIONS])
 def test_lambda_invoke_of_each_task_function_with_a_recorded_event(
-    served: Served, function: str, event: str, tmp_path: Path
+    served: Served, function: LambdaFunction, tmp_path: Path
 ) -> None:
+    # Every function the state machine calls (a new one in ALL_FUNCTIONS fails here until its event is recorded:
+    # record_events.py), in the catalogue's order: ResolveTargets first, writing the recorded run's items file that
+    # ClaimAccountRegions and Summarize read; ClaimAccountRegions takes the lease ReleaseAccountRegions gives back.
+    event = event_file(function)
+    assert event.is_file(), f"no recorded event for {function.name}: run tests/e2e/record_events.py"
+    if objects_file(function).is_file():
+        # What the recorded run's Distributed Map wrote and the event names (Summarize: the Map Run's manifest and
+        # result files), put where the Map would have put them.
+        s3 = boto(served, "s3")
+        for key, body in json.loads(objects_file(function).read_text()).items():
+            s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode())
     out = tmp_path / "payload.json"
     answer = aws(
-        served, "lambda", "invoke", "--function-name", function, "--payload", f"fileb://{EVENTS / event}.json", str(out)
+        served, "lambda", "invoke", "--function-name", function.name, "--payload", f"fileb://{event}", str(out)
     )
     assert answer == {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
     payload = json.loads(out.read_text())
-    assert "errorType" not in payload
+    assert isinstance(payload, dict) and "errorType" not in payload, payload
 
 
 def test_lambda_invoke_of_a_failing_function_reports_it_as_lambda_does(served: Served, tmp_path: Path) -> None:
@@ -416,6 +422,53 @@ def test_an_unreadable_scenario_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.startswith("orgsync: error: --scenario: broken.json: not valid JSON: ")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.skipif(not PROC_NET.is_dir(), reason="reads the listening sockets from Linux's /proc/net: not Linux")
+def test_it_listens_on_loopback_only(served: Served) -> None:
+    port = int(served.endpoint.rsplit(":", 1)[1])
+    # GIVEN the server's own sockets: it listens on 127.0.0.1 and nothing else (no 0.0.0.0, no IPv6 socket)
+    assert listening_addresses(served.process.pid) == {("127.0.0.1", port)}
+    # WHEN a client connects to the machine's other addresses on that port
+    others = non_loopback_addresses()
+    if not others:
+        pytest.skip("this machine has no address but loopback (/proc/net/fib_trie, /proc/net/if_inet6)")
+    # THEN every connection is refused, while loopback is answered
+    assert {address: connection_refused(address, port) for address in others} == dict.fromkeys(others, True)
+    assert not connection_refused("127.0.0.1", port)
+
+
+def test_ctrl_c_stops_a_server_promptly_with_exit_0_and_nothing_left(tmp_path: Path) -> None:
+    # Ctrl-C in a terminal sends SIGINT to the foreground process group: the server runs in a group of its own.
+    process = subprocess.Popen(
+        [*ORGSYNC, "local", "serve", "--scenario", str(example_scenario_path()), "--port", "0"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_client_env(),
+        start_new_session=True,
+    )
+    try:
+        lines = _read_ready_lines(process, STARTUP_SECONDS)
+        assert "endpoint" in lines, f"the server did not print its two lines in {STARTUP_SECONDS} s: {lines}"
+        port = int(lines["endpoint"].rsplit(":", 1)[1])
+        assert aws(Served(process, lines["endpoint"], "", []), "sts", "get-caller-identity")["Account"] == AGGREGATOR
+        began = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=30)
+        stderr = process.stderr.read() if process.stderr else ""
+        assert code == 0, stderr
+        assert time.monotonic() - began < 15
+        assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=5)
+        with pytest.raises(ProcessLookupError):  # no process of the server's group is left
+            os.killpg(process.pid, 0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def test_sigterm_stops_the_server_promptly_with_exit_0(served: Served) -> None:
