@@ -188,6 +188,25 @@ def call(action: str, function: Callable[..., T], /, **kwargs: Any) -> T:
         raise AwsUnavailable(f"{action} failed after {MAX_ATTEMPTS} attempts ({type(exc).__name__}: {exc})") from exc
 
 
+def read_object(s3: Any, bucket: str, key: str) -> tuple[bytes, str]:
+    """The body and ETag of ``s3://bucket/key``, the body read inside :func:`call`: a read timeout or a dropped
+    connection while the body streams is translated like one during the request.
+
+    >>> class Body:
+    ...     def read(self): return b"{}"
+    >>> class S3:
+    ...     def get_object(self, **kw): return {"Body": Body(), "ETag": '"abc"'}
+    >>> read_object(S3(), "b", "k")
+    (b'{}', '"abc"')
+    """
+
+    def get(**kwargs: Any) -> tuple[bytes, str]:
+        response = s3.get_object(**kwargs)
+        return response["Body"].read(), str(response.get("ETag", ""))
+
+    return call(f"s3:GetObject on s3://{bucket}/{key}", get, Bucket=bucket, Key=key)
+
+
 def list_object_pages(s3: Any, bucket: str, prefix: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """Every page of ``ListObjectsV2`` of ``prefix`` in ``bucket`` (``kwargs``: ``Delimiter``, ``MaxKeys``), each
     page one :func:`call`: a paginator's iteration would make its calls outside it, untranslated and unchecked

@@ -43,7 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lambdas.aws import call, list_object_pages
+from lambdas.aws import list_object_pages, read_object
 from lambdas.models import Outcome, RunParameters, Status, Verification
 from lambdas.parallel import READ_WORKERS, bounded_map
 from lambdas.statuses import PENDING_CAUSE, STATUSES
@@ -238,11 +238,7 @@ def accounts_in_bucket(s3: S3Client, bucket: str, prefix: str) -> set[str]:
 
 def _instance_status(s3: S3Client, bucket: str, key: str) -> str | None:
     """``InstanceStatus`` from a JsonSerDe file (one JSON object a line); None when no line carries it."""
-    # The body is read inside the call: a read timeout or a dropped connection while streaming it is translated too.
-    raw: bytes = call(
-        f"s3:GetObject on s3://{bucket}/{key}", lambda **kwargs: s3.get_object(**kwargs)["Body"].read(),
-        Bucket=bucket, Key=key,
-    )
+    raw, _ = read_object(s3, bucket, key)
     body = raw.decode("utf-8", errors="replace")
     for line in body.splitlines():
         line = line.strip()

@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.aws import call, list_object_pages
+from lambdas.aws import list_object_pages, read_object
 from lambdas.models import Outcome, RunParameters
 from lambdas.parallel import bounded_map
 
@@ -43,8 +43,8 @@ class MapResultsUnreadable(Exception):
 
 
 def _get(s3: Any, bucket: str, key: str) -> Any:
-    response = call(f"s3:GetObject on s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)
-    return json.loads(response["Body"].read())
+    body, _ = read_object(s3, bucket, key)
+    return json.loads(body)
 
 
 def _is_outcome(value: Any) -> bool:
