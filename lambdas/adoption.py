@@ -28,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from lambdas.aws import call
+from lambdas.aws import call, list_object_pages
 from lambdas.marker import check_marker
 from lambdas.models import Destination, Outcome, Status, TargetItem
 
@@ -59,18 +59,13 @@ def read_adoptions(s3: Any, destination: Destination) -> dict[tuple[str, str], s
     """Every adoption of ``destination``: ``(account, region) -> sync name`` (a listing of keys, paginated)."""
     bucket, prefix = destination.bucket, adoptions_prefix(destination)
     found: dict[tuple[str, str], str] = {}
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, **({"ContinuationToken": token} if token else {})}
-        page = call(f"s3:ListObjectsV2 on s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
+    for page in list_object_pages(s3, bucket, prefix):
         for obj in page.get("Contents", []):
             parsed = parse_adoption_key(obj["Key"])
             if parsed is not None:
                 account, region, name = parsed
                 found[(account, region)] = name
-        if not page.get("IsTruncated"):
-            return found
-        token = page["NextContinuationToken"]
+    return found
 
 
 def with_adoptions(items: list[TargetItem], adoptions: dict[tuple[str, str], str]) -> list[TargetItem]:

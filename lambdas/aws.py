@@ -25,7 +25,7 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -186,6 +186,50 @@ def call(action: str, function: Callable[..., T], /, **kwargs: Any) -> T:
         # EndpointConnectionError, ConnectTimeoutError (ConnectionError), ReadTimeoutError, ConnectionClosedError
         # (HTTPClientError): their text names the endpoint, never a credential.
         raise AwsUnavailable(f"{action} failed after {MAX_ATTEMPTS} attempts ({type(exc).__name__}: {exc})") from exc
+
+
+def read_object(s3: Any, bucket: str, key: str) -> tuple[bytes, str]:
+    """The body and ETag of ``s3://bucket/key``, the body read inside :func:`call`: a read timeout or a dropped
+    connection while the body streams is translated like one during the request.
+
+    >>> class Body:
+    ...     def read(self): return b"{}"
+    >>> class S3:
+    ...     def get_object(self, **kw): return {"Body": Body(), "ETag": '"abc"'}
+    >>> read_object(S3(), "b", "k")
+    (b'{}', '"abc"')
+    """
+
+    def get(**kwargs: Any) -> tuple[bytes, str]:
+        response = s3.get_object(**kwargs)
+        return response["Body"].read(), str(response.get("ETag", ""))
+
+    return call(f"s3:GetObject on s3://{bucket}/{key}", get, Bucket=bucket, Key=key)
+
+
+def list_object_pages(s3: Any, bucket: str, prefix: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every page of ``ListObjectsV2`` of ``prefix`` in ``bucket`` (``kwargs``: ``Delimiter``, ``MaxKeys``), each
+    page one :func:`call`: a paginator's iteration would make its calls outside it, untranslated and unchecked
+    against the time left.
+
+    >>> class S3:
+    ...     def list_objects_v2(self, **kw):
+    ...         token = int(kw.get("ContinuationToken", 0))
+    ...         return {"Contents": [{"Key": f"p/{token}"}], "IsTruncated": token < 1, "NextContinuationToken": "1"}
+    >>> [page["Contents"][0]["Key"] for page in list_object_pages(S3(), "b", "p/")]
+    ['p/0', 'p/1']
+    """
+    action = f"s3:ListObjectsV2 on s3://{bucket}/{prefix}"
+    token: str | None = None
+    while True:
+        page: dict[str, Any] = call(
+            action, s3.list_objects_v2, Bucket=bucket, Prefix=prefix, **kwargs,
+            **({"ContinuationToken": token} if token else {}),
+        )
+        yield page
+        if not page.get("IsTruncated"):
+            return
+        token = page["NextContinuationToken"]
 
 
 @dataclass(frozen=True)

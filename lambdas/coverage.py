@@ -43,6 +43,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lambdas.aws import list_object_pages, read_object
 from lambdas.models import Outcome, RunParameters, Status, Verification
 from lambdas.parallel import READ_WORKERS, bounded_map
 from lambdas.statuses import PENDING_CAUSE, STATUSES
@@ -212,7 +213,7 @@ def type_folders(s3: S3Client, bucket: str, prefix: str) -> list[str]:
     """
     root = _root(prefix)
     folders: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root, Delimiter="/"):
+    for page in list_object_pages(s3, bucket, root, Delimiter="/"):
         for common in page.get("CommonPrefixes", []):
             folder = str(common.get("Prefix", ""))
             if ":" in folder[len(root) :]:
@@ -227,7 +228,7 @@ def accounts_in_bucket(s3: S3Client, bucket: str, prefix: str) -> set[str]:
     """
     base = f"{_root(prefix)}{INSTANCE_INFORMATION}/"
     found: set[str] = set()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base, Delimiter="/"):
+    for page in list_object_pages(s3, bucket, base, Delimiter="/"):
         for common in page.get("CommonPrefixes", []):
             match = _ACCOUNT_PREFIX.search(common.get("Prefix", ""))
             if match:
@@ -237,7 +238,8 @@ def accounts_in_bucket(s3: S3Client, bucket: str, prefix: str) -> set[str]:
 
 def _instance_status(s3: S3Client, bucket: str, key: str) -> str | None:
     """``InstanceStatus`` from a JsonSerDe file (one JSON object a line); None when no line carries it."""
-    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", errors="replace")
+    raw, _ = read_object(s3, bucket, key)
+    body = raw.decode("utf-8", errors="replace")
     for line in body.splitlines():
         line = line.strip()
         if not line:
@@ -265,7 +267,7 @@ class _BucketScan:
         self._lock = threading.Lock()
 
     def folder(self, s3: S3Client, bucket: str, folder: str) -> None:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=folder):
+        for page in list_object_pages(s3, bucket, folder):
             self._page([obj["Key"] for obj in page.get("Contents", [])])
 
     def _page(self, keys: list[str]) -> None:

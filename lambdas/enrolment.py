@@ -126,13 +126,24 @@ def start_enrolment(event: Mapping[str, Any], settings: Settings, sfn: SFNClient
 
     Example: ``start_enrolment(event, Settings.from_env(), boto3.client("stepfunctions"), arn)``.
     """
+    # Imported here, as in _start: the pure functions above load without boto3.
+    from lambdas.aws import AwsCallFailed, call
+
     payload = enrolment_input(event, settings)
     if payload is None:
         return None
     name = execution_name(event, payload["targets"][0])
     try:
-        response = sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
-    except sfn.exceptions.ExecutionAlreadyExists:
+        response = call(
+            f"states:StartExecution of {name}",
+            sfn.start_execution,
+            stateMachineArn=state_machine_arn,
+            name=name,
+            input=json.dumps(payload),
+        )
+    except AwsCallFailed as error:
+        if error.code != "ExecutionAlreadyExists":
+            raise
         return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
     return response["executionArn"]
 

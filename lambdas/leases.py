@@ -135,13 +135,13 @@ class LeaseTable:
 def read_table(s3: Any, bucket: str) -> LeaseTable:
     """The lease table of ``bucket`` and the ETag it was read at (an absent table is empty, ETag None)."""
     try:
-        response = aws.call(f"s3:GetObject on s3://{bucket}/{LEASES_KEY}", s3.get_object, Bucket=bucket, Key=LEASES_KEY)
+        body, etag = aws.read_object(s3, bucket, LEASES_KEY)
     except aws.AwsCallFailed as error:
         if error.code in {"NoSuchKey", "404"}:
             return LeaseTable((), None)
         raise
-    document = json.loads(response["Body"].read())
-    return LeaseTable(tuple(Lease.from_dict(raw) for raw in document.get("leases", [])), str(response["ETag"]))
+    document = json.loads(body)
+    return LeaseTable(tuple(Lease.from_dict(raw) for raw in document.get("leases", [])), etag)
 
 
 def write_table(s3: Any, bucket: str, leases: Iterable[Lease], read: LeaseTable) -> bool:

@@ -19,10 +19,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lambdas import clock, report
-from lambdas.aws import error_code, translate
+from lambdas.aws import AwsCallFailed, call
 from lambdas.causes import error_message
 from lambdas.errors import MarkerNotYetWritten, S3WriteFailed
 from lambdas.models import Outcome, Status, TargetItem, Verification
@@ -55,13 +53,19 @@ def marker_written_at(s3: Any, bucket: str, key: str) -> datetime | None:
     A listing of the exact key rather than HeadObject: HeadObject answers 403 instead of 404 for a missing key
     unless the caller may list the whole bucket, while a listing is granted by ``s3:ListBucket`` conditioned on
     ``s3:prefix`` (the markers' prefix) and says "absent" unambiguously.
+
+    Through :func:`lambdas.aws.call`, like every AWS call: throttling, a transient fault, a connection error or a
+    read timeout that outlasted boto's retries is :class:`~lambdas.errors.Throttled` or
+    :class:`~lambdas.errors.AwsUnavailable`, which the batch and the state machine retry.
     """
     try:
-        response = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
-    except ClientError as exc:
-        if error_code(exc) in NOT_FOUND_CODES:
+        response = call(
+            f"s3:ListBucket on s3://{bucket}/{key}", s3.list_objects_v2, Bucket=bucket, Prefix=key, MaxKeys=1
+        )
+    except AwsCallFailed as error:
+        if error.code in NOT_FOUND_CODES:
             return None
-        raise translate(exc, f"s3:ListBucket on s3://{bucket}/{key}") from exc
+        raise
     for obj in response.get("Contents", []):
         if obj["Key"] == key:
             written: datetime = obj["LastModified"]

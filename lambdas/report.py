@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas import clock
-from lambdas.aws import ClientProvider, call
+from lambdas.aws import ClientProvider, call, read_object
 from lambdas.models import AccountTargets, Outcome, RunParameters, Status, Summary, TargetItem
 from lambdas.results import collect_outcomes
 
@@ -81,8 +81,8 @@ def _put_json(s3: Any, bucket: str, key: str, document: Any) -> None:
 
 
 def _get_json(s3: Any, bucket: str, key: str) -> Any:
-    response = call(f"s3:GetObject on s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)
-    return json.loads(response["Body"].read())
+    body, _ = read_object(s3, bucket, key)
+    return json.loads(body)
 
 
 def write_outcomes(s3: Any, run: RunParameters, key: str, outcomes: list[Outcome]) -> str:

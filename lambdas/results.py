@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from lambdas.aws import call
+from lambdas.aws import list_object_pages, read_object
 from lambdas.models import Outcome, RunParameters
 from lambdas.parallel import bounded_map
 
@@ -43,8 +43,8 @@ class MapResultsUnreadable(Exception):
 
 
 def _get(s3: Any, bucket: str, key: str) -> Any:
-    response = call(f"s3:GetObject on s3://{bucket}/{key}", s3.get_object, Bucket=bucket, Key=key)
-    return json.loads(response["Body"].read())
+    body, _ = read_object(s3, bucket, key)
+    return json.loads(body)
 
 
 def _is_outcome(value: Any) -> bool:
@@ -100,16 +100,9 @@ def map_run_outcomes(s3: Any, map_results: Mapping[str, Any]) -> list[Outcome]:
 def record_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     """Every outcome record's key under ``prefix`` (ListObjectsV2, page by page)."""
     keys: list[str] = []
-    token: str | None = None
-    while True:
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
-        if token:
-            kwargs["ContinuationToken"] = token
-        page = call(f"s3:ListObjectsV2 on s3://{bucket}/{prefix}", s3.list_objects_v2, **kwargs)
+    for page in list_object_pages(s3, bucket, prefix):
         keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".json"))
-        if not page.get("IsTruncated"):
-            return keys
-        token = page["NextContinuationToken"]
+    return keys
 
 
 def collect_outcomes(

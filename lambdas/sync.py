@@ -306,10 +306,14 @@ def reconcile(item: TargetItem, ssm_factory: Callable[[TargetItem], Any]) -> Rec
     try:
         ssm = ssm_factory(item)
     except AccessDenied as exc:
+        # STS answers a missing role and a trust policy that does not trust the caller alike: say both, and where
+        # to look first (an account that joined a target OU gets the role from the StackSet's automatic deployment).
+        role, account = item.run.memberRoleName, item.accountId
         return Reconciled(
             Status.ACCESS_DENIED,
-            f"{exc}. Deploy {item.run.memberRoleName} to account {item.accountId} (the StackSet) or fix its trust "
-            f"policy.",
+            f"{exc}. The member role {role} is not deployed in account {account}, or its trust policy does not "
+            f"trust this deployment: check the member-role StackSet's instance for account {account} (its status "
+            f"and status reason); once it is CURRENT, the next rollout reaches the account.",
             reconciledAt=started,
         )
     # Imported here: the registry imports every mode, and the modes build on this module.

@@ -78,6 +78,26 @@ def reconcile_verify(ssm: Any, item: TargetItem) -> Reconciled:
     return denials_as_outcomes(started, classified)
 
 
+def missing_cause(s3: Any, item: TargetItem) -> str:
+    """Why ``item``'s account-region may have no sync, from what the bucket shows: the account's marker (SSM writes
+    it for any sync of the account that reaches the destination; one listing per account, shared by its regions).
+
+    No marker: nothing from the account ever reached the destination, so the account was never rolled out (not
+    enrolled yet: it joined the targets after the last rollout, or its enrolment gave up waiting for the member
+    role). A marker: the account delivered before, and this region has no sync.
+    """
+    destination = item.run.destination
+    key = marker_key(destination.prefix, item.accountId)
+    if marker_written_at(s3, destination.bucket, key) is None:
+        return (
+            f"Account {item.accountId} is not enrolled yet: nothing of it has reached s3://{destination.bucket}/"
+            f"{destination.prefix} (no test.json marker), so it was never rolled out, or joined the targets after "
+            f"the last rollout (an enrolment gives up when the member role does not come). The next rollout, or the "
+            f"account's enrolment, creates its syncs."
+        )
+    return f"Account {item.accountId} delivered before (its test.json marker is there); this region has no sync."
+
+
 def check_marker_once(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> Outcome:
     """``Check marker`` in verify mode: one HeadObject, no waiting; an existing sync's marker has long been due.
 
@@ -86,6 +106,8 @@ def check_marker_once(s3: Any, item: TargetItem, reconciled: dict[str, Any]) -> 
         check_marker_once(s3, item, {"status": "IN_SYNC", "detail": "...", "existingSync": None})
     """
     verdict = Verdict(Status(reconciled["status"]), str(reconciled.get("detail") or ""), reconciled.get("existingSync"))
+    if verdict.status is Status.MISSING:
+        verdict = replace(verdict, detail=f"{verdict.detail} {missing_cause(s3, item)}")
     if STATUSES[verdict.status].marker is not MarkerRule.NONE:
         destination = item.run.destination
         key = marker_key(destination.prefix, item.accountId)

@@ -17,7 +17,9 @@ from unittest import mock
 import pytest
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_sfn
 
+from infra.constructs.schedule import schedule_input
 from lambdas.enrolment import enrolment_input, execution_name
+from lambdas.models import Mode
 from lambdas.settings import Settings
 from workflow.enrolment_definition import ROLLOUT_STATE_MACHINE_SUBSTITUTION_KEY, WAITS, build_enrolment_definition
 from workflow.local.aws import MEMBER_ROLE_NAME
@@ -160,3 +162,52 @@ def test_an_account_moved_outside_the_targets_is_skipped_without_waiting_again(l
     assert [status for _, status in happened["runs"]] == ["SUCCEEDED"]
     assert happened["waits"] == [WAITS[0]]
     assert happened["outcomes"] == {(NEWCOMER, r): "SKIPPED" for r in REGIONS}
+
+
+# -- what the scheduled verify says about an account the enrolment gave up on ---------------------------------------
+
+
+def scheduled_verify(local: LocalRun) -> dict[str, Any]:
+    """The scheduled run (its input as the deployed schedule builds it, verify by default); returns its report."""
+    result = local.run(schedule_input(Mode.VERIFY, DEPLOYED.default_targets, REGIONS))
+    assert result.report is not None, result.cause
+    return result.report
+
+
+def results_of(report: dict[str, Any], account: str) -> dict[str, dict[str, Any]]:
+    return {r["region"]: r for r in report["results"] if r["accountId"] == account}
+
+
+def test_a_scheduled_verify_says_the_member_role_is_not_deployed_where_enrolment_gave_up(local: LocalRun) -> None:
+    # GIVEN an enrolment that gave up: the member role never came
+    happened = enrol(local, role_after_seconds=None)
+    assert happened["outcomes"] == {(NEWCOMER, r): "ACCESS_DENIED" for r in REGIONS}
+    # WHEN the scheduled verify runs
+    report = scheduled_verify(local)
+    # THEN the newcomer is ACCESS_DENIED in each region, and the detail says what happened and where to look
+    for region, result in results_of(report, NEWCOMER).items():
+        assert result["status"] == "ACCESS_DENIED", region
+        assert f"The member role {MEMBER_ROLE_NAME} is not deployed in account {NEWCOMER}" in result["detail"]
+        assert f"check the member-role StackSet's instance for account {NEWCOMER}" in result["detail"]
+    assert sorted(results_of(report, NEWCOMER)) == sorted(REGIONS)
+    # AND the coverage counts it as not delivering, for that cause
+    coverage = {a["accountId"]: a for a in report["coverage"]["accounts"]}
+    assert NEWCOMER in report["coverage"]["notCovered"]
+    assert {r["status"] for r in coverage[NEWCOMER]["regionsNotDelivering"]} == {"ACCESS_DENIED"}
+
+
+def test_a_scheduled_verify_says_an_account_whose_role_came_too_late_is_not_enrolled_yet(local: LocalRun) -> None:
+    # GIVEN the member role arrives ten minutes after the enrolment gave up (its last run found none)
+    late = sum(WAITS) + 4 * 60 + 600
+    happened = enrol(local, role_after_seconds=late)
+    assert happened["outcomes"] == {(NEWCOMER, r): "ACCESS_DENIED" for r in REGIONS}
+    local.clock.advance(late)  # past the role's arrival
+    # WHEN the scheduled verify runs
+    report = scheduled_verify(local)
+    # THEN the newcomer is MISSING in each region, told apart from an account that delivered before: nothing of it
+    # reached the bucket, it is not enrolled yet, and the next rollout or its enrolment creates the syncs
+    for region, result in results_of(report, NEWCOMER).items():
+        assert result["status"] == "MISSING", region
+        assert f"Account {NEWCOMER} is not enrolled yet" in result["detail"]
+        assert "The next rollout, or the account's enrolment, creates its syncs." in result["detail"]
+    assert sorted(results_of(report, NEWCOMER)) == sorted(REGIONS)

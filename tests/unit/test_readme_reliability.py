@@ -1,8 +1,9 @@
 """The README's reliability table cannot drift: every worst case is computed here from what decides it.
 
 The state machine's Retry constants (``workflow/definition.py``), boto's retry configuration (``lambdas/aws.py``'s
-``BOTO_CONFIG`` and botocore's standard-mode backoff), the functions' timeouts (``workflow/functions.py``) and the
-replace's waits (``lambdas/sync.py``): change one, and this test names the README cell to update.
+``BOTO_CONFIG`` and botocore's standard-mode backoff), the functions' timeouts (``workflow/functions.py``), the
+replace's waits (``lambdas/sync.py``) and the enrolment waiter's (``workflow/enrolment_definition.py``): change one,
+and this test names the README cell to update.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 from botocore.retries.standard import ExponentialBackoff
 
 from lambdas import aws, sync
-from workflow.definition import S3_WRITE_RETRY, TIMEOUT_RETRY, TRANSIENT_RETRY
+from lambdas.errors import InvalidInput
+from workflow.definition import RESOLVE, S3_WRITE_RETRY, TIMEOUT_RETRY, TRANSIENT_RETRY, build_definition
+from workflow.enrolment_definition import WAITS
 from workflow.functions import CHECK_MARKER, RECONCILE_SYNC, RECORD_FAILURE, RESOLVE_TARGETS, SUMMARIZE
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -66,7 +69,26 @@ def expected_worst_cases() -> dict[str, str]:
         f"{attempts} attempts per call, {transient_tries} task attempts: {attempts * transient_tries} attempts of "
         f"the call, at most {transient_waits} of waits between task attempts"
     )
+    minutes = [str(wait // 60) for wait in WAITS]
+    enrolment = (
+        f"{len(WAITS)} rollouts of the account after waits of {', '.join(minutes[:-1])} and {minutes[-1]} min: "
+        f"{sum(WAITS)} s ({round(sum(WAITS) / 60)} min) of waiting, plus each rollout's own time"
+    )
+    resolve = build_definition()["States"][RESOLVE]
+    refused_tries = 1 + sum(
+        rule["MaxAttempts"]
+        for rule in resolve.get("Retry", [])
+        if InvalidInput.__name__ in rule["ErrorEquals"] or "States.ALL" in rule["ErrorEquals"]
+    )
+    caught = any(InvalidInput.__name__ in c["ErrorEquals"] or "States.ALL" in c["ErrorEquals"]
+                 for c in resolve.get("Catch", []))
+    refused = (
+        f"{'one invocation' if refused_tries == 1 else f'{refused_tries} invocations'} of ResolveTargets, "
+        f"{'no retry' if refused_tries == 1 else 'retried'}, {'caught' if caught else 'no account touched'}"
+    )
     return {
+        "Enrolment: the member role not yet": enrolment,
+        "Input the deployment cannot honour": refused,
         "Throttling": transient,
         "AWS transient fault": transient,
         "Connection refused": f"{seconds(per_call)} per call ({attempts} attempts); {transient_tries} task attempts: "
@@ -132,6 +154,14 @@ def test_the_table_lists_every_fault_orgsync_handles() -> None:
         "Lambda.ServiceException", '"S3 write failed" just after a bucket policy change',
         "ResourceDataSyncAlreadyExists",
         "Quota full", "only slot", "Member role missing", "session name", "STS `ValidationError`", "replace",
-        "marker `test.json` not yet written",
+        "marker `test.json` not yet written", "Enrolment", "Input the deployment cannot honour", "Deployment faults",
     ):
         assert fault in faults, fault
+
+
+def test_deployment_faults_are_linked_to_the_deployment_guide() -> None:
+    [row] = [row for fault, row in reliability_rows().items() if fault.startswith("Deployment faults")]
+    link = "docs/deployment.md#reliability-and-security"
+    assert f"]({link})" in row[1]
+    guide = (README.parent / "docs" / "deployment.md").read_text()
+    assert "\n### Reliability and security\n" in guide  # the anchor GitHub makes of that heading

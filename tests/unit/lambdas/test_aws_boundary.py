@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from lambdas import aws, invocation
 from lambdas.aws import AccessDenied, AwsCallFailed, RegionDisabled, translate
-from lambdas.errors import TRANSIENT_LAMBDA_ERRORS, S3WriteFailed, Throttled
+from lambdas.errors import TRANSIENT_LAMBDA_ERRORS, AwsUnavailable, S3WriteFailed, Throttled
 from lambdas.settings import Settings
 from workflow.local.clock import VirtualClock
 
@@ -104,14 +104,14 @@ def test_connection_errors_are_retried_then_named_like_service_errors(
 ) -> None:
     faults = HttpFaults(sts, lambda attempt: failure)
     named = f"sts:GetCallerIdentity failed after 3 attempts .{type(failure).__name__}"
-    with pytest.raises(aws.AwsUnavailable, match=named):
+    with pytest.raises(AwsUnavailable, match=named):
         aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
     assert faults.attempts == aws.MAX_ATTEMPTS
 
 
 def test_a_transient_fault_that_persists_is_named_for_the_state_retry(sts: Any, virtual_clock: VirtualClock) -> None:
     HttpFaults(sts, lambda attempt: "InternalError")
-    with pytest.raises(aws.AwsUnavailable, match="InternalError"):
+    with pytest.raises(AwsUnavailable, match="InternalError"):
         aws.call("sts:GetCallerIdentity", sts.get_caller_identity)
     assert aws.AwsUnavailable.__name__ in TRANSIENT_LAMBDA_ERRORS and aws.OutOfTime.__name__ in TRANSIENT_LAMBDA_ERRORS
 
@@ -208,3 +208,20 @@ def test_credentials_never_show_their_secret_or_token() -> None:
     credentials = aws.Credentials("ASIAKEYID", "the-secret", "the-token")
     shown = f"{credentials!r} {credentials} {aws.ClientProvider('us-east-1', credentials)!r}"
     assert "ASIAKEYID" in shown and "the-secret" not in shown and "the-token" not in shown
+
+
+def test_a_read_timeout_while_an_objects_body_streams_is_aws_unavailable() -> None:
+    # GIVEN S3 answers GetObject, then the connection stalls while the body is read (botocore's StreamingBody
+    # raises ReadTimeoutError then, after the call has returned)
+    class StalledBody:
+        def read(self) -> bytes:
+            raise ReadTimeoutError(endpoint_url="https://acme-inventory.s3.amazonaws.com/orgsync/x.json")
+
+    class S3:
+        def get_object(self, **kwargs: Any) -> dict[str, Any]:
+            return {"Body": StalledBody(), "ETag": '"e"'}
+
+    # THEN the read is part of the call: AwsUnavailable naming the object, which the state machine retries
+    with pytest.raises(AwsUnavailable, match=r"s3:GetObject on s3://acme-inventory/orgsync/x\.json") as raised:
+        aws.read_object(S3(), "acme-inventory", "orgsync/x.json")
+    assert type(raised.value).__name__ in TRANSIENT_LAMBDA_ERRORS

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from lambdas import batch, clock, sync
 from lambdas.aws import AccessDenied
@@ -219,6 +220,39 @@ def test_a_marker_listing_that_stays_unavailable_fails_that_account_region_only(
     failed = {o.accountId for o in state.outcomes if o.status is Status.FAILED}
     assert failed == {A} and state.finished
     assert "AwsUnavailable while reconciling the sync" not in state.outcomes[0].detail
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ReadTimeoutError(endpoint_url="https://acme-inventory.s3.amazonaws.com/"),
+        ConnectTimeoutError(endpoint_url="https://acme-inventory.s3.amazonaws.com/"),
+        EndpointConnectionError(endpoint_url="https://acme-inventory.s3.amazonaws.com/"),
+    ],
+    ids=type,
+)
+def test_a_marker_listing_that_times_out_is_checked_again_not_failed(
+    reconciler: Reconciler, virtual_clock: VirtualClock, error: Exception
+) -> None:
+    # GIVEN A's marker listing outlasts boto's retries once with a connection error or a read timeout (botocore
+    # raises these, not a ClientError)
+    class TimingOut(S3):
+        failing = True
+
+        def list_objects_v2(self, Bucket: str, Prefix: str, MaxKeys: int) -> dict[str, Any]:
+            if self.failing:
+                raise error
+            return super().list_objects_v2(Bucket=Bucket, Prefix=Prefix, MaxKeys=MaxKeys)
+
+    s3 = TimingOut(markers={marker_key("default", A)})
+    state = check_markers(reconcile_batch(Batch.from_event(child_input(A)), lambda item: None), s3, random.Random(1))
+    s3.failing = False
+    # THEN it is AwsUnavailable, retried like AWS's transient faults: the account-region waits, it is not FAILED
+    assert not state.outcomes and [e["attempts"] for e in state.reconciled] == [1] * len(REGIONS)
+    assert 1 <= state.waitSeconds <= batch.TRANSIENT.ceiling(1)
+    virtual_clock.advance(state.waitSeconds)
+    state = check_markers(Batch.from_event(state.to_dict()), s3)
+    assert state.finished and all(o.verification is Verification.VERIFIED for o in state.outcomes)
 
 
 def test_record_failures_gives_every_account_region_left_an_outcome_and_records_the_batch(

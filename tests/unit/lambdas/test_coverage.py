@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-from lambdas.coverage import CoverageReport, accounts_in_bucket, build_coverage
+import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from http_faults import HttpFaults
+
+from lambdas import aws, invocation
+from lambdas.coverage import CoverageReport, accounts_in_bucket, build_coverage, report_section
+from lambdas.errors import TRANSIENT_LAMBDA_ERRORS, AwsUnavailable, OutOfTime, Throttled
+from lambdas.models import Destination, Mode, OnConflict, Outcome, RunParameters, Status, Verification
+from workflow.local.clock import VirtualClock
 
 BUCKET = "acme-inventory"
 PREFIX = "default"
@@ -134,3 +143,52 @@ def test_coverage_only_reads(s3: Any) -> None:
     build_coverage(s3, bucket=BUCKET, prefix=PREFIX, targets={PROD: "prod"})
     # THEN only listing and reading happened
     assert calls and set(calls) <= {"ListObjectsV2", "GetObject"}
+
+
+@pytest.fixture
+def orgsync_s3(s3: Any) -> Iterator[Any]:
+    """An S3 client as the Lambda code makes it (boto's standard retries on the clock), on the moto bucket."""
+    aws.clear_credentials_cache()
+    yield aws.ClientProvider("us-east-1", aws.Credentials("AKIDTEST", "secret")).client("s3")
+    aws.clear_credentials_cache()
+
+
+@pytest.mark.parametrize(
+    ("fault", "named"),
+    [
+        ("SlowDown", Throttled),
+        ("InternalError", AwsUnavailable),
+        (ReadTimeoutError(endpoint_url=f"https://{BUCKET}.s3.amazonaws.com/"), AwsUnavailable),
+        (EndpointConnectionError(endpoint_url=f"https://{BUCKET}.s3.amazonaws.com/"), AwsUnavailable),
+    ],
+    ids=["SlowDown", "InternalError", "ReadTimeoutError", "EndpointConnectionError"],
+)
+def test_a_fault_that_outlasts_botos_retries_is_a_named_error_summarize_retries(
+    orgsync_s3: Any, virtual_clock: VirtualClock, fault: str | Exception, named: type[Exception]
+) -> None:
+    # GIVEN a bucket with data, and S3 failing every attempt of every call
+    put_marker(orgsync_s3, PROD)
+    put_node(orgsync_s3, PROD, "us-east-1", "i-0aaa")
+    faults = HttpFaults(orgsync_s3, lambda attempt: fault)
+    run = RunParameters("e", Mode.VERIFY, "s", Destination(BUCKET, "us-east-1", PREFIX), OnConflict.REPORT, 60, "R")
+    outcomes = [Outcome(PROD, "prod", "/", "us-east-1", Status.IN_SYNC, Verification.VERIFIED)]
+    # WHEN Summarize builds the verify report's coverage, THEN the error is named, and a name its Retry matches
+    with pytest.raises(named, match=rf"s3:ListObjectsV2 on s3://{BUCKET}/{PREFIX}/ failed|throttled") as raised:
+        report_section(orgsync_s3, run, outcomes)
+    assert type(raised.value).__name__ in TRANSIENT_LAMBDA_ERRORS
+    assert faults.attempts == aws.MAX_ATTEMPTS  # boto's own retries first
+
+
+def test_coverage_starts_no_call_it_might_not_finish(s3: Any) -> None:
+    # GIVEN Summarize with less time left than one call's worst case
+    put_marker(s3, PROD)
+    run = RunParameters("e", Mode.VERIFY, "s", Destination(BUCKET, "us-east-1", PREFIX), OnConflict.REPORT, 60, "R")
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return (aws.WORST_CASE_CALL_SECONDS - 1) * 1000
+
+    # THEN the coverage stops before its first listing with OutOfTime, which Summarize's Retry matches
+    with invocation.timed_by(Context()), pytest.raises(OutOfTime):
+        report_section(s3, run, [Outcome(PROD, "prod", "/", "us-east-1", Status.IN_SYNC, Verification.VERIFIED)])
+    assert OutOfTime.__name__ in TRANSIENT_LAMBDA_ERRORS
