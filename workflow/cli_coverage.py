@@ -113,13 +113,15 @@ def coverage_on_aws(
     import boto3  # deferred: the local path and --help need no session
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from lambdas.errors import OrgSyncError
+
     try:
         session = boto3.Session(profile_name=profile) if profile else boto3.Session()
         return build_coverage(session.client("s3"), bucket=bucket, prefix=prefix, targets=targets, outcomes=outcomes)
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise Rejected(f"--bucket: {bucket}: {error.get('Code', '?')}: {error.get('Message', exc)}") from exc
-    except BotoCoreError as exc:
+    except (BotoCoreError, OrgSyncError) as exc:  # OrgSyncError: the call's AWS error, named by lambdas.aws.call
         raise Rejected(f"--bucket: {bucket}: {exc}") from exc
 
 
