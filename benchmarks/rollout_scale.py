@@ -175,7 +175,7 @@ def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> s
             f"| {row['account_regions']:,} | {row['mode']} | {_duration(row['wall_s'])} ({_duration(row['seed_s'])}) | "
             f"{row['peak_mib']:,.0f} MiB | {sum(row['calls_per_ar'].values()):.2f} | "
             f"{row['transitions_per_ar']:.3f} | {row['invocations_per_ar']:.3f} | {row['gb_s_per_ar']:.3f} | "
-            f"{row['parent_events']} | {_duration(row['aws_s'])} | ${row['cost_usd']:.2f} |"
+            f"{row['parent_events']} | {_duration(row['aws_s'])} | ${row['cost_usd']:.4f} |"
         )
     apis = sorted({api for row in rows for api in row["calls_per_ar"]})
     lines += ["", "AWS API calls per account-region, by API:", "",
