@@ -215,6 +215,14 @@ def _key(entry: dict[str, Any]) -> dict[str, Any]:
     return {"accountId": entry["accountId"], "region": entry["region"]}
 
 
+def _next_attempt(entry: dict[str, Any], exc: Exception) -> tuple[RetryPolicy, int] | None:
+    """The policy and number of ``entry``'s next attempt after ``exc`` (``ITEM_RETRIES``); None once its error is
+    not retried or its attempts are spent."""
+    policy = ITEM_RETRIES.get(type(exc).__name__)
+    attempts = int(entry.get("attempts") or 0) + 1
+    return (policy, attempts) if policy is not None and attempts <= policy.max_attempts else None
+
+
 def _wait(entries: list[tuple[RetryPolicy, int]], rng: random.Random | None) -> int:
     """The wait before the next step: the soonest of the entries' backoffs (0 when nothing waits)."""
     return min((policy.delay(attempt, rng) for policy, attempt in entries), default=0)
@@ -254,11 +262,9 @@ def reconcile_batch(
             waits.append((TRANSIENT, 1))
             break
         except Exception as exc:
-            policy = ITEM_RETRIES.get(type(exc).__name__)
-            attempts = int(entry.get("attempts") or 0) + 1
-            if policy is not None and attempts <= policy.max_attempts:
-                again.append({**_key(entry), "attempts": attempts, "error": _error(exc)})
-                waits.append((policy, attempts))
+            if (retry := _next_attempt(entry, exc)) is not None:
+                again.append({**_key(entry), "attempts": retry[1], "error": _error(exc)})
+                waits.append(retry)
             else:
                 batch.outcomes.append(failure_outcome(item, _error(exc), None))
             continue
@@ -327,11 +333,9 @@ def check_markers(batch: Batch, s3: Any, rng: random.Random | None = None) -> Ba
             waits.append((TRANSIENT, 1))
             break
         except Exception as exc:
-            policy = ITEM_RETRIES.get(type(exc).__name__)
-            attempts = int(entry.get("attempts") or 0) + 1
-            if policy is not None and attempts <= policy.max_attempts:
-                pending.append({**entry, "attempts": attempts})
-                waits.append((policy, attempts))
+            if (retry := _next_attempt(entry, exc)) is not None:
+                pending.append({**entry, "attempts": retry[1]})
+                waits.append(retry)
             else:
                 batch.outcomes.append(failure_outcome(item, _error(exc), entry["reconcile"]))
             continue
