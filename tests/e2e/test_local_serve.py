@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,12 @@ def _read_ready_lines(process: subprocess.Popen[str], timeout: float) -> dict[st
     return found
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    scenario = json.loads(example_scenario_path().read_text())
-    scenario["faults"].append(
-        {"api": "sts:GetSessionToken", "error": "ThrottlingException", "times": 1, "account": "log-archive"}
-    )
-    path = tmp_path_factory.mktemp("serve") / "scenario.json"
-    path.write_text(json.dumps(scenario))
+@contextmanager
+def serving(*serve_args: str) -> Iterator[Served]:
+    """``orgsync local serve SERVE_ARGS --port 0`` running, once it has printed its two lines; killed on exit if
+    still running. Its stderr is drained (and kept in ``Served.stderr``) so that the server never blocks on it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "workflow.cli", "local", "serve", "--scenario", str(path), "--port", "0"],
+        [sys.executable, "-m", "workflow.cli", "local", "serve", *serve_args, "--port", "0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -105,6 +102,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    scenario = json.loads(example_scenario_path().read_text())
+    scenario["faults"].append(
+        {"api": "sts:GetSessionToken", "error": "ThrottlingException", "times": 1, "account": "log-archive"}
+    )
+    path = tmp_path_factory.mktemp("serve") / "scenario.json"
+    path.write_text(json.dumps(scenario))
+    with serving("--scenario", str(path)) as server:
+        yield server
 
 
 def _client_env(**extra: str) -> dict[str, str]:

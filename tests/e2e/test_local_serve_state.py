@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +18,12 @@ import pytest
 from click.testing import CliRunner
 from test_local_serve import (
     AWS_CLI,
-    REPO,
-    STARTUP_SECONDS,
     Served,
     _client_env,
-    _read_ready_lines,
     aws,
     member_credentials,
     orgsync,
+    serving,
     wait_for_end,
 )
 
@@ -41,30 +36,6 @@ NETWORK_HUB, NETWORK_HUB_NODE = "500000000001", "i-af11f3583183bb368"
 BUCKET = "acme-inventory"
 
 pytestmark = pytest.mark.skipif(not Path(AWS_CLI[0]).exists(), reason="the AWS CLI (awscli) is not installed")
-
-
-@contextmanager
-def serving(directory: Path) -> Iterator[Served]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "workflow.cli", "local", "serve", "--state", str(directory), "--port", "0"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_client_env(),
-    )
-    stderr: list[str] = []
-    lines = _read_ready_lines(process, STARTUP_SECONDS)
-    if "endpoint" not in lines:
-        process.kill()
-        _, err = process.communicate(timeout=30)
-        pytest.fail(f"the server did not print its two lines in {STARTUP_SECONDS} s: {lines} {err}")
-    try:
-        yield Served(process, lines["endpoint"], lines["stateMachineArn"], stderr)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
 
 
 def invoke(*args: str) -> Any:
@@ -91,7 +62,7 @@ def test_the_lasting_world_served_changed_by_a_client_and_saved_on_a_clean_stop(
     assert rolled.exit_code == 0, rolled.stderr
     assert invoke("local", "terminate-node", NETWORK_HUB_NODE, "--state", str(directory)).exit_code == 0
     clock_before = state.load_state(directory).now
-    with serving(directory) as served:
+    with serving("--state", str(directory)) as served:
         # THEN the AWS CLI sees that world: the syncs the CLI created, the terminated node's record in the bucket
         assert sync_names(served, NETWORK_HUB, "us-east-1") == ["org-inventory"]
         key = (
@@ -147,7 +118,7 @@ def test_a_killed_server_leaves_the_previous_state_whole(tmp_path: Path) -> None
     directory = tmp_path / "state"
     assert invoke("local", "init", "--scenario", str(example_scenario_path()), "--state", str(directory)).exit_code == 0
     before = (directory / "state.json").read_bytes()
-    with serving(directory) as served:
+    with serving("--state", str(directory)) as served:
         # a change a clean stop would have saved: a sync created in a member account
         env = _client_env(**member_credentials(served, NETWORK_HUB))
         destination = f"BucketName={BUCKET},Region=ap-northeast-1,SyncFormat=JsonSerDe,Prefix=default"
