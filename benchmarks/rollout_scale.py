@@ -41,6 +41,7 @@ from collections import Counter
 from typing import Any
 
 from benchmarks.pricing import PRICES
+from workflow.definition import ACCOUNTS_PER_BATCH, MAX_CONCURRENCY
 from workflow.local import latency
 from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, parse_scenario
@@ -124,25 +125,36 @@ def _run_figures(local: LocalRun, request: dict[str, Any], timeout: float) -> di
     }
 
 
-def measure(account_regions: int, latency_factor: float = 1.0, timeout: float = 7200) -> list[dict[str, Any]]:
+def measure(
+    account_regions: int,
+    latency_factor: float = 1.0,
+    timeout: float = 7200,
+    accounts_per_batch: int = ACCOUNTS_PER_BATCH,
+    max_concurrency: int = MAX_CONCURRENCY,
+) -> list[dict[str, Any]]:
     """Roll out over a generated organization of ``account_regions`` / 4 accounts, then verify it (what a daily
-    schedule runs); the figures of each run, with the process's peak memory and the time to seed the world."""
+    schedule runs); the figures of each run, with the process's peak memory and the time to seed the world.
+    ``accounts_per_batch`` and ``max_concurrency`` are the deployment's (``accountsPerBatch``, ``maxConcurrency``)."""
     accounts = account_regions // len(REGIONS)
     started = time.perf_counter()
-    with LocalRun(generated_scenario(accounts)) as local:
+    shape = {"accounts_per_batch": accounts_per_batch, "max_concurrency": max_concurrency}
+    with LocalRun(generated_scenario(accounts), **shape) as local:
         seed_s = time.perf_counter() - started
         if latency_factor != 1.0:
             latency.use(latency.active().scaled(latency_factor))
         request = {"targets": ["/Workloads"], "regions": REGIONS}
         rows = [_run_figures(local, {**request, "mode": mode}, timeout) for mode in ("rollout", "verify")]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return [{**row, "seed_s": seed_s, "peak_mib": peak_mib, "latency_factor": latency_factor} for row in rows]
+    return [{**row, **shape, "seed_s": seed_s, "peak_mib": peak_mib, "latency_factor": latency_factor} for row in rows]
 
 
-def measured_in_own_process(account_regions: int, latency_factor: float, timeout: float) -> list[dict[str, Any]]:
+def measured_in_own_process(
+    account_regions: int, latency_factor: float, timeout: float, accounts_per_batch: int, max_concurrency: int
+) -> list[dict[str, Any]]:
     """:func:`measure` in a fresh interpreter, so that each size's peak memory is its own."""
     command = [sys.executable, "-m", "benchmarks.rollout_scale", "--one", str(account_regions),
-               "--latency-factor", str(latency_factor), "--timeout", str(timeout)]
+               "--latency-factor", str(latency_factor), "--timeout", str(timeout),
+               "--accounts-per-batch", str(accounts_per_batch), "--max-concurrency", str(max_concurrency)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{account_regions} account-regions failed:\n{done.stderr[-3000:]}")
@@ -165,14 +177,16 @@ def _short(api: str) -> str:
 def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> str:
     """The figures as the README shows them."""
     lines = [
-        "| account-regions | run | local wall time (world seeded in) | peak memory | AWS API calls / account-region "
+        "| account-regions | run | accounts per child x children at once | local wall time (world seeded in) "
+        "| peak memory | AWS API calls / account-region "
         "| transitions / account-region | Lambda invocations / account-region | GB-s / account-region | parent "
         "history events | simulated time on AWS | cost on AWS per run |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         lines.append(
-            f"| {row['account_regions']:,} | {row['mode']} | {_duration(row['wall_s'])} ({_duration(row['seed_s'])}) | "
+            f"| {row['account_regions']:,} | {row['mode']} | {row['accounts_per_batch']} x {row['max_concurrency']} | "
+            f"{_duration(row['wall_s'])} ({_duration(row['seed_s'])}) | "
             f"{row['peak_mib']:,.0f} MiB | {sum(row['calls_per_ar'].values()):.2f} | "
             f"{row['transitions_per_ar']:.3f} | {row['invocations_per_ar']:.3f} | {row['gb_s_per_ar']:.3f} | "
             f"{row['parent_events']} | {_duration(row['aws_s'])} | ${row['cost_usd']:.4f} |"
@@ -215,20 +229,36 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--with-100k", action="store_true", help=f"also {LARGE_SIZE:,} account-regions")
     parser.add_argument("--sensitivity", type=int, default=1_000, help="size of the latency x0.5/x2 runs (0: none)")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds one execution may take locally")
+    parser.add_argument("--accounts-per-batch", type=int, action="append",
+                        help="accounts per child execution, as accountsPerBatch deploys it "
+                        f"(default {ACCOUNTS_PER_BATCH}); repeat to compare batch sizes")
+    parser.add_argument("--max-concurrency", type=int,
+                        help="children at once (default: keep the deployed default's accounts in flight, "
+                        f"{ACCOUNTS_PER_BATCH * MAX_CONCURRENCY} / accounts per child)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--latency-factor", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # moto logs every Fail state and the ToleratedFailure note
+    batch_sizes: list[int] = args.accounts_per_batch or [ACCOUNTS_PER_BATCH]
+
+    def concurrency(batch_size: int) -> int:
+        return args.max_concurrency or max(1, ACCOUNTS_PER_BATCH * MAX_CONCURRENCY // batch_size)
+
     if args.one:
-        print(json.dumps(measure(args.one, args.latency_factor, args.timeout)), flush=True)
+        batch_size = batch_sizes[0]
+        rows = measure(args.one, args.latency_factor, args.timeout, batch_size, concurrency(batch_size))
+        print(json.dumps(rows), flush=True)
         return
     sizes = args.sizes or [*DEFAULT_SIZES, *([LARGE_SIZE] if args.with_100k else [])]
-    rows: list[dict[str, Any]] = []
+    rows = []
     for size in sizes:
-        rows += measured_in_own_process(size, 1.0, args.timeout)
-        print(f"measured {size:,}: {json.dumps(rows[-2:])}", file=sys.stderr, flush=True)
+        for batch_size in batch_sizes:
+            rows += measured_in_own_process(size, 1.0, args.timeout, batch_size, concurrency(batch_size))
+            print(f"measured {size:,}: {json.dumps(rows[-2:])}", file=sys.stderr, flush=True)
+    first = batch_sizes[0]
     sensitivity = [
-        measured_in_own_process(args.sensitivity, factor, args.timeout)[0] for factor in (0.5, 2.0)
+        measured_in_own_process(args.sensitivity, factor, args.timeout, first, concurrency(first))[0]
+        for factor in (0.5, 2.0)
     ] if args.sensitivity else []
     print(markdown(rows, sensitivity))
 

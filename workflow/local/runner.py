@@ -38,7 +38,7 @@ from lambdas.canary import canary_key
 from lambdas.models import AccountTargets, Outcome
 from lambdas.report import items_key
 from lambdas.settings import Settings
-from workflow.definition import build_definition, substitutions
+from workflow.definition import ACCOUNTS_PER_BATCH, MAX_CONCURRENCY, build_definition, substitutions
 from workflow.functions import ALL_FUNCTIONS
 from workflow.local.aws import LocalAws
 from workflow.local.clock import VirtualClock
@@ -59,7 +59,14 @@ class LocalRun:
     ``settings`` (the deployed defaults), ``state_machine_arn`` and ``function_arns``.
     """
 
-    def __init__(self, scenario: Scenario | str | Path, clock: VirtualClock | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        clock: VirtualClock | None = None,
+        *,
+        accounts_per_batch: int = ACCOUNTS_PER_BATCH,
+        max_concurrency: int = MAX_CONCURRENCY,
+    ) -> None:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
         self.scenario = scenario
@@ -73,6 +80,9 @@ class LocalRun:
             destination_prefix=aggregator.prefix,
             organization_reader_role_arn=self.aws.organization_reader_role_arn,
         )
+        # What CDK's ``accountsPerBatch`` and ``maxConcurrency`` set on the deployed definition.
+        self.accounts_per_batch = accounts_per_batch
+        self.max_concurrency = max_concurrency
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
         self._entered = False
@@ -113,7 +123,7 @@ class LocalRun:
         }
         self.state_machine_arn = self.engine.create_state_machine(
             STATE_MACHINE_NAME,
-            build_definition(),
+            build_definition(accounts_per_batch=self.accounts_per_batch, max_concurrency=self.max_concurrency),
             substitutions=substitutions(self.function_arns, self.scenario.aggregator.bucket),
         )
 
