@@ -8,7 +8,7 @@
     Canary? ── a rollout with a canary ──► Reconcile canary ► Check canary marker ──► Canary passed?
                                               └──(failure)──► Explain canary failure ─┘   │ no ─► Canary failed
     Process accounts   Distributed Map over orgsync/runs/<execution>/targets.json (one entry per account, with its
-    │                  regions); ItemBatcher: 10 accounts per child (accountsPerBatch), BatchInput = the run
+    │                  regions); ItemBatcher: 20 accounts per child (accountsPerBatch), BatchInput = the run
     │   Reconcile accounts ──Catch States.ALL──► Record failures
     │   Check markers ──Catch States.ALL──► Record failures
     │   Anything left? ── toReconcile > 0 ──► Wait to retry ──► Reconcile accounts
@@ -24,7 +24,7 @@ DefinitionSubstitutions or by the local engine. Retry and Catch name errors by `
 
 Why a Distributed Map: its children are separate executions, so the parent's history stays at a handful of
 events whatever the organization's size (an inline Map adds ~7 events per item per task and outgrows the
-25,000-event cap near 1,500 account-regions). Why batches of accounts (:mod:`lambdas.batch`): a child of ten
+25,000-event cap near 1,500 account-regions). Why batches of accounts (:mod:`lambdas.batch`): a child of twenty
 accounts takes four state transitions and two Lambda invocations on the happy path whatever its size, assumes
 each account's member role once and lists each account's marker once (it has no region). Retries of one
 account-region and the wait for markers loop through ``Anything left?`` for only the account-regions concerned.
@@ -106,13 +106,19 @@ MAP_RESULTS_PREFIX = f"{RUNS_PREFIX}/map-results"
 
 #: Where the Map puts its result (the Map Run ARN and the ResultWriter's manifest location) for Summarize.
 MAP_RESULTS_PATH = "$.mapResults"
-#: Accounts per child execution (ItemBatcher's MaxItemsPerBatch), each with all its regions. Ten accounts of four
-#: regions make 40 account-regions per child: its fixed cost (4 state transitions, 2 invocations on the happy
-#: path) is a tenth of the budget per account-region, and a child of 40 account-regions takes about 10 s of
-#: calls on AWS (latency table), far from the Lambda timeouts. Configurable at deployment (``accountsPerBatch``).
-ACCOUNTS_PER_BATCH = 10
-#: Children running at once. Organizations and SSM throttle per account; STS AssumeRole has a fixed rate per
-#: account: 40 children of 10 accounts keep at most 400 accounts in flight. Configurable (``maxConcurrency``).
+#: Accounts per child execution (ItemBatcher's MaxItemsPerBatch), each with all its regions. A child's fixed cost
+#: is 4 state transitions and 2 invocations on the happy path, so the batch size sets most of the cost per
+#: account-region; a child's duration grows with it (its account-regions are reconciled one after another).
+#: Chosen from ``python -m benchmarks.rollout_scale 1000 --accounts-per-batch 10 --accounts-per-batch 20
+#: --accounts-per-batch 25`` (README, Scale and cost): 10 accounts cost 0.11 transitions per account-region, 20
+#: accounts 0.06 and 25 accounts 0.05. Twenty accounts of four regions (80 account-regions) take about 25-35 s of
+#: calls on AWS (latency table), far from the Lambda timeouts, and bring a verify of 20,000 account-regions under
+#: $0.10. Configurable at deployment (``accountsPerBatch``).
+ACCOUNTS_PER_BATCH = 20
+#: Children running at once: 40 children of 20 accounts keep 800 accounts in flight with 40 concurrent invocations
+#: (of the 1,000 a region allows by default). Organizations and SSM throttle per account, and each account's calls
+#: are made one after another within its child; a child assumes each member role once (STS's AssumeRole rate per
+#: account cannot be raised), about one AssumeRole a second per child. Configurable (``maxConcurrency``).
 MAX_CONCURRENCY = 40
 #: The largest batch: ItemBatcher refuses a child input above 256 KiB, and each step's output carries the
 #: outcomes (about 1 KiB per account-region, 30 regions at most): 100 accounts stay well inside either way.

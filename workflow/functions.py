@@ -49,8 +49,8 @@ class LambdaFunction:
 # both timeouts, with boto's backoffs), and no call starts without that much left (OutOfTime): a batch step
 # (lambdas.batch) then returns what it has done and the state machine comes back for the rest, so a batch of any
 # size never reaches its timeout mid-call. ReconcileSync makes about 2.5 calls per account-region (a batch of
-# ten accounts in four regions: ~100 calls, ~10 s at the latency table's figures), CheckMarker one listing per
-# account and the batch's record, RecordFailure the record; Canary one account-region's calls (its reconcile,
+# twenty accounts in four regions: ~200 calls, ~25-35 s at the latency table's figures), CheckMarker one listing
+# per account and the batch's record, RecordFailure the record; Canary one account-region's calls (its reconcile,
 # its marker listing and record; the policies and a failure's record); ResolveTargets and Summarize make calls
 # in proportion to the organization (pages, one record per batch read in parallel), bounded by OutOfTime.
 RESOLVE_TARGETS = LambdaFunction(

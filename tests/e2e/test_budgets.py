@@ -1,9 +1,10 @@
 """The per-account-region budgets of issue 11, counted from a generated organization's runs (not from times).
 
-An organization of 30 member accounts (three children of ten accounts) in four regions: 120 account-regions. Every
-AWS call is recorded at the emulation's request boundary with the Lambda function that made it; transitions are
-the states the execution entered (its children's included, counted by the engine as the history's StateEntered
-events) plus the state machine's retries, as Step Functions bills them; invocations are the engine's.
+An organization of 30 member accounts (children of the deployed ``ACCOUNTS_PER_BATCH`` accounts) in four regions:
+120 account-regions. Every AWS call is recorded at the emulation's request boundary with the Lambda function that
+made it; transitions are the states the execution entered (its children's included, counted by the engine as the
+history's StateEntered events) plus the state machine's retries, as Step Functions bills them; invocations are
+the engine's.
 
 Budgets per account-region, first rollout: at most 2.5 AWS API calls made for the account-regions (AssumeRole and
 the marker listing once per account; one ListResourceDataSync and one CreateResourceDataSync each), at most 0.5

@@ -232,7 +232,7 @@ def run_wiring(needs_attention: int) -> tuple[StandIns, Any, LocalEngine]:
         s3.create_bucket(Bucket=BUCKET)
         s3.put_object(Bucket=BUCKET, Key="targets.json", Body=json.dumps(accounts).encode())
         arns = {f.substitution_key: engine.create_function(f.name, handlers[f.name]) for f in ALL_FUNCTIONS}
-        definition, values = build_definition(), substitutions(arns, BUCKET)
+        definition, values = build_definition(accounts_per_batch=10), substitutions(arns, BUCKET)
         machine = engine.create_state_machine("orgsync-wiring", definition, substitutions=values)
         result = engine.run(machine, {"targets": ["r-ab12"]}, name="wiring-1")
         history = engine.driver().history(result.execution_arn)
@@ -256,7 +256,8 @@ def test_wiring_on_the_local_engine(needs_attention: int) -> None:
     assert stand_ins.release_events == [
         {"run": {"mode": "rollout"}, "executionArn": arn, "reconciled": sum(stand_ins.reconcile_tries.values())}
     ]
-    # 25 accounts, 10 per child: three children, each given the run (and the claim's time) once and its accounts
+    # 25 accounts, 10 per child (accountsPerBatch 10 here): three children, each given the run (and the claim's
+    # time) once and its accounts
     assert sorted(stand_ins.batches) == ["200000000001", "200000000011", "200000000021"]
     assert [len(stand_ins.batches[first]["Items"]) for first in sorted(stand_ins.batches)] == [10, 10, 5]
     given = {"run": {"mode": "rollout"}, "claimedAt": CLAIMED_AT}
