@@ -35,7 +35,8 @@ def scenario() -> Scenario:
 
 @pytest.fixture
 def local(scenario: Scenario) -> Iterator[LocalRun]:
-    with LocalRun(scenario) as run:
+    # Five accounts per child: the example organization makes several children whatever the deployed default.
+    with LocalRun(scenario, accounts_per_batch=5) as run:
         yield run
 
 
@@ -66,7 +67,7 @@ def test_two_childrens_lambdas_overlap_in_time_each_with_its_own_accounts_creden
 
     local.engine.register_handler(local.function_arns[RECONCILE_SYNC.substitution_key], reconcile)
 
-    # WHEN a rollout of the whole organization runs (ten accounts per child: more than one child; without a
+    # WHEN a rollout of the whole organization runs (five accounts per child: more than one child; without a
     # canary, so every account-region goes through the Map's children)
     local.run({"targets": ["/"], "regions": [REGION], "canary": False})
 
