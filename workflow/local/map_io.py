@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -69,7 +69,11 @@ def failure_event_exception(env: Any, failure: MapS3Failure) -> Exception:
         env=env,
         error_name=name,
         event_type=seams.HistoryEventType.TaskFailed,
-        event_details={"mapRunFailedEventDetails": {"error": failure.error, "cause": failure.cause}},
+        # One key, as moto's own failure events carry (moto declares the TypedDict total).
+        event_details=cast(
+            seams.EventDetails,
+            {"mapRunFailedEventDetails": seams.MapRunFailedEventDetails(error=failure.error, cause=failure.cause)},
+        ),
     )
     exception: Exception = seams.FailureEventException(failure_event=event)
     return exception

@@ -64,7 +64,7 @@ try:
     from moto.s3.models import FakeBucket, S3Backend, s3_backends
     from moto.settings import moto_server_port
     from moto.ssm.responses import SimpleSystemManagerResponse
-    from moto.stepfunctions.parser.api import HistoryEventType
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent,
@@ -79,6 +79,7 @@ try:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
         resource_eval_s3 as result_writer_s3,
     )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramStopped, ProgramTimedOut
     from moto.sts.models import STSBackend, sts_backends
 except ImportError as exc:  # moto is there, but not as the seams below were read from it
@@ -461,6 +462,8 @@ IMPORTED_SEAMS: tuple[Seam, ...] = (
         "the error name a Lambda service error of a task is given (Lambda.<code>)",
     ),
     _import(f"{_PARSER}.api", "HistoryEventType", "the event type of a Map's own S3 failure (TaskFailed, as moto's)"),
+    _import(f"{_PARSER}.api", "MapRunFailedEventDetails", "the error and cause of a Map's own S3 failure"),
+    _import(f"{_PARSER}.asl.eval.event.event_detail", "EventDetails", "the details a FailureEvent carries"),
     _import(
         f"{_PARSER}.asl.component.common.error_name.failure_event",
         "FailureEvent",
@@ -598,12 +601,14 @@ __all__ = [
     "CustomErrorName",
     "DistributedIterationComponent",
     "EmptyResult",
+    "EventDetails",
     "FailureEvent",
     "FailureEventException",
     "FakeBucket",
     "HistoryEventType",
     "IAMBackend",
     "IamNotFoundException",
+    "MapRunFailedEventDetails",
     "MockRawResponse",
     "OperationModel",
     "OrganizationsBackend",
