@@ -68,6 +68,14 @@ class AccountRegionsBusy(OrgSyncError):
     """
 
 
+class ItemsFileUnreadable(OrgSyncError):
+    """The Distributed Map could not read the run's items file (``States.ItemReaderFailed`` after its retries).
+
+    The Fail state's error name: no account-region was reconciled by the Map (the canary's may have been), the
+    claim was released, and the cause names the items file and the S3 error.
+    """
+
+
 class RolloutIncomplete(OrgSyncError):
     """A rollout ended with account-regions that need attention (the Fail state's error name)."""
 
@@ -106,3 +114,10 @@ LAMBDA_TIMED_OUT = "Sandbox.Timedout"
 LAMBDA_UNKNOWN = "Lambda.Unknown"
 #: The errors of an invocation that ended without the handler's answer: retried with ``TIMEOUT_RETRY``.
 LAMBDA_CUT_OFF_ERRORS: tuple[str, ...] = (LAMBDA_TIMED_OUT, LAMBDA_UNKNOWN)
+
+#: Step Functions' own error names for a Distributed Map's S3 reads and writes (the Developer Guide's "Error names",
+#: docs/aws-behaviour.md): the Map state fails with ``States.ItemReaderFailed`` when it cannot read its items (before
+#: any child runs) and with ``States.ResultWriterFailed`` when it cannot write its result files (after every child
+#: ran). A Retry or Catch on the Map state matches them; the local engine raises them as AWS names them.
+ITEM_READER_FAILED = "States.ItemReaderFailed"
+RESULT_WRITER_FAILED = "States.ResultWriterFailed"

@@ -27,7 +27,7 @@ from typing import Any
 from lambdas import clock
 from lambdas.aws import ClientProvider, call, read_object
 from lambdas.models import AccountTargets, Outcome, RunParameters, Status, Summary, TargetItem
-from lambdas.results import collect_outcomes
+from lambdas.results import collect_outcomes, map_results_failure
 
 REPORTS_PREFIX = "orgsync/reports"
 RUNS_PREFIX = "orgsync/runs"
@@ -221,7 +221,8 @@ def summarize(
 
     ``map_results`` is the Distributed Map's state output (``MapRunArn``, ``ResultWriterDetails``): the outcomes
     its children's outputs carry are read from its result files, the others from their records
-    (:func:`lambdas.results.collect_outcomes`), all in parallel.
+    (:func:`lambdas.results.collect_outcomes`), all in parallel. When it is the error output of a ResultWriter that
+    failed, every outcome comes from the records, and the report and the output say so (``mapResultFiles``).
 
     Example::
 
@@ -241,9 +242,12 @@ def summarize(
     document = report.to_dict()
     if spec.report_extras is not None:
         document.update(spec.report_extras(s3, run, outcomes))
+    not_written = map_result_files_not_written(run, map_results)
+    if not_written is not None:
+        document["mapResultFiles"] = not_written
     _put_json(s3, run.destination.bucket, report_key(run.executionName), document)
     results, truncated = returned_results(report)
-    return {
+    output = {
         "executionName": run.executionName,
         "mode": str(run.mode),
         "summary": report.summary.to_dict(),
@@ -252,6 +256,33 @@ def summarize(
         "resultsTruncated": truncated,
         "failureError": spec.failure.error.__name__ if spec.failure else None,
         "cause": failure_cause(report),
+    }
+    if not_written is not None:
+        output["mapResultFiles"] = not_written
+    return output
+
+
+def map_result_files_not_written(run: RunParameters, map_results: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the report says when the Map's ResultWriter failed (its error output is ``map_results``), else None.
+
+    >>> from lambdas.models import Destination, Mode, OnConflict
+    >>> run = RunParameters("e1", Mode.ROLLOUT, "s", Destination("b", "us-east-1", "p"), OnConflict.REPORT, 60, "R")
+    >>> map_result_files_not_written(run, {"Error": "States.ResultWriterFailed", "Cause": "SlowDown"})["written"]
+    False
+    >>> map_result_files_not_written(run, {"MapRunArn": "arn:...", "ResultWriterDetails": {}}) is None
+    True
+    """
+    failure = map_results_failure(map_results)
+    if failure is None:
+        return None
+    error, cause = failure
+    records = f"s3://{run.destination.bucket}/{results_prefix(run.executionName)}batches/"
+    return {
+        "written": False,
+        "error": error,
+        "cause": cause,
+        "detail": f"The Distributed Map's result files were not written ({error}); this report was built from the "
+        f"batches' outcome records under {records}, which every batch writes before its child execution ends.",
     }
 
 

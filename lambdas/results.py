@@ -7,6 +7,11 @@ of the Map Run's ``manifest.json``; the manifest lists the result files (``SUCCE
 (:func:`lambdas.parallel.bounded_map`), and takes the outcomes each succeeded child's output carries
 (:func:`outcomes_of_output`): one outcome (``Outcome.to_dict()``), a list of them, or ``{"outcomes": [...]}``.
 
+When the Map could not write its result files (``States.ResultWriterFailed``, caught by the state machine, which
+puts the error output ``{"Error", "Cause"}`` where the Map's result would be: :func:`map_results_failure`), the
+outcomes come from the records alone: every batch records its outcomes (``results/batches/...``) before its child
+ends.
+
 Outcome records (objects under ``orgsync/reports/<execution>/results/``) are read too, in parallel, except those
 whose account-region an output already gave: ``Resolve targets`` records the SKIPPED ones, which never reach the
 Map, and a child whose output does not carry its outcomes in full (only ``status`` and ``verification``) has its
@@ -20,6 +25,8 @@ Example::
     [<Status.IN_SYNC: 'IN_SYNC'>]
     >>> outcomes_of_output({"status": "IN_SYNC", "verification": "VERIFIED"}) is None  # not in full
     True
+    >>> map_results_failure({"Error": "States.ResultWriterFailed", "Cause": "s3:PutObject ... failed: SlowDown"})
+    ('States.ResultWriterFailed', 's3:PutObject ... failed: SlowDown')
 """
 
 from __future__ import annotations
@@ -66,6 +73,14 @@ def outcomes_of_output(output: Any) -> list[Outcome] | None:
     return None
 
 
+def map_results_failure(map_results: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """``(error, cause)`` when ``map_results`` is the error output a Catch of the Map put there (its ResultWriter
+    failed, so there are no result files to read), else None."""
+    if isinstance(map_results, Mapping) and "Error" in map_results and "ResultWriterDetails" not in map_results:
+        return str(map_results["Error"]), str(map_results.get("Cause") or "")
+    return None
+
+
 def map_run_outcomes(s3: Any, map_results: Mapping[str, Any]) -> list[Outcome]:
     """The outcomes in the succeeded children's outputs of the Map Run whose state output is ``map_results``.
 
@@ -108,7 +123,7 @@ def record_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
 def collect_outcomes(
     s3: Any, run: RunParameters, records_prefix: str, map_results: Mapping[str, Any] | None
 ) -> list[Outcome]:
-    """The run's outcomes: from the Map's results (if given), then from the records no output covered.
+    """The run's outcomes: from the Map's results (if given and written), then from the records no output covered.
 
     A record's outcome replaces nothing an output gave (the output is the child's last word); among records, a
     later key's (listing order) replaces an earlier one's. Records are read in parallel. Sorted by account and
@@ -119,7 +134,7 @@ def collect_outcomes(
         collect_outcomes(s3, run, results_prefix(run.executionName), event.get("mapResults"))
     """
     found: dict[tuple[str, str], Outcome] = {}
-    if map_results:
+    if map_results and map_results_failure(map_results) is None:
         for outcome in map_run_outcomes(s3, map_results):
             found[(outcome.accountId, outcome.region)] = outcome
     bucket = run.destination.bucket

@@ -14,8 +14,10 @@
     │   Anything left? ── toReconcile > 0 ──► Wait to retry ──► Reconcile accounts
     │                  ├─ pending > 0 ──────► Wait for markers ──► Check markers
     │                  └─ else ─────────────► Batch done
+    │   (States.ItemReaderFailed: retried 3 times, then ─► Release account-regions, items unread ─► Items file
+    │    unreadable (ItemsFileUnreadable); States.ResultWriterFailed: not retried, caught ─► Release account-regions)
     Release account-regions
-    Summarize
+    Summarize          (from the result files, or from the batches' records when the ResultWriter failed)
     Needs attention? ── 0 ──► Done
                      └─ else ► Rollout needs attention (RolloutIncomplete) | Verification failed | Teardown incomplete
 
@@ -45,11 +47,14 @@ from typing import Any
 
 from lambdas import batch
 from lambdas.errors import (
+    ITEM_READER_FAILED,
     LAMBDA_CUT_OFF_ERRORS,
+    RESULT_WRITER_FAILED,
     AccountRegionsBusy,
     CanaryFailed,
     DestinationPolicyIncomplete,
     InvalidInput,
+    ItemsFileUnreadable,
     MarkerNotYetWritten,
     S3WriteFailed,
 )
@@ -76,6 +81,8 @@ CLAIM = "Claim account-regions"
 HELD = "Account-regions held?"
 WAIT_FOR_HOLDER = "Wait for the running execution"
 RELEASE = "Release account-regions"
+RELEASE_UNREAD = "Release account-regions, items unread"
+ITEMS_UNREADABLE = "Items file unreadable"
 PROCESS = "Process accounts"
 RECONCILE = "Reconcile accounts"
 CHECK = "Check markers"
@@ -140,6 +147,12 @@ TIMEOUT_RETRY: State = {
 #: The canary's own retries (one account-region, outside a batch): the batch's figures for the same errors.
 S3_WRITE_RETRY: State = batch.S3_WRITE.retrier([S3WriteFailed.__name__])
 MARKER_RETRY: State = batch.MARKER.retrier([MarkerNotYetWritten.__name__])
+#: The Map's own read of the items file (``States.ItemReaderFailed``): it fails before any child starts, so trying
+#: the whole Map state again costs one GetObject; three more attempts within about 15 s outlast a passing S3 fault.
+ITEM_READER = batch.RetryPolicy(interval_seconds=2, backoff_rate=2.0, max_attempts=3, max_delay_seconds=8)
+ITEM_READER_RETRY: State = ITEM_READER.retrier([ITEM_READER_FAILED])
+#: Where a Catch of the Map puts the items file's error (``Items file unreadable`` reads it).
+ITEMS_ERROR_PATH = "$.itemsError"
 
 
 def lambda_task(function: LambdaFunction, **fields: Any) -> State:
@@ -201,8 +214,9 @@ def wait_for_holder_state() -> State:
     return {"Type": "Wait", "SecondsPath": "$.lease.waitSeconds", "Next": CLAIM}
 
 
-def release_state() -> State:
-    """Release the account-regions once the Map is done with them (before Summarize, which only reads).
+def release_state(next_state: str = SUMMARIZE_STATE) -> State:
+    """Release the account-regions once the Map is done with them (before Summarize, which only reads), or once it
+    could not read its items (before ``Items file unreadable``): ``next_state`` either way.
 
     A release that still fails after its retries does not fail the run: the claim stops holding once Step
     Functions reports the execution closed (:mod:`lambdas.leases`).
@@ -212,9 +226,25 @@ def release_state() -> State:
         Parameters={"run.$": "$.run", "executionArn.$": "$$.Execution.Id"},
         ResultPath=None,
         Retry=[TRANSIENT_RETRY, TIMEOUT_RETRY],
-        Catch=catch_all(SUMMARIZE_STATE, "$.releaseError"),
-        Next=SUMMARIZE_STATE,
+        Catch=catch_all(next_state, "$.releaseError"),
+        Next=next_state,
     )
+
+
+def items_unreadable_state() -> State:
+    """The end of a run whose Map could not read its items file after its retries (the claim already released).
+
+    The cause names the items file and the error Step Functions gave (its cause names the S3 error).
+    """
+    return {
+        "Type": "Fail",
+        "Comment": "The Map read no items: no account-region was reconciled by it. Check the object and the state "
+        "machine role's s3:GetObject on it, then run again.",
+        "Error": ItemsFileUnreadable.__name__,
+        "CausePath": "States.Format('The Distributed Map could not read the items file s3://{}/{} after "
+        f"{ITEM_READER.max_attempts + 1} attempts ({{}}): {{}}', $.itemsLocation.bucket, $.itemsLocation.key, "
+        f"{ITEMS_ERROR_PATH}.Error, {ITEMS_ERROR_PATH}.Cause)",
+    }
 
 
 def canary_states() -> dict[str, State]:
@@ -355,6 +385,11 @@ def process_state(accounts_per_batch: int = ACCOUNTS_PER_BATCH, max_concurrency:
     record as FAILED, so the Map tolerates all failures (100.0: moto only accepts the percentage as a float)
     rather than stopping the rollout: a child fails only when it could not record its outcomes. The state's
     result is only the Map Run ARN and where its ResultWriter wrote.
+
+    The Map's own S3 calls: ``States.ItemReaderFailed`` (the items file unread, before any child ran) is retried
+    (``ITEM_READER_RETRY``), then caught to release the claim and fail as ``ItemsFileUnreadable``.
+    ``States.ResultWriterFailed`` (after every child ran) is never retried, which would run every child again:
+    it is caught, its error output put where the result would be, and ``Summarize`` reads the batches' records.
     """
     return {
         "Type": "Map",
@@ -384,6 +419,12 @@ def process_state(accounts_per_batch: int = ACCOUNTS_PER_BATCH, max_concurrency:
         "ToleratedFailurePercentage": 100.0,
         # With a ResultWriter the state's result is the Map Run ARN and the manifest's location: Summarize reads it.
         "ResultPath": MAP_RESULTS_PATH,
+        "Retry": [ITEM_READER_RETRY],
+        "Catch": [
+            {"ErrorEquals": [ITEM_READER_FAILED], "Next": RELEASE_UNREAD, "ResultPath": ITEMS_ERROR_PATH},
+            # The error output ({"Error", "Cause"}) where the Map's result would be: Summarize tells them apart.
+            {"ErrorEquals": [RESULT_WRITER_FAILED], "Next": RELEASE, "ResultPath": MAP_RESULTS_PATH},
+        ],
         "Next": RELEASE,
     }
 
@@ -467,6 +508,8 @@ def build_definition(
         **canary_states(),
         PROCESS: process_state(accounts_per_batch, max_concurrency),
         RELEASE: release_state(),
+        RELEASE_UNREAD: release_state(ITEMS_UNREADABLE),
+        ITEMS_UNREADABLE: items_unreadable_state(),
         SUMMARIZE_STATE: summarize_state(),
         NEEDS_ATTENTION: needs_attention_state(modes),
         DONE: {"Type": "Succeed", "Comment": "Every account-region is in place and verified, or skipped."},

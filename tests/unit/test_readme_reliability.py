@@ -16,7 +16,14 @@ from botocore.retries.standard import ExponentialBackoff
 
 from lambdas import aws, sync
 from lambdas.errors import InvalidInput
-from workflow.definition import RESOLVE, S3_WRITE_RETRY, TIMEOUT_RETRY, TRANSIENT_RETRY, build_definition
+from workflow.definition import (
+    ITEM_READER_RETRY,
+    RESOLVE,
+    S3_WRITE_RETRY,
+    TIMEOUT_RETRY,
+    TRANSIENT_RETRY,
+    build_definition,
+)
 from workflow.enrolment_definition import WAITS
 from workflow.functions import CHECK_MARKER, RECONCILE_SYNC, RECORD_FAILURE, RESOLVE_TARGETS, SUMMARIZE
 
@@ -102,6 +109,8 @@ def expected_worst_cases() -> dict[str, str]:
         f"{timed_out(CHECK_MARKER.timeout_seconds)}, RecordFailure {timed_out(RECORD_FAILURE.timeout_seconds)}, "
         f"ResolveTargets and Summarize {timed_out(SUMMARIZE.timeout_seconds)}",
         "Lambda service errors": f"{transient_tries} invocations, at most {transient_waits} of waits",
+        "The Distributed Map's own read": f"{ITEM_READER_RETRY['MaxAttempts'] + 1} reads of the items file, at most "
+        f"{seconds(retry_waits(ITEM_READER_RETRY))} of waits",
         '"S3 write failed" just after': f"{S3_WRITE_RETRY['MaxAttempts'] + 1} task attempts, at most "
         f"{seconds(retry_waits(S3_WRITE_RETRY))} of waits",
         '"S3 write failed" or': f"{recreates} creates, at most {seconds(sum(sync.RECREATE_WAITS))} of waits, in one "
@@ -155,6 +164,7 @@ def test_the_table_lists_every_fault_orgsync_handles() -> None:
         "ResourceDataSyncAlreadyExists",
         "Quota full", "only slot", "Member role missing", "session name", "STS `ValidationError`", "replace",
         "marker `test.json` not yet written", "Enrolment", "Input the deployment cannot honour", "Deployment faults",
+        "States.ItemReaderFailed", "States.ResultWriterFailed",
     ):
         assert fault in faults, fault
 

@@ -46,13 +46,14 @@ class ControlApi:
         region: str | None = None,
         message: str | None = None,
         http_status: int | None = None,
+        key: str | None = None,
     ) -> Fault:
         """Inject a fault from now on (same fields as the scenario's ``faults``; ``account`` is a NAME).
 
         Example: ``aws.add_fault("ssm:ListResourceDataSync", "ThrottlingException", times=2, account="sb-1")``.
         """
         spec: dict[str, Any] = {"api": api, "error": error, "times": times}
-        optional = {"account": account, "region": region, "message": message, "httpStatus": http_status}
+        optional = {"account": account, "region": region, "message": message, "httpStatus": http_status, "key": key}
         spec.update({k: v for k, v in optional.items() if v is not None})
         fault = parse_fault(spec, {a.name for a in self.scenario.accounts})
         self.faults.add(fault)

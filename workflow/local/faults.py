@@ -9,9 +9,9 @@ for the service's protocol (JSON, query, REST), so botocore raises a real ``Clie
 ``Error.Code``, ``Message`` and HTTP status. Otherwise moto handles the call as usual.
 
 :class:`FaultInjector` is one such guard: the scenario's ``faults`` (``api`` as ``service:Action``, ``error``,
-``times`` consumed in total, optional ``account`` NAME of the caller and ``region``). ``times`` counts HTTP
-attempts: a client with botocore retries spends several per call (orgsync's clients up to 3, boto's standard mode).
-Calls that reach moto without botocore (the ``responses`` mock of plain HTTP) are not seen here.
+``times`` consumed in total, optional ``account`` NAME of the caller, ``region`` and S3 object ``key`` prefix).
+``times`` counts HTTP attempts: a client with botocore retries spends several per call (orgsync's clients up to 3,
+boto's standard mode). Calls that reach moto without botocore (the ``responses`` mock of plain HTTP) are not seen here.
 
 :class:`FaultRateInjector` is another: the scenario's ``faultRates`` fail a share of the matching calls (S3
 ``InternalError``/``SlowDown``, ``ThrottlingException`` per API and account, Lambda's ``ServiceException`` for
@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
@@ -113,6 +113,30 @@ class Call:
         """``iam-prefix:Operation``, the form faults name APIs in (``states:StartExecution`` for sfn)."""
         return f"{IAM_PREFIXES.get(self.service, self.service)}:{self.operation}"
 
+    @property
+    def s3_key(self) -> str | None:
+        """The object key of an S3 call, from its URL (virtual-hosted or path style); None for another service or a
+        bucket-level call.
+
+        >>> from botocore.awsrequest import AWSPreparedRequest
+        >>> def s3_call(url):
+        ...     return Call("s3", "GetObject", None, None, "us-east-1", AWSPreparedRequest("GET", url, {}, None, False))
+        >>> s3_call("https://acme.s3.us-east-1.amazonaws.com/orgsync/runs/e%201/targets.json?x=1").s3_key
+        'orgsync/runs/e 1/targets.json'
+        >>> s3_call("http://localhost:5000/acme/orgsync/runs/e1/targets.json").s3_key
+        'orgsync/runs/e1/targets.json'
+        >>> s3_call("https://acme.s3.us-east-1.amazonaws.com/").s3_key is None
+        True
+        """
+        if self.service != "s3" or self.request is None:
+            return None
+        url = urlsplit(str(self.request.url))
+        path = unquote(url.path).lstrip("/")
+        host = url.hostname or ""
+        virtual_hosted = ".s3." in host or ".s3-" in host or host.endswith(".s3.amazonaws.com")
+        key = path if virtual_hosted else path.partition("/")[2]
+        return key or None
+
     def form(self) -> dict[str, str]:
         """The parameters of a query-protocol call (``Action=AssumeRole&RoleArn=...``)."""
         body = self.request.body if self.request is not None else None
@@ -162,6 +186,8 @@ class FaultInjector:
                 if fault.account is not None and fault.account != caller:
                     continue
                 if fault.region is not None and fault.region != call.region:
+                    continue
+                if fault.key is not None and not (call.s3_key or "").startswith(fault.key):
                     continue
                 entry[1] = left - 1
                 self.raised.append((call.api, call.account_id, call.region, fault.error))

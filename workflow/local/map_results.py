@@ -1,12 +1,14 @@
 """A Distributed Map's ResultWriter output as Step Functions writes it: the manifest and the result files.
 
-moto 5.2.5's interpreter writes only an empty ``manifest.json``. :class:`MapResults` gives the local engine three
+moto 5.2.5's interpreter writes only an empty ``manifest.json``. :class:`MapResults` gives the local engine four
 hooks (declared in :mod:`workflow.local.seams`):
 
 - each **child execution's input**, after ItemSelector/Parameters, is noted on its worker thread;
 - each **child execution** (a Distributed Map iteration) is recorded when it ends: a name, an ARN under the Map
   Run's state machine, its status (``SUCCEEDED``, ``FAILED``, ``TIMED_OUT``, ``ABORTED``), input, output or error
   and cause, start and stop dates on the engine's clock;
+- the **ItemReader's** ``s3:getObject`` and the ResultWriter's writes fail the Map state as on AWS
+  (``States.ItemReaderFailed``, ``States.ResultWriterFailed``: :mod:`workflow.local.map_io`);
 - the **ResultWriter's** ``s3:putObject`` writes, under ``<Prefix>/<Map Run id>/``, ``SUCCEEDED_n.json`` and
   ``FAILED_n.json`` (failed, timed out and aborted children; ``PENDING_n.json`` holds children never started,
   which only a failed or aborted Map Run leaves and moto ends such a Map Run before its ResultWriter), each a
@@ -38,8 +40,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from lambdas.errors import RESULT_WRITER_FAILED
 from workflow.local import seams
 from workflow.local.clock import VirtualClock
+from workflow.local.map_io import failing_as, item_reader_patch
 
 #: Step Functions starts another result file past this size ("individual result files of up to 5 GB").
 RESULT_FILE_MAX_BYTES: Final = 5 * 1024**3
@@ -193,6 +197,7 @@ class MapResults:
             (seams.CHILD_INPUT, self._child_input(seams.CHILD_INPUT.resolve()[2])),
             (seams.DISTRIBUTED_ITERATION, self._child_execution(seams.DISTRIBUTED_ITERATION.resolve()[2])),
             (seams.RESULT_WRITER_PUT_OBJECT, staticmethod(self._put_object)),
+            item_reader_patch(),
         ]
 
     def _child_input(self, original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
@@ -249,7 +254,10 @@ class MapResults:
             self._children.setdefault(arn, []).append(child)
 
     def _put_object(self, env: Any, resource_runtime_part: Any, state_credentials: Any) -> None:
-        """Stands in for moto's ResultWriter ``s3:putObject``: the result files, then the manifest."""
+        """Stands in for moto's ResultWriter ``s3:putObject``: the result files, then the manifest.
+
+        A write that fails fails the Map state with ``States.ResultWriterFailed`` (:mod:`workflow.local.map_io`).
+        """
         parameters = env.stack.pop()
         env.stack.pop()  # the children's outputs: the result files are built from the recorded children
         map_run_record = env.map_run_record_pool_manager.get_all().pop()
@@ -264,9 +272,11 @@ class MapResults:
         manifest_files: dict[str, list[dict[str, Any]]] = {status: [] for status in RESULT_FILE_STATUSES}
         for key, entries in result_files(prefix, map_run_id, children, self.max_file_bytes):
             body = result_file_body(entries)
-            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            with failing_as(env, RESULT_WRITER_FAILED, "PutObject", bucket, key):
+                s3.put_object(Bucket=bucket, Key=key, Body=body)
             manifest_files[key.rsplit("/", 1)[-1].split("_", 1)[0]].append({"Key": key, "Size": len(body)})
         manifest_key = f"{_run_folder(prefix, map_run_id)}{MANIFEST_NAME}"
         manifest = {"DestinationBucket": bucket, "MapRunArn": arn, "ResultFiles": manifest_files}
-        s3.put_object(Bucket=bucket, Key=manifest_key, Body=_compact(manifest).encode())
+        with failing_as(env, RESULT_WRITER_FAILED, "PutObject", bucket, manifest_key):
+            s3.put_object(Bucket=bucket, Key=manifest_key, Body=_compact(manifest).encode())
         env.stack.append({"MapRunArn": arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})

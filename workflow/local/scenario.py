@@ -14,7 +14,7 @@ Shape (``?`` marks optional keys)::
     aggregator: {accountId, bucket, region, prefix?: "default",
                  bucketPolicy?: "source-org-id" | "request-object-tag" | "none"}
     faults?: [{api: "ssm:CreateResourceDataSync", error: "ThrottlingException", times?: 1,
-               account?: NAME, region?, message?, httpStatus?}]
+               account?: NAME, region?, message?, httpStatus?, key?: "orgsync/runs/"}]
     faultRates?: [{api: "s3:*", error: "SlowDown", rate: 0.01, account?: NAME, region?, message?, httpStatus?}]
     faultSeed?: 0                            # the same seed draws the same faulted calls, run after run
     latencies?: {"ssm:CreateResourceDataSync": 0.3, "s3:*": 0.03, "*": 0.1}   # seconds per call
@@ -34,6 +34,8 @@ collects inventory: ``true`` (every region, the default), ``false`` (nowhere) or
 nothing from an account-region without one. ``inventoryAgeDays`` dates the node's last collection back (a
 terminated node's inventory stops when it does; see ``workflow.local.inventory``).
 
+A fault's ``key`` restricts it to S3 calls on objects whose key starts with it (the exact key, or a prefix): the
+Distributed Map's own ``GetObject`` of the items file or ``PutObject`` of its result files, for instance.
 ``faultRates`` fail the given share of matching calls (``api`` may be ``service:*`` or ``*``); ``error``
 ``ConnectionError`` drops the connection instead of answering (see ``workflow.local.faults``). ``latencies``
 override the per-API defaults of ``workflow.local.latency``.
@@ -202,7 +204,8 @@ class Aggregator:
 class Fault:
     """An error to inject: ``api`` (``service:Action``) fails with ``error`` ``times`` times in total.
 
-    ``account`` is an account NAME (the account whose credentials make the call); ``None`` matches any.
+    ``account`` is an account NAME (the account whose credentials make the call); ``None`` matches any. ``key``: only
+    S3 calls on an object whose key starts with it (``None``: any call).
     """
 
     api: str
@@ -212,6 +215,7 @@ class Fault:
     region: str | None = None
     message: str | None = None
     http_status: int | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -700,7 +704,10 @@ class _Parser:
 
     def fault(self, value: Any, place: str, account_names: set[str]) -> Fault:
         data = self.mapping(
-            value, place, ("api", "error", "times", "account", "region", "message", "httpStatus"), ("api", "error")
+            value,
+            place,
+            ("api", "error", "times", "account", "region", "message", "httpStatus", "key"),
+            ("api", "error"),
         )
         account = data.get("account")
         if account is not None:
@@ -712,6 +719,9 @@ class _Parser:
         if message is not None and not isinstance(message, str):
             raise self.fail(f"{place}.message", f"{message!r} must be a string")
         status = data.get("httpStatus")
+        key = data.get("key")
+        if key is not None and (not isinstance(key, str) or not key):
+            raise self.fail(f"{place}.key", f"{key!r} must be an S3 object key or the start of one")
         return Fault(
             api=self.string(data["api"], f"{place}.api", API_RE, "'service:Action' (e.g. ssm:CreateResourceDataSync)"),
             error=self.string(data["error"], f"{place}.error", ERROR_CODE_RE, "an AWS error code"),
@@ -720,6 +730,7 @@ class _Parser:
             region=None if region is None else self.region(region, f"{place}.region"),
             message=message,
             http_status=None if status is None else self.integer(status, f"{place}.httpStatus", 400, 599),
+            key=key,
         )
 
     def fault_rate(self, value: Any, place: str, account_names: set[str]) -> FaultRate:
@@ -755,7 +766,7 @@ def _join(place: str, key: str) -> str:
 
 #: For callers that want to validate a single fault dict outside a file (``LocalAws.add_fault``).
 def parse_fault(data: Mapping[str, Any], account_names: set[str], source: str = "<fault>") -> Fault:
-    """Validate one fault spec (``{"api", "error", "times"?, "account"?, "region"?, "message"?}``)."""
+    """Validate one fault spec (``{"api", "error", "times"?, "account"?, "region"?, "message"?, "key"?}``)."""
     return _Parser(source).fault(dict(data), "fault", account_names)
 
 

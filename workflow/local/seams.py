@@ -64,7 +64,14 @@ try:
     from moto.s3.models import FakeBucket, S3Backend, s3_backends
     from moto.settings import moto_server_port
     from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.distributed_iteration_component import (
         DistributedIterationComponent,
@@ -72,6 +79,7 @@ try:
     from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
         resource_eval_s3 as result_writer_s3,
     )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.eval.program_state import ProgramEnded, ProgramStopped, ProgramTimedOut
     from moto.sts.models import STSBackend, sts_backends
 except ImportError as exc:  # moto is there, but not as the seams below were read from it
@@ -249,7 +257,14 @@ RESULT_WRITER_PUT_OBJECT = _method(
     "the ResultWriter's s3:putObject (a staticmethod), which writes only an empty manifest.json; replaced to write "
     "the result files and the manifest as Step Functions does (workflow.local.map_results)",
 )
-RESULT_SEAMS: tuple[Seam, ...] = (CHILD_INPUT, RESULT_WRITER_PUT_OBJECT)
+ITEM_READER_GET_OBJECT = _method(
+    f"{_MAP}.item_reader.eval.resource_eval_s3",
+    "ResourceEvalS3._handle_get_object",
+    ("env", "resource_runtime_part", "state_credentials"),
+    "the ItemReader's s3:getObject (a staticmethod), whose S3 error moto lets escape as States.Runtime; wrapped to "
+    "fail the Map with States.ItemReaderFailed as Step Functions does (workflow.local.map_io)",
+)
+RESULT_SEAMS: tuple[Seam, ...] = (CHILD_INPUT, RESULT_WRITER_PUT_OBJECT, ITEM_READER_GET_OBJECT)
 TIMING_SEAMS: tuple[Seam, ...] = (
     STATE_ENTERED,
     MAP_WORKER_LAUNCHED,
@@ -446,6 +461,32 @@ IMPORTED_SEAMS: tuple[Seam, ...] = (
         "CustomErrorName",
         "the error name a Lambda service error of a task is given (Lambda.<code>)",
     ),
+    _import(f"{_PARSER}.api", "HistoryEventType", "the event type of a Map's own S3 failure (TaskFailed, as moto's)"),
+    _import(f"{_PARSER}.api", "MapRunFailedEventDetails", "the error and cause of a Map's own S3 failure"),
+    _import(f"{_PARSER}.asl.eval.event.event_detail", "EventDetails", "the details a FailureEvent carries"),
+    _import(
+        f"{_PARSER}.asl.component.common.error_name.failure_event",
+        "FailureEvent",
+        "a Map's own S3 failure, named as Step Functions names it (workflow.local.map_io)",
+        ("env", "error_name", "event_type", "event_details"),
+    ),
+    _import(
+        f"{_PARSER}.asl.component.common.error_name.failure_event",
+        "FailureEventException",
+        "what fails a state with a named error that its Retry and Catch match",
+        ("failure_event",),
+    ),
+    _import(
+        f"{_PARSER}.asl.component.common.error_name.states_error_name",
+        "StatesErrorName",
+        "a States.* error name (States.TaskFailed does not match it, as on AWS)",
+        ("typ",),
+    ),
+    _import(
+        f"{_PARSER}.asl.component.common.error_name.states_error_name_type",
+        "StatesErrorNameType",
+        "States.ItemReaderFailed and States.ResultWriterFailed, as moto's grammar names them",
+    ),
     _import("moto.sts.models", "STSBackend", "who called, for the missing-role AccessDenied message"),
     _import("moto.sts.models", "sts_backends", "STS state per account"),
 )
@@ -560,9 +601,14 @@ __all__ = [
     "CustomErrorName",
     "DistributedIterationComponent",
     "EmptyResult",
+    "EventDetails",
+    "FailureEvent",
+    "FailureEventException",
     "FakeBucket",
+    "HistoryEventType",
     "IAMBackend",
     "IamNotFoundException",
+    "MapRunFailedEventDetails",
     "MockRawResponse",
     "OperationModel",
     "OrganizationsBackend",
@@ -575,6 +621,8 @@ __all__ = [
     "ServiceException",
     "ServiceModel",
     "SimpleSystemManagerResponse",
+    "StatesErrorName",
+    "StatesErrorNameType",
     "TimeoutSeconds",
     "botocore_stubber",
     "default_user_config",

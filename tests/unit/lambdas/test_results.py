@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from lambdas.errors import RESULT_WRITER_FAILED
 from lambdas.models import Destination, Mode, OnConflict, Outcome, RunParameters, Status, TargetItem, Verification
-from lambdas.report import results_prefix, summarize, write_items, write_outcome
+from lambdas.report import batch_key, results_prefix, summarize, write_items, write_outcome, write_outcomes
 from lambdas.results import MapResultsUnreadable, collect_outcomes
 from workflow.local.map_results import ChildExecution, result_file_body, result_files
 
@@ -110,3 +111,39 @@ def test_summarize_reports_a_failed_childs_account_regions_as_failed(s3: Any) ->
 def test_a_map_output_without_result_writer_details_is_refused_by_name(s3: Any) -> None:
     with pytest.raises(MapResultsUnreadable, match="ResultWriterDetails"):
         collect_outcomes(s3, RUN, results_prefix(RUN.executionName), {"MapRunArn": MAP_RUN})
+
+
+def test_when_the_result_writer_failed_summarize_reports_every_account_region_from_the_batches_records(
+    s3: Any,
+) -> None:
+    # GIVEN two batches that recorded their outcomes, and a Map whose ResultWriter failed (the Catch put its error
+    # output where the Map's result would be: there is no manifest to read)
+    items = [item(n, region) for n in (1, 2, 3) for region in ("us-east-1", "eu-west-1")]
+    location = write_items(s3, RUN, items)
+    outcomes = [i.outcome(Status.CREATED, verification=Verification.VERIFIED) for i in items]
+    write_outcomes(s3, RUN, batch_key(RUN.executionName, items[0].accountId), outcomes[:4])
+    write_outcomes(s3, RUN, batch_key(RUN.executionName, items[4].accountId), outcomes[4:])
+    error_output = {"Error": RESULT_WRITER_FAILED, "Cause": "s3:PutObject of s3://b/k failed: SlowDown: slow"}
+    counting = CountingS3(s3)
+    # WHEN Summarize runs
+    output = summarize(counting, RUN, location, error_output)
+    # THEN every account-region is reported from the records, none as missing
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/reports/exec-1/report.json")["Body"].read())
+    assert [Outcome.from_dict(r) for r in report["results"]] == sorted(outcomes, key=lambda o: (o.accountId, o.region))
+    assert output["summary"]["byStatus"] == {"CREATED": 6}
+    # AND no manifest or result file was looked for
+    assert not any("map-results" in key for key in counting.gets)
+    # AND the report and the output say the Map's result files were not written, and where the records are
+    note = report["mapResultFiles"]
+    assert note == output["mapResultFiles"]
+    assert (note["written"], note["error"], note["cause"]) == (False, RESULT_WRITER_FAILED, error_output["Cause"])
+    assert f"s3://{BUCKET}/orgsync/reports/exec-1/results/batches/" in note["detail"]
+
+
+def test_a_written_map_result_leaves_no_note_in_the_report(s3: Any) -> None:
+    items = [item(1)]
+    location = write_items(s3, RUN, items)
+    created = items[0].outcome(Status.CREATED, verification=Verification.VERIFIED)
+    output = summarize(s3, RUN, location, write_map_run(s3, [("SUCCEEDED", items[0].to_dict(), created.to_dict())]))
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key="orgsync/reports/exec-1/report.json")["Body"].read())
+    assert "mapResultFiles" not in report and "mapResultFiles" not in output

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from botocore.awsrequest import AWSPreparedRequest
+
 from workflow.local.faults import Call, FaultInjector, describe_call
 from workflow.local.inventory import (
     COLLECTED_TYPES,
@@ -46,6 +48,22 @@ def test_fault_matches_the_calling_account_by_name_and_the_region() -> None:
     hit = injector(call(account="200000000002", region="eu-west-1"))
     assert hit is not None and hit.code == "ThrottlingException"
     assert injector.remaining()[0][1] == 4
+
+
+def test_fault_with_a_key_matches_only_s3_calls_on_objects_under_it() -> None:
+    def s3_call(operation: str, url: str) -> Call:
+        request = AWSPreparedRequest("GET", url, {}, None, False)
+        return Call("s3", operation, "200000000001", None, "us-east-1", request)
+
+    items = "https://acme.s3.us-east-1.amazonaws.com/orgsync/runs/e1/targets.json"
+    injector = FaultInjector([Fault("s3:GetObject", "InternalError", times=1, key="orgsync/runs/e1/")], NAMES)
+
+    assert injector(s3_call("GetObject", "https://acme.s3.us-east-1.amazonaws.com/orgsync/reports/e1/r.json")) is None
+    assert injector(s3_call("ListObjectsV2", "https://acme.s3.us-east-1.amazonaws.com/?prefix=orgsync")) is None
+    assert injector(call(api="ssm:ListResourceDataSync")) is None
+    hit = injector(s3_call("GetObject", items))
+    assert hit is not None and hit.code == "InternalError"
+    assert injector(s3_call("GetObject", items)) is None  # its one time is spent
 
 
 def test_fault_message_and_status_are_taken_from_the_spec() -> None:

@@ -248,6 +248,10 @@ def test_existing_sync_defaults_and_duplicate_names() -> None:
             {"api": "ssm:CreateResourceDataSync", "error": "ThrottlingException", "retries": 1},
             "s.json: faults[0].retries: unknown key",
         ),
+        (
+            {"api": "s3:GetObject", "error": "InternalError", "key": ""},
+            "s.json: faults[0].key: '' must be an S3 object key or the start of one",
+        ),
     ],
 )
 def test_bad_fault_is_refused_naming_the_place(fault: dict[str, Any], expected: str) -> None:
@@ -272,6 +276,16 @@ def test_fault_fields_are_read() -> None:
         "prod-a",
         "us-east-1",
     )
+    assert fault.key is None
+
+
+def test_a_fault_may_name_the_s3_key_it_fails() -> None:
+    data = minimal()
+    data["faults"] = [{"api": "s3:GetObject", "error": "InternalError", "key": "orgsync/runs/e1/targets.json"}]
+
+    (fault,) = parse_scenario(data).faults
+
+    assert (fault.api, fault.key) == ("s3:GetObject", "orgsync/runs/e1/targets.json")
 
 
 def test_json_and_yaml_files_load_the_same_scenario(tmp_path: Path) -> None:

@@ -18,14 +18,18 @@ from lambdas.errors import Throttled
 from workflow.definition import (
     ACCOUNTS_PER_BATCH,
     CHECK,
+    ITEMS_UNREADABLE,
     MAX_CONCURRENCY,
     PROCESS,
     RECONCILE,
     RECORD,
+    RELEASE,
+    RELEASE_UNREAD,
+    SUMMARIZE_STATE,
     build_definition,
     substitutions,
 )
-from workflow.functions import ALL_FUNCTIONS
+from workflow.functions import ALL_FUNCTIONS, RELEASE_ACCOUNT_REGIONS
 from workflow.local.engine import LocalEngine
 
 BUCKET = "orgsync-wiring"
@@ -116,6 +120,60 @@ def test_the_map_writes_its_results_to_s3_with_static_parameters() -> None:
     assert writer == {
         "Resource": "arn:aws:states:::s3:putObject",
         "Parameters": {"Bucket": "${DestinationBucketName}", "Prefix": "orgsync/runs/map-results"},
+    }
+
+
+def test_the_maps_own_s3_error_names_are_step_functions_own() -> None:
+    # The Step Functions Developer Guide's "Error names" spell them so (docs/aws-behaviour.md); Python and ASL take
+    # them from lambdas.errors.
+    assert (errors.ITEM_READER_FAILED, errors.RESULT_WRITER_FAILED) == (
+        "States.ItemReaderFailed",
+        "States.ResultWriterFailed",
+    )
+
+
+def test_the_map_retries_an_unread_items_file_a_bounded_number_of_times_and_never_a_failed_result_write() -> None:
+    process = build_definition()["States"][PROCESS]
+    [retry] = process["Retry"]
+    # Only the items read: it fails before any child runs. A ResultWriter failure comes after every child ran, and
+    # a retry of the Map would run them all again.
+    assert retry["ErrorEquals"] == [errors.ITEM_READER_FAILED]
+    assert 0 < retry["MaxAttempts"] <= 3 and retry["MaxDelaySeconds"] <= 10
+    assert not any(errors.RESULT_WRITER_FAILED in rule["ErrorEquals"] for rule in process["Retry"])
+    assert not any("States.ALL" in rule["ErrorEquals"] for rule in process["Retry"])
+
+
+def test_an_unread_items_file_releases_the_claim_then_fails_the_run_naming_the_file() -> None:
+    states = build_definition()["States"]
+    [caught] = [c for c in states[PROCESS]["Catch"] if errors.ITEM_READER_FAILED in c["ErrorEquals"]]
+    assert caught["ErrorEquals"] == [errors.ITEM_READER_FAILED]
+    assert caught["ResultPath"] == "$.itemsError"  # the input (the run, the items' location) is kept
+    release = states[caught["Next"]]
+    assert caught["Next"] == RELEASE_UNREAD
+    assert release["Resource"] == RELEASE_ACCOUNT_REGIONS.placeholder
+    assert release["Parameters"] == states[RELEASE]["Parameters"]
+    # A release that fails still ends in the named failure (the claim lapses once the execution has closed).
+    assert release["Next"] == ITEMS_UNREADABLE
+    assert [c["Next"] for c in release["Catch"]] == [ITEMS_UNREADABLE]
+    fail = states[ITEMS_UNREADABLE]
+    assert fail["Type"] == "Fail"
+    assert fail["Error"] == errors.ItemsFileUnreadable.__name__
+    cause = fail["CausePath"]
+    assert cause.startswith("States.Format(") and "items file s3://{}/{}" in cause
+    for path in ("$.itemsLocation.bucket", "$.itemsLocation.key", "$.itemsError.Error", "$.itemsError.Cause"):
+        assert path in cause
+
+
+def test_a_failed_result_write_is_caught_and_summarize_reports_from_the_records() -> None:
+    states = build_definition()["States"]
+    [caught] = [c for c in states[PROCESS]["Catch"] if errors.RESULT_WRITER_FAILED in c["ErrorEquals"]]
+    # Its error output goes where the Map's result would be: Summarize tells the two apart (lambdas.results)
+    assert caught == {"ErrorEquals": [errors.RESULT_WRITER_FAILED], "Next": RELEASE, "ResultPath": "$.mapResults"}
+    assert states[RELEASE]["Next"] == SUMMARIZE_STATE
+    # Nothing else the Map raises is caught: a child's failure is recorded inside the child.
+    assert {e for c in states[PROCESS]["Catch"] for e in c["ErrorEquals"]} == {
+        errors.ITEM_READER_FAILED,
+        errors.RESULT_WRITER_FAILED,
     }
 
 
