@@ -13,9 +13,11 @@ outcomes come from the records alone: every batch records its outcomes (``result
 ends.
 
 Outcome records (objects under ``orgsync/reports/<execution>/results/``) are read too, in parallel, except those
-whose account-region an output already gave: ``Resolve targets`` records the SKIPPED ones, which never reach the
-Map, and a child whose output does not carry its outcomes in full (only ``status`` and ``verification``) has its
-record read instead. A record holds one outcome or a list of them.
+an output already gave: a batch's record when its child's output carried its first account's outcomes, an
+account-region's record when an output carried that account-region. ``Resolve targets`` records the SKIPPED ones,
+which never reach the Map; a failed child's batch has only its record; and a child whose output does not carry its
+outcomes in full (only ``status`` and ``verification``) has its record read instead. A record holds one outcome or
+a list of them.
 
 Example::
 
@@ -42,6 +44,8 @@ from lambdas.parallel import bounded_map
 
 #: A record of one account-region: ``.../results/<account>/<region>.json``.
 _RECORD_KEY = re.compile(r"(?P<account>\d{12})/(?P<region>[a-z0-9-]+)\.json$")
+#: A batch's record, named by its first account: ``.../results/batches/<account>.json`` (``report.batch_key``).
+_BATCH_RECORD_KEY = re.compile(r"/batches/(?P<account>\d{12})\.json$")
 _OUTCOME_KEYS = ("accountId", "region", "status")
 
 
@@ -138,8 +142,15 @@ def collect_outcomes(
         for outcome in map_run_outcomes(s3, map_results):
             found[(outcome.accountId, outcome.region)] = outcome
     bucket = run.destination.bucket
+    # A batch's accounts are in no other batch: an output that gave its first account's outcomes was that batch's,
+    # and its record (written by the same child before it ended) holds nothing more.
+    accounts_given = {account for account, _ in found}
     to_read = []
     for key in record_keys(s3, bucket, records_prefix):
+        if (batch := _BATCH_RECORD_KEY.search(key)) is not None:
+            if batch["account"] not in accounts_given:
+                to_read.append(key)
+            continue
         named = _RECORD_KEY.search(key)
         # A per-account-region record whose outcome an output gave is not read again.
         if named is None or (named["account"], named["region"]) not in found:

@@ -87,6 +87,30 @@ def test_outcomes_come_from_the_childrens_outputs_and_records_fill_in_the_rest(s
     )
 
 
+def test_a_batch_record_is_read_only_when_no_output_gave_its_batch(s3: Any) -> None:
+    # GIVEN two batches that recorded their outcomes: the first child succeeded and its output carries the same
+    # outcomes, the second child failed after recording (its output is lost)
+    first = [item(n, region) for n in (1, 2) for region in ("us-east-1", "eu-west-1")]
+    second = [item(n, region) for n in (3, 4) for region in ("us-east-1", "eu-west-1")]
+    first_outcomes = [i.outcome(Status.CREATED, verification=Verification.VERIFIED) for i in first]
+    second_outcomes = [i.outcome(Status.IN_SYNC, verification=Verification.VERIFIED) for i in second]
+    map_results = write_map_run(s3, [
+        ("SUCCEEDED", {"Items": []}, {"outcomes": [o.to_dict() for o in first_outcomes]}),
+        ("FAILED", {"Items": []}, None),
+    ])
+    first_record = batch_key(RUN.executionName, first[0].accountId)
+    second_record = batch_key(RUN.executionName, second[0].accountId)
+    write_outcomes(s3, RUN, first_record, first_outcomes)
+    write_outcomes(s3, RUN, second_record, second_outcomes)
+    counting = CountingS3(s3)
+
+    outcomes = collect_outcomes(counting, RUN, results_prefix(RUN.executionName), map_results)
+
+    # THEN every account-region is there, and only the failed child's batch record was read
+    assert outcomes == sorted(first_outcomes + second_outcomes, key=lambda o: (o.accountId, o.region))
+    assert [k for k in counting.gets if k.startswith(results_prefix(RUN.executionName))] == [second_record]
+
+
 def test_a_record_may_hold_a_list_of_outcomes(s3: Any) -> None:
     outcomes = [item(1, region).outcome(Status.SKIPPED, detail="Suspended.") for region in ("us-east-1", "eu-west-1")]
     s3.put_object(Bucket=BUCKET, Key=f"{results_prefix(RUN.executionName)}skipped.json",
