@@ -26,6 +26,8 @@ Usage (from the repository root)::
     python -m benchmarks.rollout_scale --with-100k      # and 100,000 (25,000 accounts x 4)
     python -m benchmarks.rollout_scale 1000 4000        # chosen sizes (account-regions, multiples of 4)
     python -m benchmarks.rollout_scale --sensitivity 0  # without the sensitivity runs (default: at 1,000)
+    python -m benchmarks.rollout_scale 1000 --accounts-per-batch 10 --accounts-per-batch 20   # batch sizes compared
+    python -m benchmarks.rollout_scale 100000 --modes rollout --sensitivity 0                 # the rollout alone
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ DEFAULT_SIZES = [1_000, 20_000]
 LARGE_SIZE = 100_000
 #: Not AWS API calls of the run: the driver's polling (states:) and the Map's invocations (counted as such).
 NOT_COUNTED_AS_CALLS = ("states:", "lambda:")
+#: The runs measured at each size: a first rollout, then the verify a daily schedule runs.
+MODES = ("rollout", "verify")
 
 #: The StackSets approach, from its users' reports (no published figure of AWS's): a first deployment of about 5-6
 #: hours for 800 accounts, about 30 minutes per StackSet with no changes at 800 accounts x 8 regions.
@@ -131,10 +135,12 @@ def measure(
     timeout: float = 7200,
     accounts_per_batch: int = ACCOUNTS_PER_BATCH,
     max_concurrency: int = MAX_CONCURRENCY,
+    modes: tuple[str, ...] = MODES,
 ) -> list[dict[str, Any]]:
     """Roll out over a generated organization of ``account_regions`` / 4 accounts, then verify it (what a daily
     schedule runs); the figures of each run, with the process's peak memory and the time to seed the world.
-    ``accounts_per_batch`` and ``max_concurrency`` are the deployment's (``accountsPerBatch``, ``maxConcurrency``)."""
+    ``accounts_per_batch`` and ``max_concurrency`` are the deployment's (``accountsPerBatch``, ``maxConcurrency``);
+    ``modes`` the runs, in order (``("rollout",)``: the first rollout alone)."""
     accounts = account_regions // len(REGIONS)
     started = time.perf_counter()
     shape = {"accounts_per_batch": accounts_per_batch, "max_concurrency": max_concurrency}
@@ -143,18 +149,24 @@ def measure(
         if latency_factor != 1.0:
             latency.use(latency.active().scaled(latency_factor))
         request = {"targets": ["/Workloads"], "regions": REGIONS}
-        rows = [_run_figures(local, {**request, "mode": mode}, timeout) for mode in ("rollout", "verify")]
+        rows = [_run_figures(local, {**request, "mode": mode}, timeout) for mode in modes]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return [{**row, **shape, "seed_s": seed_s, "peak_mib": peak_mib, "latency_factor": latency_factor} for row in rows]
 
 
 def measured_in_own_process(
-    account_regions: int, latency_factor: float, timeout: float, accounts_per_batch: int, max_concurrency: int
+    account_regions: int,
+    latency_factor: float,
+    timeout: float,
+    accounts_per_batch: int,
+    max_concurrency: int,
+    modes: tuple[str, ...] = MODES,
 ) -> list[dict[str, Any]]:
     """:func:`measure` in a fresh interpreter, so that each size's peak memory is its own."""
     command = [sys.executable, "-m", "benchmarks.rollout_scale", "--one", str(account_regions),
                "--latency-factor", str(latency_factor), "--timeout", str(timeout),
-               "--accounts-per-batch", str(accounts_per_batch), "--max-concurrency", str(max_concurrency)]
+               "--accounts-per-batch", str(accounts_per_batch), "--max-concurrency", str(max_concurrency),
+               "--modes", ",".join(modes)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{account_regions} account-regions failed:\n{done.stderr[-3000:]}")
@@ -235,29 +247,34 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--max-concurrency", type=int,
                         help="children at once (default: keep the deployed default's accounts in flight, "
                         f"{ACCOUNTS_PER_BATCH * MAX_CONCURRENCY} / accounts per child)")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="the runs at each size, in order (default: rollout,verify; rollout: the first rollout)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--latency-factor", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # moto logs every Fail state and the ToleratedFailure note
     batch_sizes: list[int] = args.accounts_per_batch or [ACCOUNTS_PER_BATCH]
+    modes = tuple(args.modes.split(","))
+    if not modes or set(modes) - set(MODES) or modes[0] != "rollout":
+        parser.error(f"--modes {args.modes}: give rollout, then optionally verify")
 
     def concurrency(batch_size: int) -> int:
         return args.max_concurrency or max(1, ACCOUNTS_PER_BATCH * MAX_CONCURRENCY // batch_size)
 
     if args.one:
         batch_size = batch_sizes[0]
-        rows = measure(args.one, args.latency_factor, args.timeout, batch_size, concurrency(batch_size))
+        rows = measure(args.one, args.latency_factor, args.timeout, batch_size, concurrency(batch_size), modes)
         print(json.dumps(rows), flush=True)
         return
     sizes = args.sizes or [*DEFAULT_SIZES, *([LARGE_SIZE] if args.with_100k else [])]
     rows = []
     for size in sizes:
         for batch_size in batch_sizes:
-            rows += measured_in_own_process(size, 1.0, args.timeout, batch_size, concurrency(batch_size))
-            print(f"measured {size:,}: {json.dumps(rows[-2:])}", file=sys.stderr, flush=True)
+            rows += measured_in_own_process(size, 1.0, args.timeout, batch_size, concurrency(batch_size), modes)
+            print(f"measured {size:,}: {json.dumps(rows[-len(modes):])}", file=sys.stderr, flush=True)
     first = batch_sizes[0]
     sensitivity = [
-        measured_in_own_process(args.sensitivity, factor, args.timeout, first, concurrency(first))[0]
+        measured_in_own_process(args.sensitivity, factor, args.timeout, first, concurrency(first), ("rollout",))[0]
         for factor in (0.5, 2.0)
     ] if args.sensitivity else []
     print(markdown(rows, sensitivity))
