@@ -49,6 +49,7 @@ from workflow.local.guards import (
     missing_role_guard,
     role_session_name_guard,
 )
+from workflow.local.s3_listing import prefix_listing
 from workflow.local.scenario import Account, Scenario
 from workflow.local.seeding import (
     LOCAL_USER_NAME,
@@ -100,6 +101,7 @@ class LocalAws(ControlApi):
         self._saved_env: dict[str, str | None] = {}
         self._client_session: boto3.Session | None = None
         self._s3_utcnow: Any = None
+        self._s3_list_objects: Any = None
         self._account_lookup: Any = None
         self._previous_latencies: latency.LatencyTable | None = None
         self._entered = False
@@ -177,6 +179,8 @@ class LocalAws(ControlApi):
         # compares LastModified with the sync's creation time, which the emulated SSM takes from that clock.
         owner, attribute, self._s3_utcnow = seams.S3_LAST_MODIFIED.resolve()
         setattr(owner, attribute, lambda: self.clock.now().astimezone(UTC).replace(tzinfo=None))
+        owner, attribute, self._s3_list_objects = seams.S3_PREFIX_LISTING.resolve()
+        setattr(owner, attribute, prefix_listing(self._s3_list_objects, seams.FakeBucket))
 
     def _stop(self) -> None:
         try:
@@ -191,6 +195,10 @@ class LocalAws(ControlApi):
                 owner, attribute, _ = seams.S3_LAST_MODIFIED.resolve()
                 setattr(owner, attribute, self._s3_utcnow)
                 self._s3_utcnow = None
+            if self._s3_list_objects is not None:
+                owner, attribute, _ = seams.S3_PREFIX_LISTING.resolve()
+                setattr(owner, attribute, self._s3_list_objects)
+                self._s3_list_objects = None
             if self._boundary is not None:
                 self._boundary.uninstall()
                 self._boundary = None

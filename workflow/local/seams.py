@@ -370,8 +370,17 @@ ACCESS_KEY_ACCOUNT = Seam(
     "per request); wrapped with a cache so a rollout over N accounts does not cost O(N^2)",
     ("access_key",),
 )
+S3_PREFIX_LISTING = _method(
+    "moto.s3.models",
+    "S3Backend.list_objects",
+    ("self", "bucket", "prefix", "delimiter", "marker", "max_keys"),
+    "moto reads every object of the bucket (its version list) before comparing its name with the prefix: O(objects) "
+    "per listing, O(N^2) for N accounts' marker listings; wrapped so that only the names under the prefix are read "
+    "(workflow.local.s3_listing)",
+)
 EMULATION_SEAMS: tuple[Seam, ...] = (
     S3_LAST_MODIFIED,
+    S3_PREFIX_LISTING,
     REQUEST_BOUNDARY,
     SERIALISED_REQUESTS,
     SSM_WIRE,
