@@ -186,6 +186,11 @@ def _short(api: str) -> str:
     return api.split(":", 1)[1]
 
 
+def _run_label(row: dict[str, Any], with_shape: bool) -> str:
+    label = f"{row['account_regions']:,} {row['mode']}"
+    return f"{label} ({row['accounts_per_batch']} x {row['max_concurrency']})" if with_shape else label
+
+
 def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> str:
     """The figures as the README shows them."""
     lines = [
@@ -204,8 +209,9 @@ def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> s
             f"{row['parent_events']} | {_duration(row['aws_s'])} | ${row['cost_usd']:.4f} |"
         )
     apis = sorted({api for row in rows for api in row["calls_per_ar"]})
+    several_shapes = len({(row["accounts_per_batch"], row["max_concurrency"]) for row in rows}) > 1
     lines += ["", "AWS API calls per account-region, by API:", "",
-              "| API | " + " | ".join(f"{row['account_regions']:,} {row['mode']}" for row in rows) + " |",
+              "| API | " + " | ".join(_run_label(row, several_shapes) for row in rows) + " |",
               "| --- | " + " | ".join("---:" for _ in rows) + " |"]
     for api in apis:
         lines.append(f"| {api} | " + " | ".join(f"{row['calls_per_ar'].get(api, 0.0):.3f}" for row in rows) + " |")
@@ -214,11 +220,11 @@ def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> s
               "30 min per StackSet with no changes at 800 accounts x 8 regions; scaled linearly:", "",
               "| account-regions | first rollout | rerun with no changes | cost on AWS per run |",
               "| ---: | ---: | ---: | ---: |"]
-    for row in (row for row in rows if row["mode"] == "rollout"):
-        accounts = row["account_regions"] / len(REGIONS)
+    for size in sorted({row["account_regions"] for row in rows}):
+        accounts = size / len(REGIONS)
         first = STACKSETS_FIRST_HOURS_PER_800_ACCOUNTS * 3600 * accounts / 800
-        rerun = STACKSETS_NO_CHANGE_MINUTES_PER_6400_INSTANCES * 60 * row["account_regions"] / 6400
-        lines.append(f"| {row['account_regions']:,} | {_duration(first)} | {_duration(rerun)} | "
+        rerun = STACKSETS_NO_CHANGE_MINUTES_PER_6400_INSTANCES * 60 * size / 6400
+        lines.append(f"| {size:,} | {_duration(first)} | {_duration(rerun)} | "
                      "~$0 (StackSets are free; one custom-resource invocation per account-region) |")
     lines += ["", "StackSets cannot verify (no marker check, no coverage), report per account-region, adopt or "
               "replace an existing sync, or tell which regions deliver; the organization sync itself has no "
