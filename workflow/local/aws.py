@@ -103,6 +103,7 @@ class LocalAws(ControlApi):
         self._s3_utcnow: Any = None
         self._s3_list_objects: Any = None
         self._account_lookup: Any = None
+        self._sts_create_access_key: Any = None
         self._previous_latencies: latency.LatencyTable | None = None
         self._entered = False
 
@@ -174,7 +175,10 @@ class LocalAws(ControlApi):
         self._boundary.install()
         self._previous_latencies = latency.use(self.latencies)
         owner, attribute, self._account_lookup = seams.ACCESS_KEY_ACCOUNT.resolve()
-        setattr(owner, attribute, AccessKeyAccounts(self._account_lookup))
+        accounts = AccessKeyAccounts(self._account_lookup)
+        setattr(owner, attribute, accounts)
+        owner, attribute, self._sts_create_access_key = seams.STS_ISSUED_KEY.resolve()
+        setattr(owner, attribute, accounts.issuing(self._sts_create_access_key))
         # Every object (SSM's marker, the Lambdas' records) is stamped on the virtual clock: the marker check
         # compares LastModified with the sync's creation time, which the emulated SSM takes from that clock.
         owner, attribute, self._s3_utcnow = seams.S3_LAST_MODIFIED.resolve()
@@ -191,6 +195,10 @@ class LocalAws(ControlApi):
                 owner, attribute, _ = seams.ACCESS_KEY_ACCOUNT.resolve()
                 setattr(owner, attribute, self._account_lookup)
                 self._account_lookup = None
+            if self._sts_create_access_key is not None:
+                owner, attribute, _ = seams.STS_ISSUED_KEY.resolve()
+                setattr(owner, attribute, self._sts_create_access_key)
+                self._sts_create_access_key = None
             if self._s3_utcnow is not None:
                 owner, attribute, _ = seams.S3_LAST_MODIFIED.resolve()
                 setattr(owner, attribute, self._s3_utcnow)

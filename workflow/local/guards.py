@@ -21,8 +21,10 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
+from typing import Any
 
 from lambdas.identifiers import MAX_ROLE_SESSION_NAME_LENGTH
 from workflow.local.faults import Call, Guard, ServiceError
@@ -76,12 +78,13 @@ def missing_role_guard(call: Call) -> ServiceError | None:
 
 
 class AccessKeyAccounts:
-    """moto's access key -> account lookup, remembering what it found.
+    """moto's access key -> account lookup, remembering what it found and told of the keys STS issues.
 
     moto scans every account's IAM backend for each request's key, which makes a rollout over N accounts cost
     O(N^2). An access key never changes account, so every answer is kept, misses (moto's default account, e.g.
     for the interpreter's fixed key) included: a key is issued before anyone signs with it, so a key that was
-    unknown when first used stays unknown.
+    unknown when first used stays unknown. The temporary keys ``AssumeRole`` issues (one per account and run) are
+    told to it as they are made (:meth:`issuing`), so their first use does not scan either.
 
     Example::
 
@@ -89,6 +92,11 @@ class AccessKeyAccounts:
         >>> accounts = AccessKeyAccounts(lambda key: lookups.append(key) or "300000000001")
         >>> accounts("AKIAEXAMPLE"), accounts("AKIAEXAMPLE"), lookups
         ('300000000001', '300000000001', ['AKIAEXAMPLE'])
+        >>> issue = accounts.issuing(lambda backend, role: ("200000000001", type("Key", (), {
+        ...     "physical_resource_id": "ASIAEXAMPLE"})()))
+        >>> _ = issue(None, "arn:aws:iam::200000000001:role/OrgSyncMemberRole")
+        >>> accounts("ASIAEXAMPLE"), lookups
+        ('200000000001', ['AKIAEXAMPLE'])
     """
 
     def __init__(self, lookup: Callable[[str], str]) -> None:
@@ -100,6 +108,18 @@ class AccessKeyAccounts:
         if account_id is None:
             account_id = self._known[access_key] = self._lookup(access_key)
         return account_id
+
+    def issuing(self, create_access_key: Callable[[Any, str], tuple[str, Any]]) -> Callable[[Any, str], Any]:
+        """moto STS's ``_create_access_key(self, role)`` (``(account, key)`` for a role ARN), remembering each key's
+        account as it is made."""
+
+        @functools.wraps(create_access_key)  # moto's signature, which the seam check reads while installed
+        def create(backend: Any, role: str) -> tuple[str, Any]:
+            account_id, key = create_access_key(backend, role)
+            self._known[key.physical_resource_id] = account_id
+            return account_id, key
+
+        return create
 
 #: STS's constraints on ``RoleSessionName`` (its API reference): 2 to 64 characters of ``[\w+=,.@-]*``.
 ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)

@@ -370,6 +370,13 @@ ACCESS_KEY_ACCOUNT = Seam(
     "per request); wrapped with a cache so a rollout over N accounts does not cost O(N^2)",
     ("access_key",),
 )
+STS_ISSUED_KEY = _method(
+    "moto.sts.models",
+    "STSBackend._create_access_key",
+    ("self", "role"),
+    "makes the temporary key of an AssumeRole in the role's account; wrapped so that the key's account is known "
+    "before its first use (ACCESS_KEY_ACCOUNT would otherwise scan every account once per new key: O(N^2))",
+)
 S3_PREFIX_LISTING = _method(
     "moto.s3.models",
     "S3Backend.list_objects",
@@ -379,6 +386,7 @@ S3_PREFIX_LISTING = _method(
     "(workflow.local.s3_listing)",
 )
 EMULATION_SEAMS: tuple[Seam, ...] = (
+    STS_ISSUED_KEY,
     S3_LAST_MODIFIED,
     S3_PREFIX_LISTING,
     REQUEST_BOUNDARY,

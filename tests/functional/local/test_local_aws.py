@@ -23,7 +23,7 @@ from local_aws_support import (
 from moto.core.botocore_stubber import BotocoreStubber
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from workflow.local import ssm_sync
+from workflow.local import seams, ssm_sync
 from workflow.local.aws import LocalAws
 from workflow.local.faults import RequestBoundary
 
@@ -330,3 +330,25 @@ def test_a_failing_enter_cleans_up_and_nesting_is_refused() -> None:
         LocalAws(small_scenario()).__enter__()
     assert BotocoreStubber.__call__ is original_call
     assert ssm_sync.installed() is None
+
+
+def test_the_account_of_a_key_sts_issued_is_known_without_scanning_every_account(aws: LocalAws) -> None:
+    # GIVEN moto's lookup of a key's account (a scan of every account's IAM backend), counted
+    accounts = seams.ACCESS_KEY_ACCOUNT.resolve()[2]
+    scanned: list[str] = []
+    moto_lookup = accounts._lookup
+    accounts._lookup = lambda key: scanned.append(key) or moto_lookup(key)
+    # WHEN a member role is assumed and its key signs a call
+    credentials = aws.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{PROD}:role/OrgSyncMemberRole", RoleSessionName="issued"
+    )["Credentials"]
+    member = boto3.client(
+        "sts",
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    # THEN the call is the member account's, and its key was never looked for
+    assert member.get_caller_identity()["Account"] == PROD
+    assert credentials["AccessKeyId"] not in scanned
