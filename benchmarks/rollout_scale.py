@@ -43,10 +43,11 @@ from collections import Counter
 from typing import Any
 
 from benchmarks.pricing import PRICES
-from workflow.definition import ACCOUNTS_PER_BATCH, MAX_CONCURRENCY
+from workflow.definition import ACCOUNTS_PER_BATCH, MAX_ACCOUNTS_PER_BATCH, MAX_CONCURRENCY
 from workflow.local import latency
 from workflow.local.runner import LocalRun
 from workflow.local.scenario import Scenario, parse_scenario
+from workflow.local.timeline import DISTRIBUTED_MAP_MAX_CONCURRENCY
 
 REGIONS = ["ap-northeast-1", "eu-west-1", "us-east-1", "us-west-2"]
 ACCOUNTS_PER_OU = 50
@@ -240,8 +241,9 @@ def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> s
     return "\n".join(lines)
 
 
-def main(argv: list[str]) -> None:
-    """Measure each size (each in its own process), then print the markdown table."""
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """The command line, checked: sizes in whole accounts of 4 regions, batch sizes a deployment accepts, and the
+    runs a rollout then optionally a verify (``args.modes`` is then a tuple); a bad one exits 2 naming it."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.rollout_scale", description=__doc__.split("\n")[0])
     parser.add_argument("sizes", nargs="*", type=int, help="account-regions (multiples of 4)")
     parser.add_argument("--with-100k", action="store_true", help=f"also {LARGE_SIZE:,} account-regions")
@@ -258,11 +260,30 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--latency-factor", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    logging.disable(logging.WARNING)  # moto logs every Fail state and the ToleratedFailure note
-    batch_sizes: list[int] = args.accounts_per_batch or [ACCOUNTS_PER_BATCH]
+    sizes = [*args.sizes, *([args.one] if args.one else []), *([args.sensitivity] if args.sensitivity else [])]
+    regions = len(REGIONS)
+    for size in sizes:
+        if size < regions or size % regions:
+            parser.error(f"{size} account-regions: give a multiple of {regions} (accounts in {regions} regions)")
+    for batch_size in args.accounts_per_batch or []:
+        if not 1 <= batch_size <= MAX_ACCOUNTS_PER_BATCH:
+            parser.error(f"--accounts-per-batch {batch_size}: a deployment accepts 1 to {MAX_ACCOUNTS_PER_BATCH}")
+    if args.max_concurrency is not None and not 1 <= args.max_concurrency <= DISTRIBUTED_MAP_MAX_CONCURRENCY:
+        parser.error(f"--max-concurrency {args.max_concurrency}: a Distributed Map runs 1 to "
+                     f"{DISTRIBUTED_MAP_MAX_CONCURRENCY:,} children at once")
     modes = tuple(args.modes.split(","))
     if not modes or set(modes) - set(MODES) or modes[0] != "rollout":
         parser.error(f"--modes {args.modes}: give rollout, then optionally verify")
+    args.modes = modes
+    return args
+
+
+def main(argv: list[str]) -> None:
+    """Measure each size (each in its own process), then print the markdown table."""
+    args = parse_arguments(argv)
+    logging.disable(logging.WARNING)  # moto logs every Fail state and the ToleratedFailure note
+    batch_sizes: list[int] = args.accounts_per_batch or [ACCOUNTS_PER_BATCH]
+    modes: tuple[str, ...] = args.modes
 
     def concurrency(batch_size: int) -> int:
         return args.max_concurrency or max(1, ACCOUNTS_PER_BATCH * MAX_CONCURRENCY // batch_size)

@@ -6,6 +6,9 @@ asserts one.
 
 from __future__ import annotations
 
+import re
+import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,9 +61,34 @@ def test_the_table_has_a_row_per_run_with_its_shape(rows: list[dict[str, Any]]) 
     assert len([line for line in table.splitlines() if "StackSets are free" in line]) == 1
 
 
-@pytest.mark.parametrize("modes", ["verify", "rollout,plan", "verify,rollout"])
-def test_runs_other_than_a_rollout_then_a_verify_are_refused(modes: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["48", "--modes", "verify"], "--modes verify: give rollout, then optionally verify"),
+        (["48", "--modes", "rollout,plan"], "--modes rollout,plan: give rollout, then optionally verify"),
+        (["48", "--modes", "verify,rollout"], "--modes verify,rollout: give rollout, then optionally verify"),
+        (["1001"], "1001 account-regions: give a multiple of 4 (accounts in 4 regions)"),
+        (["48", "--sensitivity", "2"], "2 account-regions: give a multiple of 4"),
+        (["48", "--accounts-per-batch", "101"], "--accounts-per-batch 101: a deployment accepts 1 to 100"),
+        (["48", "--max-concurrency", "0"], "--max-concurrency 0: a Distributed Map runs 1 to 10,000 children at once"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_runs(
+    argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as refused:
-        rollout_scale.main(["48", "--modes", modes])
+        rollout_scale.main(argv)
     assert refused.value.code == 2
-    assert f"--modes {modes}: give rollout, then optionally verify" in capsys.readouterr().err
+    assert error in capsys.readouterr().err
+
+
+README = Path(__file__).parents[3] / "README.md"
+COMMAND = re.compile(r"python -m benchmarks\.rollout_scale(?P<args>[^`\n#]*)")
+
+
+def test_the_readme_benchmark_commands_are_accepted() -> None:
+    commands = [shlex.split(match["args"]) for match in COMMAND.finditer(README.read_text())]
+    assert len(commands) >= 2
+    for argv in commands:
+        args = rollout_scale.parse_arguments(argv)
+        assert args.modes[0] == "rollout"
