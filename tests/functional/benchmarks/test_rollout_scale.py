@@ -6,6 +6,7 @@ asserts one.
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 from pathlib import Path
@@ -80,6 +81,8 @@ def test_bad_arguments_are_refused_before_anything_runs(
         rollout_scale.main(argv)
     assert refused.value.code == 2
     assert error in capsys.readouterr().err
+    # AND the process's logging is as it was (the benchmark silences moto's logs only once it measures)
+    assert logging.root.manager.disable == logging.NOTSET
 
 
 README = Path(__file__).parents[3] / "README.md"
