@@ -40,6 +40,7 @@ from typing import Any
 import boto3
 
 from workflow.local import latency, seams, ssm_associations, ssm_sync
+from workflow.local.client_classes import cached_client_classes
 from workflow.local.clock import VirtualClock
 from workflow.local.control import ControlApi
 from workflow.local.faults import FaultInjector, FaultRateInjector, RequestBoundary
@@ -102,6 +103,7 @@ class LocalAws(ControlApi):
         self._client_session: boto3.Session | None = None
         self._s3_utcnow: Any = None
         self._s3_list_objects: Any = None
+        self._create_client_class: Any = None
         self._account_lookup: Any = None
         self._sts_create_access_key: Any = None
         self._previous_latencies: latency.LatencyTable | None = None
@@ -185,6 +187,8 @@ class LocalAws(ControlApi):
         setattr(owner, attribute, lambda: self.clock.now().astimezone(UTC).replace(tzinfo=None))
         owner, attribute, self._s3_list_objects = seams.S3_PREFIX_LISTING.resolve()
         setattr(owner, attribute, prefix_listing(self._s3_list_objects, seams.FakeBucket))
+        owner, attribute, self._create_client_class = seams.BOTOCORE_CLIENT_CLASS.resolve()
+        setattr(owner, attribute, cached_client_classes(self._create_client_class))
 
     def _stop(self) -> None:
         try:
@@ -207,6 +211,10 @@ class LocalAws(ControlApi):
                 owner, attribute, _ = seams.S3_PREFIX_LISTING.resolve()
                 setattr(owner, attribute, self._s3_list_objects)
                 self._s3_list_objects = None
+            if self._create_client_class is not None:
+                owner, attribute, _ = seams.BOTOCORE_CLIENT_CLASS.resolve()
+                setattr(owner, attribute, self._create_client_class)
+                self._create_client_class = None
             if self._boundary is not None:
                 self._boundary.uninstall()
                 self._boundary = None

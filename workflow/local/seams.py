@@ -370,6 +370,14 @@ ACCESS_KEY_ACCOUNT = Seam(
     "per request); wrapped with a cache so a rollout over N accounts does not cost O(N^2)",
     ("access_key",),
 )
+BOTOCORE_CLIENT_CLASS = _method(
+    "botocore.client",
+    "ClientCreator._create_client_class",
+    ("self", "service_name", "service_model"),
+    "botocore (not moto, pinned by boto3's range) builds a new class per client; wrapped to make one per service "
+    "and session while the substrate runs (workflow.local.client_classes, which also reads the creator's "
+    "_event_emitter and the model's _service_description)",
+)
 STS_ISSUED_KEY = _method(
     "moto.sts.models",
     "STSBackend._create_access_key",
@@ -386,6 +394,7 @@ S3_PREFIX_LISTING = _method(
     "(workflow.local.s3_listing)",
 )
 EMULATION_SEAMS: tuple[Seam, ...] = (
+    BOTOCORE_CLIENT_CLASS,
     STS_ISSUED_KEY,
     S3_LAST_MODIFIED,
     S3_PREFIX_LISTING,

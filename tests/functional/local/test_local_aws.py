@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from local_aws_support import (
     AGGREGATOR,
     BUCKET,
+    FULL,
     MANAGEMENT,
     NO_RETRIES,
     NO_ROLE,
@@ -352,3 +353,16 @@ def test_the_account_of_a_key_sts_issued_is_known_without_scanning_every_account
     # THEN the call is the member account's, and its key was never looked for
     assert member.get_caller_identity()["Account"] == PROD
     assert credentials["AccessKeyId"] not in scanned
+
+
+def test_clients_of_one_service_share_a_class_and_each_signs_as_its_own_account(aws: LocalAws) -> None:
+    # WHEN two member accounts' STS clients and an S3 client are made (boto3's default session, as the Lambdas do)
+    prod, full = member_client(aws, "sts", PROD), member_client(aws, "sts", FULL)
+    s3 = member_client(aws, "s3", PROD)
+    # THEN the two STS clients are of one class, built once; S3's is another
+    assert type(prod) is type(full)
+    assert type(s3) is not type(prod)
+    # AND each client still calls as its own account, with its own credentials
+    assert prod.get_caller_identity()["Account"] == PROD
+    assert full.get_caller_identity()["Account"] == FULL
+    assert prod._request_signer._credentials.access_key != full._request_signer._credentials.access_key
