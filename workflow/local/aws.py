@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC
 from types import TracebackType
 from typing import Any
@@ -101,11 +102,7 @@ class LocalAws(ControlApi):
         self._boundary: RequestBoundary | None = None
         self._saved_env: dict[str, str | None] = {}
         self._client_session: boto3.Session | None = None
-        self._s3_utcnow: Any = None
-        self._s3_list_objects: Any = None
-        self._create_client_class: Any = None
-        self._account_lookup: Any = None
-        self._sts_create_access_key: Any = None
+        self._patches: list[seams.Patch] = []
         self._previous_latencies: latency.LatencyTable | None = None
         self._entered = False
 
@@ -176,45 +173,29 @@ class LocalAws(ControlApi):
         )
         self._boundary.install()
         self._previous_latencies = latency.use(self.latencies)
-        owner, attribute, self._account_lookup = seams.ACCESS_KEY_ACCOUNT.resolve()
-        accounts = AccessKeyAccounts(self._account_lookup)
-        setattr(owner, attribute, accounts)
-        owner, attribute, self._sts_create_access_key = seams.STS_ISSUED_KEY.resolve()
-        setattr(owner, attribute, accounts.issuing(self._sts_create_access_key))
+        accounts = self._patch(seams.ACCESS_KEY_ACCOUNT, AccessKeyAccounts)
+        self._patch(seams.STS_ISSUED_KEY, accounts.issuing)
         # Every object (SSM's marker, the Lambdas' records) is stamped on the virtual clock: the marker check
         # compares LastModified with the sync's creation time, which the emulated SSM takes from that clock.
-        owner, attribute, self._s3_utcnow = seams.S3_LAST_MODIFIED.resolve()
-        setattr(owner, attribute, lambda: self.clock.now().astimezone(UTC).replace(tzinfo=None))
-        owner, attribute, self._s3_list_objects = seams.S3_PREFIX_LISTING.resolve()
-        setattr(owner, attribute, prefix_listing(self._s3_list_objects, seams.FakeBucket))
-        owner, attribute, self._create_client_class = seams.BOTOCORE_CLIENT_CLASS.resolve()
-        setattr(owner, attribute, cached_client_classes(self._create_client_class))
+        self._patch(seams.S3_LAST_MODIFIED, lambda _: lambda: self.clock.now().astimezone(UTC).replace(tzinfo=None))
+        self._patch(seams.S3_PREFIX_LISTING, lambda original: prefix_listing(original, seams.FakeBucket))
+        self._patch(seams.BOTOCORE_CLIENT_CLASS, cached_client_classes)
+
+    def _patch(self, seam: seams.Seam, make: Callable[[Any], Any]) -> Any:
+        """Replace ``seam``'s value with ``make(its value)`` until :meth:`_stop`; returns the replacement."""
+        owner, attribute, original = seam.resolve()
+        patch = seams.Patch(owner, attribute, make(original))
+        patch.install()
+        self._patches.append(patch)
+        return patch.replacement
 
     def _stop(self) -> None:
         try:
             if self._previous_latencies is not None:
                 latency.use(self._previous_latencies)
                 self._previous_latencies = None
-            if self._account_lookup is not None:
-                owner, attribute, _ = seams.ACCESS_KEY_ACCOUNT.resolve()
-                setattr(owner, attribute, self._account_lookup)
-                self._account_lookup = None
-            if self._sts_create_access_key is not None:
-                owner, attribute, _ = seams.STS_ISSUED_KEY.resolve()
-                setattr(owner, attribute, self._sts_create_access_key)
-                self._sts_create_access_key = None
-            if self._s3_utcnow is not None:
-                owner, attribute, _ = seams.S3_LAST_MODIFIED.resolve()
-                setattr(owner, attribute, self._s3_utcnow)
-                self._s3_utcnow = None
-            if self._s3_list_objects is not None:
-                owner, attribute, _ = seams.S3_PREFIX_LISTING.resolve()
-                setattr(owner, attribute, self._s3_list_objects)
-                self._s3_list_objects = None
-            if self._create_client_class is not None:
-                owner, attribute, _ = seams.BOTOCORE_CLIENT_CLASS.resolve()
-                setattr(owner, attribute, self._create_client_class)
-                self._create_client_class = None
+            while self._patches:
+                self._patches.pop().uninstall()
             if self._boundary is not None:
                 self._boundary.uninstall()
                 self._boundary = None

@@ -181,28 +181,6 @@ def moto_compatible(document: str) -> str:
     return json.dumps(parsed) if changed else document
 
 
-class _Patch:
-    """One attribute replaced on an object, restorable exactly (class attributes included)."""
-
-    def __init__(self, owner: Any, attribute: str, replacement: Any) -> None:
-        self.owner = owner
-        self.attribute = attribute
-        self.replacement = replacement
-        # A class, module or instance: put back exactly what it owned (an inherited attribute is deleted again).
-        owned = vars(owner) if hasattr(owner, "__dict__") else None
-        self._had_own = owned is None or attribute in owned
-        self._original = owned[attribute] if owned is not None and attribute in owned else getattr(owner, attribute)
-
-    def install(self) -> None:
-        setattr(self.owner, self.attribute, self.replacement)
-
-    def uninstall(self) -> None:
-        if self._had_own:
-            setattr(self.owner, self.attribute, self._original)
-        else:
-            delattr(self.owner, self.attribute)
-
-
 class LocalEngine:
     """moto's Step Functions interpreter running real ASL with in-process Lambdas on a virtual clock.
 
@@ -240,7 +218,7 @@ class LocalEngine:
         self.times = ExecutionTimes()
         #: The Distributed Map Runs' child executions and their ResultWriter output (workflow.local.map_results).
         self.results = MapResults(self.clock)
-        self._patches: list[_Patch] = []
+        self._patches: list[seams.Patch] = []
         self._mock: Any = None
         self._config_patch: Any = None
         self._previous_lambda_clock: lambda_clock.Clock | None = None
@@ -559,18 +537,18 @@ class LocalEngine:
         plan += self.times.patches()
         for seam, replacement in plan:
             owner, attribute, _ = seam.resolve()
-            patch = _Patch(owner, attribute, replacement)
+            patch = seams.Patch(owner, attribute, replacement)
             patch.install()
             self._patches.append(patch)
         # Resolved now, so that they wrap the timeline's wrappers of the same seams (put back in reverse order).
         for seam, replacement in self.results.patches():
             owner, attribute, _ = seam.resolve()
-            patch = _Patch(owner, attribute, replacement)
+            patch = seams.Patch(owner, attribute, replacement)
             patch.install()
             self._patches.append(patch)
         # seams.SERIALISED_REQUESTS, patched on the registered stubber instance (the class keeps moto's method).
         stubber = seams.botocore_stubber
-        patch = _Patch(stubber, "process_request", _serialised(stubber.process_request))
+        patch = seams.Patch(stubber, "process_request", _serialised(stubber.process_request))
         patch.install()
         self._patches.append(patch)
 

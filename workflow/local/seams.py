@@ -150,6 +150,28 @@ class Seam:
             )
 
 
+class Patch:
+    """One attribute replaced on an object, restorable exactly (class attributes included)."""
+
+    def __init__(self, owner: Any, attribute: str, replacement: Any) -> None:
+        self.owner = owner
+        self.attribute = attribute
+        self.replacement = replacement
+        # A class, module or instance: put back exactly what it owned (an inherited attribute is deleted again).
+        owned = vars(owner) if hasattr(owner, "__dict__") else None
+        self._had_own = owned is None or attribute in owned
+        self._original = owned[attribute] if owned is not None and attribute in owned else getattr(owner, attribute)
+
+    def install(self) -> None:
+        setattr(self.owner, self.attribute, self.replacement)
+
+    def uninstall(self) -> None:
+        if self._had_own:
+            setattr(self.owner, self.attribute, self._original)
+        else:
+            delattr(self.owner, self.attribute)
+
+
 def _method(module: str, attribute: str, parameters: tuple[str, ...], why: str) -> Seam:
     return Seam(module, attribute, "method", why, parameters)
 

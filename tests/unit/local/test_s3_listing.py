@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -25,10 +26,15 @@ def s3() -> Iterator[Any]:
         yield client
 
 
-def _install() -> Any:
+@contextmanager
+def prefix_listing_installed() -> Iterator[None]:
     owner, attribute, original = seams.S3_PREFIX_LISTING.resolve()
-    setattr(owner, attribute, prefix_listing(original, seams.FakeBucket))
-    return lambda: setattr(owner, attribute, original)
+    patch = seams.Patch(owner, attribute, prefix_listing(original, seams.FakeBucket))
+    patch.install()
+    try:
+        yield
+    finally:
+        patch.uninstall()
 
 
 def _listings(s3: Any) -> list[Any]:
@@ -74,11 +80,8 @@ def test_every_listing_answers_as_moto_does(s3: Any) -> None:
     _fill(s3)
     expected = _listings(s3)
     # WHEN the same listings go through the prefix listing
-    uninstall = _install()
-    try:
+    with prefix_listing_installed():
         answers = _listings(s3)
-    finally:
-        uninstall()
     # THEN every page is the same: keys, sizes, ETags, common prefixes, counts and truncation
     assert answers == expected
 
@@ -89,11 +92,8 @@ def test_a_versioned_bucket_lists_as_moto_does(s3: Any) -> None:
     _fill(s3)
     s3.put_object(Bucket=BUCKET, Key=MARKER.format("200000000003"), Body=b'{"again": true}')
     expected = _listings(s3)
-    uninstall = _install()
-    try:
+    with prefix_listing_installed():
         answers = _listings(s3)
-    finally:
-        uninstall()
     assert answers == expected
     # the deleted marker is absent either way, the overwritten one lists its latest size
     listed = {key for key, _, _ in answers[2][0][0]}
@@ -120,11 +120,8 @@ def test_a_listing_reads_only_the_objects_under_its_prefix(s3: Any, monkeypatch:
     assert len(reads) >= 500
     reads.clear()
     # WHEN the prefix listing lists it
-    uninstall = _install()
-    try:
+    with prefix_listing_installed():
         listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=one, MaxKeys=1)["Contents"]
-    finally:
-        uninstall()
     # THEN the same object, and only it was read
     assert [o["Key"] for o in listed] == [one]
     assert reads == [one]
