@@ -6,8 +6,6 @@ remembers every call; :func:`writes` keeps the calls that could change something
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlparse
-
 from lambdas import invocation
 from workflow.local.faults import Call, RequestBoundary, ServiceError
 
@@ -42,23 +40,13 @@ class CallRecorder:
             boundary.guards.remove(self)
 
 
-def s3_key(call: Call, bucket: str) -> str:
-    """The object key of an S3 call on ``bucket`` (virtual-hosted or path-style)."""
-    assert call.request is not None
-    url = urlparse(call.request.url)
-    path = unquote(url.path).lstrip("/")
-    if not url.netloc.startswith(f"{bucket}."):  # path-style: /bucket/key
-        path = path.split("/", 1)[1] if "/" in path else ""
-    return path
-
-
 def writes(calls: list[Call], bucket: str) -> list[str]:
     """The calls that could change something, except orgsync's own records under orgsync/ in ``bucket``."""
     found = []
     for call in calls:
         if call.operation.startswith(READ_PREFIXES) or call.api in NON_MUTATING:
             continue
-        if call.api == "s3:PutObject" and s3_key(call, bucket).startswith("orgsync/"):
+        if call.api == "s3:PutObject" and (call.s3_key or "").startswith("orgsync/"):
             continue
         found.append(f"{call.api} by {call.account_id} in {call.region}")
     return found
