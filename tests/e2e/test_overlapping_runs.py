@@ -24,7 +24,7 @@ from lambdas.batch import Batch
 from lambdas.errors import AccountRegionsBusy
 from lambdas.leases import CLOSED_GRACE_SECONDS, LEASE_SECONDS, LEASES_KEY
 from lambdas.models import RunParameters, TargetItem
-from workflow.definition import PROCESS, WAIT_FOR_HOLDER
+from workflow.definition import PROCESS, RELEASE, WAIT_FOR_HOLDER
 from workflow.functions import RECONCILE_SYNC
 from workflow.local.runner import LocalRun
 from workflow.local.scenario import parse_scenario
@@ -195,9 +195,10 @@ def test_a_second_rollout_waits_for_the_first_then_proceeds(local: LocalRun, rec
     # THEN it waits, having been told which execution holds which account-region, and acts nowhere yet
     busy = claim_answers(local, second)[0]
     assert busy["claimed"] is False and busy["busyWith"] == first
-    assert f"2 of this run's 4 account-regions (such as {PROD_A} eu-west-1) are held by execution {first}" in busy[
-        "detail"
-    ]
+    assert (
+        f"2 of this run's 4 account-regions (such as {PROD_A} eu-west-1) are held by execution {first}"
+        in busy["detail"]
+    )
     assert reconcile.of("second") == []
 
     # WHEN the first ends
@@ -207,10 +208,12 @@ def test_a_second_rollout_waits_for_the_first_then_proceeds(local: LocalRun, rec
     assert first_result.status == "SUCCEEDED", first_result.cause
     assert second_result.status == "SUCCEEDED", second_result.cause
     assert without_time(claim_answers(local, second)[-1]) == {"claimed": True, "accountRegions": 4}
-    map_entered = wait_until_entered(local, second, PROCESS)["timestamp"]
-    assert map_entered >= local.engine.session.client("stepfunctions").describe_execution(executionArn=first)[
-        "stopDate"
-    ]
+    # The first's release frees the account-regions before it goes on to Summarize and ends, so the second may
+    # enter its Map before the first has stopped: the bound is the first's entering its release.
+    assert (
+        wait_until_entered(local, second, PROCESS)["timestamp"]
+        >= wait_until_entered(local, first, RELEASE)["timestamp"]
+    )
     assert second_result.statuses() == {
         **{(PROD_A, region): "IN_SYNC" for region in REGIONS},
         **{(PROD_B, region): "CREATED" for region in REGIONS},
@@ -307,11 +310,16 @@ def test_a_crashed_runs_lease_expires(local: LocalRun) -> None:
     # GIVEN the lease a run took before its deployment was destroyed (Step Functions no longer knows it)
     account = PROD_A
     crashed = local.state_machine_arn.replace(":stateMachine:", ":execution:") + ":crashed"
-    run = RunParameters.from_dict({
-        "executionName": "crashed", "mode": "rollout", "syncName": "org-inventory", "markerTimeoutSeconds": 300,
-        "destination": {"bucket": BUCKET, "region": "us-east-1", "prefix": "default"},
-        "memberRoleName": "OrgSyncMemberRole",
-    })
+    run = RunParameters.from_dict(
+        {
+            "executionName": "crashed",
+            "mode": "rollout",
+            "syncName": "org-inventory",
+            "markerTimeoutSeconds": 300,
+            "destination": {"bucket": BUCKET, "region": "us-east-1", "prefix": "default"},
+            "memberRoleName": "OrgSyncMemberRole",
+        }
+    )
     items = [TargetItem(account, "prod-a", "/Prod", region, run) for region in REGIONS]
     s3, sfn = local.aws.client("s3"), local.engine.session.client("stepfunctions")
     answer = leases.claim(s3, sfn, run, items, crashed, local.now())
