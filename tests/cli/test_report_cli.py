@@ -77,6 +77,24 @@ def test_markdown_has_a_section_per_group_and_escapes_pipes(report_file: Path) -
     assert "| FAILED | 1 |" in out
 
 
+def test_a_report_built_without_the_maps_result_files_says_so_in_table_and_markdown(
+    tmp_path: Path, report_file: Path
+) -> None:
+    # GIVEN a report Summarize built from the batches' records, the Map's ResultWriter having failed
+    detail = "The Distributed Map's result files were not written (States.ResultWriterFailed); records under s3://b/r/"
+    note = {"written": False, "error": "States.ResultWriterFailed", "cause": "SlowDown", "detail": detail}
+    path = tmp_path / "from-records.json"
+    path.write_text(json.dumps({**sample_report(), "mapResultFiles": note}))
+    # WHEN it is rendered as a table and as Markdown
+    table, markdown = invoke("report", str(path)).output, invoke("report", str(path), "--format", "markdown").stdout
+    # THEN both say so under the summary, before the groups
+    assert "Note: " + detail in " ".join(table.split())
+    assert table.index("Note:") < table.index("FAILED (1)")
+    assert f"- **note**: {detail}" in markdown
+    # AND a report whose result files were written carries no note
+    assert "Note:" not in invoke("report", str(report_file)).output
+
+
 def test_a_report_with_nothing_to_do_exits_0(tmp_path: Path) -> None:
     document = sample_report()
     document["results"] = [r for r in document["results"] if not r["needsAttention"]]

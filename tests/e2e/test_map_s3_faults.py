@@ -20,6 +20,7 @@ import pytest
 
 from lambdas.errors import ITEM_READER_FAILED, ItemsFileUnreadable
 from lambdas.report import items_key, results_prefix
+from workflow.console.report import Report, render_text
 from workflow.definition import ITEM_READER, ITEMS_UNREADABLE, MAP_RESULTS_PREFIX, RELEASE_UNREAD
 from workflow.local.faults import Call, RequestBoundary, ServiceError
 from workflow.local.runner import LocalRun
@@ -100,7 +101,10 @@ def test_a_passing_fault_on_the_items_read_is_retried_and_the_rollout_ends_as_wi
     # THEN the Map's Retry absorbed it: the rollout ended exactly as without the fault
     assert fault.raised == 2
     assert (result.status, result.error, result.output and result.output["summary"]) == (
-        without.status, without.error, without.output and without.output["summary"])
+        without.status,
+        without.error,
+        without.output and without.output["summary"],
+    )
     assert statuses(result) == statuses(without)
     # AND a rerun without faults finds everything in place
     rerun = local.run(ROLLOUT, name="rerun")
@@ -126,8 +130,11 @@ def test_an_items_file_that_stays_unreadable_fails_the_run_by_name_and_releases_
     assert f"s3://{BUCKET}/{items_key('unreadable')}" in result.cause
     assert ITEM_READER_FAILED in result.cause and "SlowDown" in result.cause
     # AND it went through the release before failing
-    entered = [e["stateEnteredEventDetails"]["name"] for e in local.history(result.execution_arn)
-               if e["type"].endswith("StateEntered")]
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in local.history(result.execution_arn)
+        if e["type"].endswith("StateEntered")
+    ]
     assert entered[-2:] == [RELEASE_UNREAD, ITEMS_UNREADABLE]
     # AND no account-region of the Map was reconciled (only the canary's, before the Map)
     assert len(local.outcomes("unreadable")) <= 1
@@ -157,3 +164,6 @@ def test_a_failed_result_write_is_not_retried_and_the_report_comes_from_the_batc
     assert "result files were not written" in note["detail"]
     assert f"s3://{BUCKET}/{results_prefix('unwritten')}batches/" in note["detail"]
     assert (result.output or {})["mapResultFiles"] == note
+    # AND the console shows the note under the summary line
+    rendered = render_text(Report.from_dict(report), width=400)
+    assert f"Note: {note['detail']}" in rendered

@@ -165,6 +165,24 @@ def summary_line(summary: Summary) -> str:
     )
 
 
+def report_notes(report: Report) -> list[str]:
+    """What the report says of how it was built, when that is not the usual way (the Map's result files not
+    written: the outcomes came from the batches' records).
+
+    >>> note = {"written": False, "detail": "The Distributed Map's result files were not written."}
+    >>> report_notes(Report.from_dict({"results": [], "mapResultFiles": note}))
+    ["The Distributed Map's result files were not written."]
+    >>> report_notes(Report.from_dict({"results": []}))
+    []
+    """
+    note = report.raw.get("mapResultFiles")
+    if isinstance(note, dict) and note.get("written") is False:
+        return [
+            str(note.get("detail") or f"The Distributed Map's result files were not written ({note.get('error')}).")
+        ]
+    return []
+
+
 def _ordered_counts(by_status: dict[str, int]) -> list[tuple[str, int]]:
     order = {str(status): index for index, status in enumerate(STATUS_ORDER)}
     return sorted(by_status.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
@@ -222,6 +240,7 @@ def render_table(report: Report, *, title: str | None = None) -> RenderableType:
     if title:
         parts.append(Text(title, style="bold"))
     parts.append(Text(summary_line(report.summary)))
+    parts += [Text.assemble(("Note: ", "bold yellow"), note) for note in report_notes(report)]
     for group in group_outcomes(report.outcomes):
         style = "yellow" if group.pending else STATUS_STYLE.get(group.status, "")
         table = Table(
@@ -311,7 +330,9 @@ def render_markdown(report: Report, *, title: str = "orgsync report") -> str:
     for key in ("executionName", "executionArn", "mode", "startedAt", "finishedAt", "location"):
         if key in report.raw and report.raw[key] not in (None, ""):
             lines.append(f"- **{key}**: `{report.raw[key]}`")
-    lines += [f"- **summary**: {summary_line(report.summary)}", "", "| status | count |", "| --- | ---: |"]
+    lines.append(f"- **summary**: {summary_line(report.summary)}")
+    lines += [f"- **note**: {_md(note)}" for note in report_notes(report)]
+    lines += ["", "| status | count |", "| --- | ---: |"]
     lines += [f"| {status} | {count} |" for status, count in _ordered_counts(report.summary.byStatus)]
     for group in group_outcomes(report.outcomes):
         lines += ["", f"## {group.title} ({len(group.outcomes)})", ""]
