@@ -46,7 +46,7 @@ def writes(calls: list[Call], bucket: str) -> list[str]:
     for call in calls:
         if call.operation.startswith(READ_PREFIXES) or call.api in NON_MUTATING:
             continue
-        if call.api == "s3:PutObject" and (call.s3_key or "").startswith("orgsync/"):
+        if call.api == "s3:PutObject" and call.s3_bucket == bucket and (call.s3_key or "").startswith("orgsync/"):
             continue
         found.append(f"{call.api} by {call.account_id} in {call.region}")
     return found

@@ -128,14 +128,33 @@ class Call:
         >>> s3_call("https://acme.s3.us-east-1.amazonaws.com/").s3_key is None
         True
         """
+        return self._s3_location()[1]
+
+    @property
+    def s3_bucket(self) -> str | None:
+        """The bucket of an S3 call, from its URL as :attr:`s3_key` reads it; None for another service.
+
+        >>> from botocore.awsrequest import AWSPreparedRequest
+        >>> def s3_call(url):
+        ...     return Call("s3", "PutObject", None, None, "us-east-1", AWSPreparedRequest("PUT", url, {}, None, False))
+        >>> s3_call("https://acme.s3.us-east-1.amazonaws.com/orgsync/x.json").s3_bucket
+        'acme'
+        >>> s3_call("http://localhost:5000/acme/orgsync/x.json").s3_bucket
+        'acme'
+        """
+        return self._s3_location()[0]
+
+    def _s3_location(self) -> tuple[str | None, str | None]:
         if self.service != "s3" or self.request is None:
-            return None
+            return None, None
         url = urlsplit(str(self.request.url))
         path = unquote(url.path).lstrip("/")
         host = url.hostname or ""
-        virtual_hosted = ".s3." in host or ".s3-" in host or host.endswith(".s3.amazonaws.com")
-        key = path if virtual_hosted else path.partition("/")[2]
-        return key or None
+        if ".s3." in host or ".s3-" in host or host.endswith(".s3.amazonaws.com"):  # virtual-hosted: bucket.s3...
+            bucket, key = host.partition(".s3")[0], path
+        else:
+            bucket, _, key = path.partition("/")
+        return bucket or None, key or None
 
     def form(self) -> dict[str, str]:
         """The parameters of a query-protocol call (``Action=AssumeRole&RoleArn=...``)."""
