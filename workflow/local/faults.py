@@ -49,7 +49,7 @@ import botocore.session
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ConnectionClosedError
 
-from workflow.local import latency, timeline
+from workflow.local import handler_cpu, latency, timeline
 from workflow.local.scenario import Fault, FaultRate
 from workflow.local.seams import (
     BotocoreStubber,
@@ -167,7 +167,6 @@ class Call:
 
 
 Guard = Callable[[Call], ServiceError | None]
-
 
 
 class FaultInjector:
@@ -367,12 +366,13 @@ class RequestBoundary:
                 self: BotocoreStubber, event_name: str, request: AWSPreparedRequest, **kwargs: Any
             ) -> AWSResponse | None:
                 boundary = cls._active
-                if self.enabled and boundary is not None:
-                    answer = boundary.intercept(event_name, request)
-                    if answer is not None:
-                        return answer
-                result: AWSResponse | None = original(self, event_name, request, **kwargs)
-                return result
+                with handler_cpu.answering():  # AWS's side of the call: its latency is charged, not its CPU
+                    if self.enabled and boundary is not None:
+                        answer = boundary.intercept(event_name, request)
+                        if answer is not None:
+                            return answer
+                    result: AWSResponse | None = original(self, event_name, request, **kwargs)
+                    return result
 
             BotocoreStubber.__call__ = intercepting_call  # type: ignore[method-assign]
             cls._active = self

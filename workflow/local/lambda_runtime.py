@@ -55,7 +55,7 @@ from typing import Any, Protocol
 
 from lambdas import clock as lambda_clock
 from lambdas import invocation as lambda_invocation
-from workflow.local import latency, timeline
+from workflow.local import handler_cpu, latency, timeline
 from workflow.local.clock import VirtualClock
 from workflow.local.timeline import Timeline
 
@@ -331,7 +331,8 @@ class InProcessLambdaRuntime:
         ):
             try:
                 handler = self._handler_for(function)
-                result = handler(event, context)
+                with handler_cpu.running(int(function.memory_size)):
+                    result = handler(event, context)
             except HandlerNotFound as exc:
                 payload = error_payload(exc, request_id, error_type="Runtime.ImportModuleError")
             except Exception as exc:

@@ -40,6 +40,7 @@ from lambdas.report import items_key
 from lambdas.settings import Settings
 from workflow.definition import ACCOUNTS_PER_BATCH, MAX_CONCURRENCY, build_definition, substitutions
 from workflow.functions import ALL_FUNCTIONS
+from workflow.local import handler_cpu
 from workflow.local.aws import LocalAws
 from workflow.local.clock import VirtualClock
 from workflow.local.engine import LocalEngine
@@ -66,6 +67,7 @@ class LocalRun:
         *,
         accounts_per_batch: int = ACCOUNTS_PER_BATCH,
         max_concurrency: int = MAX_CONCURRENCY,
+        charge_handler_cpu: bool = False,
     ) -> None:
         if not isinstance(scenario, Scenario):
             scenario = load_scenario(scenario)
@@ -85,11 +87,15 @@ class LocalRun:
         self.max_concurrency = max_concurrency
         self.state_machine_arn = ""
         self.function_arns: dict[str, str] = {}
+        #: The handlers' own CPU on the modelled timeline, when asked for (:mod:`workflow.local.handler_cpu`).
+        self.handler_cpu = handler_cpu.HandlerCpu() if charge_handler_cpu else None
+        self._previous_handler_cpu: handler_cpu.HandlerCpu | None = None
         self._entered = False
 
     def __enter__(self) -> LocalRun:
         lambda_aws.clear_credentials_cache()
         self.aws.__enter__()
+        self._previous_handler_cpu = handler_cpu.use(self.handler_cpu)
         try:
             self.engine.__enter__()
             self._deploy()
@@ -106,6 +112,7 @@ class LocalRun:
         try:
             self.engine.stop()
         finally:
+            handler_cpu.use(self._previous_handler_cpu)
             self.aws.__exit__(exc_type, exc, tb)
             lambda_aws.clear_credentials_cache()
 

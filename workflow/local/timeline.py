@@ -29,7 +29,7 @@ from __future__ import annotations
 import heapq
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Literal
 
 #: Child executions a Distributed Map starts per second (Standard children): the Step Functions service quotas
@@ -193,13 +193,18 @@ class _TimedFanOut:
     """One parallel read in a Lambda: each task on its own timeline, the caller charged the makespan."""
 
     def __init__(self, run: MapRun | None) -> None:
+        # Imported here: handler_cpu charges through this module.
+        from workflow.local import handler_cpu
+
         self._run = run
+        self._cpu = handler_cpu.active()
+        self._memory_mb = self._cpu.memory_mb() if self._cpu is not None else None
 
     @contextmanager
     def task(self, index: int) -> Iterator[Timeline]:
         own = Timeline("child", f"task {index}")
         try:
-            with entered(own):
+            with entered(own), self._cpu.carried(self._memory_mb) if self._cpu is not None else nullcontext():
                 yield own
         finally:
             if self._run is not None:
