@@ -28,6 +28,7 @@ Usage (from the repository root)::
     python -m benchmarks.rollout_scale --sensitivity 0  # without the sensitivity runs (default: at 1,000)
     python -m benchmarks.rollout_scale 1000 --accounts-per-batch 10 --accounts-per-batch 20   # batch sizes compared
     python -m benchmarks.rollout_scale 100000 --modes rollout --sensitivity 0                 # the rollout alone
+    python -m benchmarks.rollout_scale 1000 --handler-cpu --sensitivity 0   # with the handlers' own CPU charged
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def _run_figures(local: LocalRun, request: dict[str, Any], timeout: float) -> di
     """Run ``request`` to its end on ``local``; the figures of that execution alone (counters read before and after)."""
     engine = local.engine
     calls_before = _api_counts(local)
+    cpu_before = local.handler_cpu.charged if local.handler_cpu is not None else 0.0
     invocations_before = len(engine.invocations)
     retries_before = len(engine.retry_sleeps)
     started = time.perf_counter()
@@ -123,6 +125,7 @@ def _run_figures(local: LocalRun, request: dict[str, Any], timeout: float) -> di
         "invocations_per_ar": len(invocations) / items,
         "gb_s_per_ar": gb_seconds / items,
         "parent_events": len(local.history(result.execution_arn)),
+        "handler_cpu_s_per_ar": (local.handler_cpu.charged - cpu_before) / items if local.handler_cpu else None,
         "aws_s": engine.simulated_seconds(result.execution_arn) or 0.0,
         "cost_usd": PRICES.cost(
             aws_calls, transitions=transitions, invocations=len(invocations), gb_seconds=gb_seconds
@@ -137,15 +140,22 @@ def measure(
     accounts_per_batch: int = ACCOUNTS_PER_BATCH,
     max_concurrency: int = MAX_CONCURRENCY,
     modes: tuple[str, ...] = MODES,
+    handler_cpu: bool = False,
 ) -> list[dict[str, Any]]:
     """Roll out over a generated organization of ``account_regions`` / 4 accounts, then verify it (what a daily
     schedule runs); the figures of each run, with the process's peak memory and the time to seed the world.
     ``accounts_per_batch`` and ``max_concurrency`` are the deployment's (``accountsPerBatch``, ``maxConcurrency``);
-    ``modes`` the runs, in order (``("rollout",)``: the first rollout alone)."""
+    ``modes`` the runs, in order (``("rollout",)``: the first rollout alone); ``handler_cpu`` charges the handlers'
+    own CPU on the modelled timeline (:mod:`workflow.local.handler_cpu`)."""
     accounts = account_regions // len(REGIONS)
     started = time.perf_counter()
     shape = {"accounts_per_batch": accounts_per_batch, "max_concurrency": max_concurrency}
-    with LocalRun(generated_scenario(accounts), **shape) as local:
+    with LocalRun(
+        generated_scenario(accounts),
+        accounts_per_batch=accounts_per_batch,
+        max_concurrency=max_concurrency,
+        charge_handler_cpu=handler_cpu,
+    ) as local:
         seed_s = time.perf_counter() - started
         if latency_factor != 1.0:
             latency.use(latency.active().scaled(latency_factor))
@@ -162,12 +172,27 @@ def measured_in_own_process(
     accounts_per_batch: int,
     max_concurrency: int,
     modes: tuple[str, ...] = MODES,
+    handler_cpu: bool = False,
 ) -> list[dict[str, Any]]:
     """:func:`measure` in a fresh interpreter, so that each size's peak memory is its own."""
-    command = [sys.executable, "-m", "benchmarks.rollout_scale", "--one", str(account_regions),
-               "--latency-factor", str(latency_factor), "--timeout", str(timeout),
-               "--accounts-per-batch", str(accounts_per_batch), "--max-concurrency", str(max_concurrency),
-               "--modes", ",".join(modes)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.rollout_scale",
+        "--one",
+        str(account_regions),
+        "--latency-factor",
+        str(latency_factor),
+        "--timeout",
+        str(timeout),
+        "--accounts-per-batch",
+        str(accounts_per_batch),
+        "--max-concurrency",
+        str(max_concurrency),
+        "--modes",
+        ",".join(modes),
+        *(["--handler-cpu"] if handler_cpu else []),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{account_regions} account-regions failed:\n{done.stderr[-3000:]}")
@@ -187,8 +212,12 @@ def _short(api: str) -> str:
     return api.split(":", 1)[1]
 
 
+def _mode(row: dict[str, Any]) -> str:
+    return f"{row['mode']} + handler CPU" if row.get("handler_cpu_s_per_ar") is not None else str(row["mode"])
+
+
 def _run_label(row: dict[str, Any], with_shape: bool) -> str:
-    label = f"{row['account_regions']:,} {row['mode']}"
+    label = f"{row['account_regions']:,} {_mode(row)}"
     return f"{label} ({row['accounts_per_batch']} x {row['max_concurrency']})" if with_shape else label
 
 
@@ -203,41 +232,75 @@ def markdown(rows: list[dict[str, Any]], sensitivity: list[dict[str, Any]]) -> s
     ]
     for row in rows:
         lines.append(
-            f"| {row['account_regions']:,} | {row['mode']} | {row['accounts_per_batch']} x {row['max_concurrency']} | "
+            f"| {row['account_regions']:,} | {_mode(row)} | {row['accounts_per_batch']} x {row['max_concurrency']} | "
             f"{_duration(row['wall_s'])} ({_duration(row['seed_s'])}) | "
             f"{row['peak_mib']:,.0f} MiB | {sum(row['calls_per_ar'].values()):.2f} | "
             f"{row['transitions_per_ar']:.3f} | {row['invocations_per_ar']:.3f} | {row['gb_s_per_ar']:.3f} | "
             f"{row['parent_events']} | {_duration(row['aws_s'])} | ${row['cost_usd']:.4f} |"
         )
+    charged = [row for row in rows if row.get("handler_cpu_s_per_ar") is not None]
+    if charged:
+        lines += [
+            "",
+            "The handlers' own CPU, charged at each function's share of a vCPU (this machine's CPU time, "
+            "taken as a Lambda vCPU's), per account-region: "
+            + ", ".join(
+                f"{row['account_regions']:,} {row['mode']} {row['handler_cpu_s_per_ar'] * 1000:.0f} ms"
+                for row in charged
+            )
+            + ".",
+        ]
     apis = sorted({api for row in rows for api in row["calls_per_ar"]})
     several_shapes = len({(row["accounts_per_batch"], row["max_concurrency"]) for row in rows}) > 1
-    lines += ["", "AWS API calls per account-region, by API:", "",
-              "| API | " + " | ".join(_run_label(row, several_shapes) for row in rows) + " |",
-              "| --- | " + " | ".join("---:" for _ in rows) + " |"]
+    lines += [
+        "",
+        "AWS API calls per account-region, by API:",
+        "",
+        "| API | " + " | ".join(_run_label(row, several_shapes) for row in rows) + " |",
+        "| --- | " + " | ".join("---:" for _ in rows) + " |",
+    ]
     for api in apis:
         lines.append(f"| {api} | " + " | ".join(f"{row['calls_per_ar'].get(api, 0.0):.3f}" for row in rows) + " |")
-    lines += ["", "The StackSets approach (a StackSet of Lambda-backed custom resources, one stack instance per "
-              "account-region), from its users' reports: about 5-6 h for a first deployment to 800 accounts, about "
-              "30 min per StackSet with no changes at 800 accounts x 8 regions; scaled linearly:", "",
-              "| account-regions | first rollout | rerun with no changes | cost on AWS per run |",
-              "| ---: | ---: | ---: | ---: |"]
+    lines += [
+        "",
+        "The StackSets approach (a StackSet of Lambda-backed custom resources, one stack instance per "
+        "account-region), from its users' reports: about 5-6 h for a first deployment to 800 accounts, about "
+        "30 min per StackSet with no changes at 800 accounts x 8 regions; scaled linearly:",
+        "",
+        "| account-regions | first rollout | rerun with no changes | cost on AWS per run |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
     for size in sorted({row["account_regions"] for row in rows}):
         accounts = size / len(REGIONS)
         first = STACKSETS_FIRST_HOURS_PER_800_ACCOUNTS * 3600 * accounts / 800
         rerun = STACKSETS_NO_CHANGE_MINUTES_PER_6400_INSTANCES * 60 * size / 6400
-        lines.append(f"| {size:,} | {_duration(first)} | {_duration(rerun)} | "
-                     "~$0 (StackSets are free; one custom-resource invocation per account-region) |")
-    lines += ["", "StackSets cannot verify (no marker check, no coverage), report per account-region, adopt or "
-              "replace an existing sync, or tell which regions deliver; the organization sync itself has no "
-              "CloudFormation resource, hence the custom resources."]
+        lines.append(
+            f"| {size:,} | {_duration(first)} | {_duration(rerun)} | "
+            "~$0 (StackSets are free; one custom-resource invocation per account-region) |"
+        )
+    lines += [
+        "",
+        "StackSets cannot verify (no marker check, no coverage), report per account-region, adopt or "
+        "replace an existing sync, or tell which regions deliver; the organization sync itself has no "
+        "CloudFormation resource, hence the custom resources.",
+    ]
     if sensitivity:
-        base = next((r for r in rows if r["account_regions"] == sensitivity[0]["account_regions"]
-                     and r["mode"] == sensitivity[0]["mode"]), None)
+        base = next(
+            (
+                r
+                for r in rows
+                if r["account_regions"] == sensitivity[0]["account_regions"] and r["mode"] == sensitivity[0]["mode"]
+            ),
+            None,
+        )
         figures = [*([base] if base else []), *sensitivity]
         ordered = sorted(figures, key=lambda r: float(r["latency_factor"]))
         parts = [f"x{r['latency_factor']:g}: {_duration(r['aws_s'])}" for r in ordered]
-        lines += ["", f"Sensitivity of the simulated time on AWS of a {sensitivity[0]['mode']} at "
-                  f"{sensitivity[0]['account_regions']:,} account-regions, every latency scaled: {', '.join(parts)}."]
+        lines += [
+            "",
+            f"Sensitivity of the simulated time on AWS of a {sensitivity[0]['mode']} at "
+            f"{sensitivity[0]['account_regions']:,} account-regions, every latency scaled: {', '.join(parts)}.",
+        ]
     return "\n".join(lines)
 
 
@@ -249,14 +312,30 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--with-100k", action="store_true", help=f"also {LARGE_SIZE:,} account-regions")
     parser.add_argument("--sensitivity", type=int, default=1_000, help="size of the latency x0.5/x2 runs (0: none)")
     parser.add_argument("--timeout", type=float, default=7200, help="seconds one execution may take locally")
-    parser.add_argument("--accounts-per-batch", type=int, action="append",
-                        help="accounts per child execution, as accountsPerBatch deploys it "
-                        f"(default {ACCOUNTS_PER_BATCH}); repeat to compare batch sizes")
-    parser.add_argument("--max-concurrency", type=int,
-                        help="children at once (default: keep the deployed default's accounts in flight, "
-                        f"{ACCOUNTS_PER_BATCH * MAX_CONCURRENCY} / accounts per child)")
-    parser.add_argument("--modes", default=",".join(MODES),
-                        help="the runs at each size, in order (default: rollout,verify; rollout: the first rollout)")
+    parser.add_argument(
+        "--accounts-per-batch",
+        type=int,
+        action="append",
+        help="accounts per child execution, as accountsPerBatch deploys it "
+        f"(default {ACCOUNTS_PER_BATCH}); repeat to compare batch sizes",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        help="children at once (default: keep the deployed default's accounts in flight, "
+        f"{ACCOUNTS_PER_BATCH * MAX_CONCURRENCY} / accounts per child)",
+    )
+    parser.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help="the runs at each size, in order (default: rollout,verify; rollout: the first rollout)",
+    )
+    parser.add_argument(
+        "--handler-cpu",
+        action="store_true",
+        help="also charge the handlers' own CPU on the modelled timeline, at each function's share of "
+        "a vCPU (this machine's CPU time: varies from machine to machine)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--latency-factor", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -269,8 +348,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
         if not 1 <= batch_size <= MAX_ACCOUNTS_PER_BATCH:
             parser.error(f"--accounts-per-batch {batch_size}: a deployment accepts 1 to {MAX_ACCOUNTS_PER_BATCH}")
     if args.max_concurrency is not None and not 1 <= args.max_concurrency <= DISTRIBUTED_MAP_MAX_CONCURRENCY:
-        parser.error(f"--max-concurrency {args.max_concurrency}: a Distributed Map runs 1 to "
-                     f"{DISTRIBUTED_MAP_MAX_CONCURRENCY:,} children at once")
+        parser.error(
+            f"--max-concurrency {args.max_concurrency}: a Distributed Map runs 1 to "
+            f"{DISTRIBUTED_MAP_MAX_CONCURRENCY:,} children at once"
+        )
     modes = tuple(args.modes.split(","))
     if not modes or set(modes) - set(MODES) or modes[0] != "rollout":
         parser.error(f"--modes {args.modes}: give rollout, then optionally verify")
@@ -290,20 +371,30 @@ def main(argv: list[str]) -> None:
 
     if args.one:
         batch_size = batch_sizes[0]
-        rows = measure(args.one, args.latency_factor, args.timeout, batch_size, concurrency(batch_size), modes)
+        rows = measure(
+            args.one, args.latency_factor, args.timeout, batch_size, concurrency(batch_size), modes, args.handler_cpu
+        )
         print(json.dumps(rows), flush=True)
         return
     sizes = args.sizes or [*DEFAULT_SIZES, *([LARGE_SIZE] if args.with_100k else [])]
     rows = []
     for size in sizes:
         for batch_size in batch_sizes:
-            rows += measured_in_own_process(size, 1.0, args.timeout, batch_size, concurrency(batch_size), modes)
-            print(f"measured {size:,}: {json.dumps(rows[-len(modes):])}", file=sys.stderr, flush=True)
+            rows += measured_in_own_process(
+                size, 1.0, args.timeout, batch_size, concurrency(batch_size), modes, args.handler_cpu
+            )
+            print(f"measured {size:,}: {json.dumps(rows[-len(modes) :])}", file=sys.stderr, flush=True)
     first = batch_sizes[0]
-    sensitivity = [
-        measured_in_own_process(args.sensitivity, factor, args.timeout, first, concurrency(first), ("rollout",))[0]
-        for factor in (0.5, 2.0)
-    ] if args.sensitivity else []
+    sensitivity = (
+        [
+            measured_in_own_process(
+                args.sensitivity, factor, args.timeout, first, concurrency(first), ("rollout",), args.handler_cpu
+            )[0]
+            for factor in (0.5, 2.0)
+        ]
+        if args.sensitivity
+        else []
+    )
     print(markdown(rows, sensitivity))
 
 

@@ -62,6 +62,26 @@ def test_the_table_has_a_row_per_run_with_its_shape(rows: list[dict[str, Any]]) 
     assert len([line for line in table.splitlines() if "StackSets are free" in line]) == 1
 
 
+def test_with_the_handlers_cpu_the_same_run_takes_longer_and_says_so(rows: list[dict[str, Any]]) -> None:
+    # GIVEN the same rollout with the handlers' own CPU charged
+    (charged,) = rollout_scale.measure(
+        ACCOUNT_REGIONS, accounts_per_batch=5, max_concurrency=2, modes=("rollout",), handler_cpu=True
+    )
+    plain = rows[0]
+    # THEN the same calls and transitions, and more simulated time and GB-seconds: the CPU charged per account-region
+    assert plain["handler_cpu_s_per_ar"] is None and charged["handler_cpu_s_per_ar"] > 0
+    assert (charged["calls_per_ar"], charged["transitions_per_ar"]) == (
+        plain["calls_per_ar"],
+        plain["transitions_per_ar"],
+    )
+    assert charged["aws_s"] > plain["aws_s"]
+    assert charged["gb_s_per_ar"] > plain["gb_s_per_ar"]
+    # AND the table labels the run and states the CPU charged
+    table = rollout_scale.markdown([plain, charged], [])
+    assert "| 48 | rollout + handler CPU | 5 x 2 |" in table
+    assert f"48 rollout {charged['handler_cpu_s_per_ar'] * 1000:.0f} ms" in table
+
+
 @pytest.mark.parametrize(
     ("argv", "error"),
     [
