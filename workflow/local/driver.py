@@ -49,6 +49,7 @@ __all__ = [
 #: The environment variable that points the driver (and the tests) at another Step Functions endpoint.
 ENDPOINT_ENV = "ORGSYNC_SFN_ENDPOINT_URL"
 
+
 class ExecutionDidNotFinish(TimeoutError):
     """An execution was still running when the driver stopped waiting for it."""
 

@@ -121,6 +121,7 @@ class AccessKeyAccounts:
 
         return create
 
+
 #: STS's constraints on ``RoleSessionName`` (its API reference): 2 to 64 characters of ``[\w+=,.@-]*``.
 ROLE_SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
 ROLE_SESSION_NAME_LENGTH = (2, MAX_ROLE_SESSION_NAME_LENGTH)

@@ -85,8 +85,10 @@ def hide_item_batchers(document: dict[str, Any]) -> bool:
             continue
         if not isinstance(config, dict) or not config or set(config) - FIELDS:
             raise ItemBatcherNotEmulated(f"ItemBatcher {json.dumps(config)}: fields are {sorted(FIELDS)}")
-        if not ({"MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"}
-                & set(config)):
+        if not (
+            {"MaxItemsPerBatch", "MaxItemsPerBatchPath", "MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"}
+            & set(config)
+        ):
             raise ItemBatcherNotEmulated("ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch (or a ...Path)")
         if "ItemSelector" in state or "Parameters" in state:
             raise ItemBatcherNotEmulated("ItemBatcher together with ItemSelector is not emulated by the local engine")
