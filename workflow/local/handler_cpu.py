@@ -41,11 +41,23 @@ def lambda_seconds(cpu_seconds: float, memory_mb: int) -> float:
     return cpu_seconds / share
 
 
+def shared_seconds(cpu_seconds: float, memory_mb: int) -> float:
+    """Seconds that ``cpu_seconds`` of this machine's CPU, spread over threads, take at the least in a function of
+    ``memory_mb``: its threads share its vCPUs (a fraction of one below 1,769 MB, more above).
+
+    >>> shared_seconds(0.2, memory_mb=LAMBDA_MB_PER_VCPU), shared_seconds(0.2, memory_mb=2 * LAMBDA_MB_PER_VCPU)
+    (0.2, 0.1)
+    """
+    return cpu_seconds / (memory_mb / LAMBDA_MB_PER_VCPU * LAMBDA_VCPU_PER_LOCAL_CORE)
+
+
 class HandlerCpu:
     """Charges each invocation thread's own CPU time, scaled to its function's memory, to its current timeline.
 
     :meth:`running` brackets a handler (and each thread of a parallel read in it, :meth:`carried`);
-    :meth:`answering` brackets moto's answer to a call, which is not charged. ``charged`` totals what was charged.
+    :meth:`answering` brackets moto's answer to a call, which is not charged. ``charged`` totals what was charged;
+    :meth:`thread_cpu` is this machine's CPU a thread was charged for (a parallel read's threads share the
+    function's vCPUs: :func:`shared_seconds`).
     """
 
     def __init__(self) -> None:
@@ -64,6 +76,10 @@ class HandlerCpu:
         finally:
             self._charge()
             self._local.memory_mb, self._local.mark = previous
+
+    def thread_cpu(self) -> float:
+        """This machine's CPU seconds charged on the calling thread so far."""
+        return float(getattr(self._local, "cpu", 0.0))
 
     def memory_mb(self) -> int | None:
         """The memory of the function whose code this thread runs, if any (for :meth:`carried`)."""
@@ -96,7 +112,9 @@ class HandlerCpu:
             return
         now = time.thread_time()
         self._local.mark = now
-        seconds = lambda_seconds(max(0.0, now - mark), memory_mb)
+        used = max(0.0, now - mark)
+        self._local.cpu = self.thread_cpu() + used
+        seconds = lambda_seconds(used, memory_mb)
         timeline.charge(seconds)
         with self._lock:
             self.charged += seconds

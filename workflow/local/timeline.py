@@ -74,6 +74,8 @@ class MapRun:
         self.distributed = distributed
         self.concurrency = concurrency
         self._durations: dict[int, float] = {}
+        #: Seconds the iterations take at the least together, whatever the concurrency (CPU they share).
+        self.floor = 0.0
         self._lock = threading.Lock()
 
     def record(self, index: int, seconds: float) -> None:
@@ -87,15 +89,23 @@ class MapRun:
         with self._lock:
             return [self._durations[index] for index in sorted(self._durations)]
 
+    def add_floor(self, seconds: float) -> None:
+        """The iterations together take at least ``seconds`` more (CPU they share: :mod:`.handler_cpu`)."""
+        with self._lock:
+            self.floor += seconds
+
     def makespan(self) -> float:
-        """The Map's simulated duration on AWS (see :func:`makespan`)."""
+        """The Map's simulated duration on AWS (see :func:`makespan`), and no less than its :attr:`floor`."""
         durations = self.durations
         if not durations:
             return 0.0
         if self.distributed:
             concurrency = min(self.concurrency or DISTRIBUTED_MAP_MAX_CONCURRENCY, DISTRIBUTED_MAP_MAX_CONCURRENCY)
-            return makespan(durations, concurrency, DISTRIBUTED_MAP_DISPATCH_PER_SECOND)
-        return makespan(durations, self.concurrency or len(durations))
+            scheduled = makespan(durations, concurrency, DISTRIBUTED_MAP_DISPATCH_PER_SECOND)
+        else:
+            scheduled = makespan(durations, self.concurrency or len(durations))
+        with self._lock:
+            return max(self.floor, scheduled)
 
 
 class Timeline:
@@ -197,18 +207,24 @@ class _TimedFanOut:
         from workflow.local import handler_cpu
 
         self._run = run
+        self._shared_seconds = handler_cpu.shared_seconds
         self._cpu = handler_cpu.active()
         self._memory_mb = self._cpu.memory_mb() if self._cpu is not None else None
 
     @contextmanager
     def task(self, index: int) -> Iterator[Timeline]:
         own = Timeline("child", f"task {index}")
+        cpu = self._cpu
+        cpu_before = cpu.thread_cpu() if cpu is not None else 0.0
         try:
-            with entered(own), self._cpu.carried(self._memory_mb) if self._cpu is not None else nullcontext():
+            with entered(own), cpu.carried(self._memory_mb) if cpu is not None else nullcontext():
                 yield own
         finally:
             if self._run is not None:
                 self._run.record(index, own.elapsed)
+                if cpu is not None and self._memory_mb is not None:
+                    # The tasks' threads share the function's vCPUs: their CPU adds up, whatever the lanes.
+                    self._run.add_floor(self._shared_seconds(cpu.thread_cpu() - cpu_before, self._memory_mb))
 
 
 class ParallelTimelines:

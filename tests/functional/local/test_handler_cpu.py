@@ -117,8 +117,8 @@ def test_what_moto_computes_to_answer_a_call_is_not_the_handlers(engine: LocalEn
     assert 0 < simulated < 0.2
 
 
-def test_a_parallel_reads_threads_are_charged_to_their_own_lanes() -> None:
-    # GIVEN a 1,769 MB handler thread fanning out two tasks that each compute for 100 ms, on two lanes
+def test_a_parallel_reads_threads_share_the_functions_vcpu() -> None:
+    # GIVEN a 1,769 MB handler thread (one vCPU) fanning out two tasks that each compute for 100 ms, on two lanes
     from lambdas import parallel
 
     model = HandlerCpu()
@@ -130,6 +130,24 @@ def test_a_parallel_reads_threads_are_charged_to_their_own_lanes() -> None:
     finally:
         handler_cpu.use(previous_model)
         parallel.use(previous_tracker)
-    # THEN both tasks' CPU was charged, and the invocation holds their makespan on two lanes (about 100 ms)
+    # THEN both tasks' CPU was charged, each on its lane; but the threads share the function's one vCPU, so the
+    # invocation holds their CPU together (about 200 ms), not one lane's 100 ms
     assert model.charged >= 0.2
-    assert 0.1 <= invocation.elapsed < 0.2
+    assert 0.2 <= invocation.elapsed < 0.3
+
+
+def test_a_parallel_reads_threads_run_side_by_side_on_two_vcpus() -> None:
+    from lambdas import parallel
+
+    model = HandlerCpu()
+    previous_model, previous_tracker = handler_cpu.use(model), parallel.use(timeline.ParallelTimelines())
+    invocation = timeline.Timeline("invocation")
+    try:
+        # GIVEN a function of two vCPUs (3,538 MB) whose two threads each compute for 100 ms
+        with timeline.entered(invocation), model.running(2 * LAMBDA_MB_PER_VCPU):
+            parallel.bounded_map(lambda seconds: burn(seconds), [0.1, 0.1], workers=2)
+    finally:
+        handler_cpu.use(previous_model)
+        parallel.use(previous_tracker)
+    # THEN they ran side by side: the invocation holds one lane's 100 ms
+    assert 0.1 <= invocation.elapsed < 0.15
