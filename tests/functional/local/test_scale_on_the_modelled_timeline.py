@@ -43,9 +43,7 @@ ONE_TASK = {"StartAt": "Summarize", "States": {"Summarize": {"Type": "Task", "Re
 
 def run_as_summarize(engine: LocalEngine, name: str, handler: Any, event: dict[str, Any]) -> tuple[Any, float]:
     """Run ``handler`` as the Summarize function (its deployed timeout and memory); its result and modelled seconds."""
-    arn = engine.create_function(
-        name, handler, timeout=SUMMARIZE.timeout_seconds, memory_size=SUMMARIZE.memory_mb
-    )
+    arn = engine.create_function(name, handler, timeout=SUMMARIZE.timeout_seconds, memory_size=SUMMARIZE.memory_mb)
     machine = engine.create_state_machine(name, ONE_TASK, substitutions={"FnArn": arn})
     result = engine.run(machine, event, timeout=1200)
     invocation = next(i for i in reversed(engine.invocations) if i.function_name == name)
@@ -58,27 +56,55 @@ def run_as_summarize(engine: LocalEngine, name: str, handler: Any, event: dict[s
 @pytest.mark.slow
 def test_summarize_reads_100000_account_regions_within_its_timeout() -> None:
     accounts, batch = 25_000, 4  # 100,000 account-regions; each child's output carries its account's 4 outcomes
-    run = RunParameters("exec-scale", Mode.ROLLOUT, "org-inventory", Destination(BUCKET, REGION, PREFIX),
-                        OnConflict.REPORT, 900, "OrgSyncMemberRole")
-    items = [TargetItem(f"2{n:011d}", f"acct-{n}", "/Workloads", region, run)
-             for n in range(accounts) for region in REGIONS[:batch]]
-    with LocalEngine(VirtualClock(start=datetime(2026, 1, 1, tzinfo=UTC)), account_id=AGGREGATOR,
-                     region=REGION) as engine:
+    run = RunParameters(
+        "exec-scale",
+        Mode.ROLLOUT,
+        "org-inventory",
+        Destination(BUCKET, REGION, PREFIX),
+        OnConflict.REPORT,
+        900,
+        "OrgSyncMemberRole",
+    )
+    items = [
+        TargetItem(f"2{n:011d}", f"acct-{n}", "/Workloads", region, run)
+        for n in range(accounts)
+        for region in REGIONS[:batch]
+    ]
+    with LocalEngine(
+        VirtualClock(start=datetime(2026, 1, 1, tzinfo=UTC)), account_id=AGGREGATOR, region=REGION
+    ) as engine:
         s3 = engine.session.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         # GIVEN the run's items file, 20 SKIPPED records from Resolve targets, and the Map Run's result files
         location = write_items(s3, run, items)
         for n in range(20):
-            write_outcome(s3, run, TargetItem(f"9{n:011d}", "gone", "/", REGION, run).outcome(
-                Status.SKIPPED, detail="The account is SUSPENDED."))
+            write_outcome(
+                s3,
+                run,
+                TargetItem(f"9{n:011d}", "gone", "/", REGION, run).outcome(
+                    Status.SKIPPED, detail="The account is SUSPENDED."
+                ),
+            )
         # (one outcome built, the others copied from it: building 100,000 through dataclasses takes a while here)
         template = items[0].outcome(Status.CREATED, verification=Verification.VERIFIED, detail="Created org-inventory.")
         first = template.to_dict()
         children = [
-            ChildExecution(n, f"c{n}", f"arn:c{n}", "arn:sm", "SUCCEEDED", {"accountId": items[n * batch].accountId},
-                           {"outcomes": [{**first, "accountId": item.accountId, "accountName": item.accountName,
-                                          "region": item.region} for item in items[n * batch:(n + 1) * batch]]},
-                           "t0", "t1")
+            ChildExecution(
+                n,
+                f"c{n}",
+                f"arn:c{n}",
+                "arn:sm",
+                "SUCCEEDED",
+                {"accountId": items[n * batch].accountId},
+                {
+                    "outcomes": [
+                        {**first, "accountId": item.accountId, "accountName": item.accountName, "region": item.region}
+                        for item in items[n * batch : (n + 1) * batch]
+                    ]
+                },
+                "t0",
+                "t1",
+            )
             for n in range(accounts)
         ]
         # (files of about 5 MB: the split exercises several result files; AWS splits at 5 GB)
@@ -88,13 +114,19 @@ def test_summarize_reads_100000_account_regions_within_its_timeout() -> None:
             s3.put_object(Bucket=BUCKET, Key=key, Body=body)
             files["SUCCEEDED"].append({"Key": key, "Size": len(body)})
         manifest_key = "orgsync/runs/map-results/run1/manifest.json"
-        s3.put_object(Bucket=BUCKET, Key=manifest_key, Body=json.dumps(
-            {"DestinationBucket": BUCKET, "MapRunArn": "arn:map", "ResultFiles": files}).encode())
+        s3.put_object(
+            Bucket=BUCKET,
+            Key=manifest_key,
+            Body=json.dumps({"DestinationBucket": BUCKET, "MapRunArn": "arn:map", "ResultFiles": files}).encode(),
+        )
         del children
 
         # WHEN Summarize runs, as deployed
-        event = {"run": run.to_dict(), "itemsLocation": location,
-                 "mapResults": {"MapRunArn": "arn:map", "ResultWriterDetails": {"Bucket": BUCKET, "Key": manifest_key}}}
+        event = {
+            "run": run.to_dict(),
+            "itemsLocation": location,
+            "mapResults": {"MapRunArn": "arn:map", "ResultWriterDetails": {"Bucket": BUCKET, "Key": manifest_key}},
+        }
         result, seconds = run_as_summarize(engine, "Summarize", "lambdas.handlers.summarize", event)
 
     # THEN it succeeds within its timeout, every account-region in the report
@@ -110,8 +142,14 @@ def test_summarize_reads_100000_account_regions_within_its_timeout() -> None:
 COVERAGE_ACCOUNTS = 5_000
 NODES_PER_REGION = 8
 #: Every node's types (a Linux node with the inventory association); every fourth also has AWS:WindowsUpdate.
-EVERY_NODE = ("AWS:AWSComponent", "AWS:Application", "AWS:InstanceDetailedInformation", INSTANCE_INFORMATION,
-              "AWS:Network", "AWS:Tag")
+EVERY_NODE = (
+    "AWS:AWSComponent",
+    "AWS:Application",
+    "AWS:InstanceDetailedInformation",
+    INSTANCE_INFORMATION,
+    "AWS:Network",
+    "AWS:Tag",
+)
 SOME_NODES = "AWS:WindowsUpdate"
 
 
@@ -162,8 +200,10 @@ class SyntheticInventoryBucket:
             if rest == self.per_account:  # the account's marker sorts after its region= folders
                 return f"{PREFIX}/{folder}/accountid={account_id(account)}/test.json"
             region, node = divmod(rest, NODES_PER_REGION)
-        return (f"{PREFIX}/{folder}/accountid={account_id(account)}/region={REGIONS[region]}/"
-                f"resourcetype=ManagedInstanceInventory/{node_id(account, region, node)}.json")
+        return (
+            f"{PREFIX}/{folder}/accountid={account_id(account)}/region={REGIONS[region]}/"
+            f"resourcetype=ManagedInstanceInventory/{node_id(account, region, node)}.json"
+        )
 
     def _charge(self, api: str) -> None:
         self.calls[api] += 1
@@ -229,10 +269,19 @@ def keys_are_in_s3_order(bucket: SyntheticInventoryBucket) -> bool:
 def coverage_handler(bucket: SyntheticInventoryBucket) -> Any:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         targets = {account_id(n): f"acct-{n}" for n in range(COVERAGE_ACCOUNTS)}
-        report = build_coverage(bucket, bucket=BUCKET, prefix=PREFIX, targets=targets,  # type: ignore[arg-type]
-                                workers=event["workers"])
-        return {"covered": len(report.covered), "notCovered": len(report.notCovered),
-                "stale": len(report.staleInstances), "instances": sum(a.instances for a in report.accounts)}
+        report = build_coverage(
+            bucket,
+            bucket=BUCKET,
+            prefix=PREFIX,
+            targets=targets,  # type: ignore[arg-type]
+            workers=event["workers"],
+        )
+        return {
+            "covered": len(report.covered),
+            "notCovered": len(report.notCovered),
+            "stale": len(report.staleInstances),
+            "instances": sum(a.instances for a in report.accounts),
+        }
 
     return handler
 
@@ -243,17 +292,26 @@ def test_coverage_of_a_million_inventory_objects_finishes_within_summarizes_time
     assert bucket.objects() >= 1_000_000
     assert keys_are_in_s3_order(bucket)
     nodes = COVERAGE_ACCOUNTS * len(REGIONS) * NODES_PER_REGION
-    terminated = sum(node_status(a, r, n) != ACTIVE for a in range(COVERAGE_ACCOUNTS) for r in range(len(REGIONS))
-                     for n in range(NODES_PER_REGION))
-    with LocalEngine(VirtualClock(start=datetime(2026, 1, 1, tzinfo=UTC)), account_id=AGGREGATOR,
-                     region=REGION) as engine:
+    terminated = sum(
+        node_status(a, r, n) != ACTIVE
+        for a in range(COVERAGE_ACCOUNTS)
+        for r in range(len(REGIONS))
+        for n in range(NODES_PER_REGION)
+    )
+    with LocalEngine(
+        VirtualClock(start=datetime(2026, 1, 1, tzinfo=UTC)), account_id=AGGREGATOR, region=REGION
+    ) as engine:
         # WHEN verify's coverage reads the bucket as Summarize, reads in parallel
         result, seconds = run_as_summarize(engine, "Coverage", coverage_handler(bucket), {"workers": 32})
 
     # THEN it finishes well within the timeout, with the right view of the bucket
     assert result.status == "SUCCEEDED", result.cause
-    assert result.output == {"covered": COVERAGE_ACCOUNTS, "notCovered": 0, "stale": terminated,
-                             "instances": nodes - terminated}
+    assert result.output == {
+        "covered": COVERAGE_ACCOUNTS,
+        "notCovered": 0,
+        "stale": terminated,
+        "instances": nodes - terminated,
+    }
     assert seconds < SUMMARIZE.timeout_seconds / 2, f"coverage took {seconds:.0f} s of {SUMMARIZE.timeout_seconds}"
     # AND it listed each type folder once (1,000 keys a page) and read each node's AWS:InstanceInformation once
     pages = 1 + sum(-(-bucket._size(folder) // 1000) for folder in bucket.folders)
