@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from lambdas import handlers
 from lambdas.coverage import ACTIVE, INSTANCE_INFORMATION, build_coverage
 from lambdas.models import Destination, Mode, OnConflict, RunParameters, Status, TargetItem, Verification
 from lambdas.report import write_items, write_outcome
@@ -39,6 +41,25 @@ BUCKET = "acme-inventory"
 PREFIX = "default"
 REGIONS = ("ap-northeast-1", "eu-west-1", "us-east-1", "us-west-2")
 ONE_TASK = {"StartAt": "Summarize", "States": {"Summarize": {"Type": "Task", "Resource": "${FnArn}", "End": True}}}
+
+
+#: Memory a Python Lambda uses before its handler allocates anything: the runtime, boto3 and orgsync's modules
+#: (58 MiB for the interpreter with boto3 and lambdas.handlers imported, measured here, plus the runtime's bootstrap).
+LAMBDA_RUNTIME_MB = 80
+
+
+def traced(handler: Any, peaks: list[int]) -> Any:
+    """``handler``, noting the peak of the Python allocations made while it runs (:mod:`tracemalloc`) in ``peaks``."""
+
+    def run(event: Any, context: Any) -> Any:
+        tracemalloc.start()
+        try:
+            return handler(event, context)
+        finally:
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+
+    return run
 
 
 def run_as_summarize(engine: LocalEngine, name: str, handler: Any, event: dict[str, Any]) -> tuple[Any, float]:
@@ -127,7 +148,8 @@ def test_summarize_reads_100000_account_regions_within_its_timeout() -> None:
             "itemsLocation": location,
             "mapResults": {"MapRunArn": "arn:map", "ResultWriterDetails": {"Bucket": BUCKET, "Key": manifest_key}},
         }
-        result, seconds = run_as_summarize(engine, "Summarize", "lambdas.handlers.summarize", event)
+        peaks: list[int] = []
+        result, seconds = run_as_summarize(engine, "Summarize", traced(handlers.summarize, peaks), event)
 
     # THEN it succeeds within its timeout, every account-region in the report
     assert result.status == "SUCCEEDED", result.cause
@@ -135,6 +157,11 @@ def test_summarize_reads_100000_account_regions_within_its_timeout() -> None:
     assert result.output["summary"]["byStatus"] == {"CREATED": 100_000, "SKIPPED": 20}
     assert len(files["SUCCEEDED"]) > 2
     assert seconds < SUMMARIZE.timeout_seconds / 4, f"Summarize took {seconds:.0f} s of its {SUMMARIZE.timeout_seconds}"
+    # AND within its memory: the Python allocations of the invocation (moto's copies of what it read and wrote
+    # included, so an overestimate), plus the runtime's own, fit what CDK deploys
+    (peak,) = peaks
+    used_mb = peak / 2**20 + LAMBDA_RUNTIME_MB
+    assert used_mb < SUMMARIZE.memory_mb * 0.75, f"Summarize used about {used_mb:.0f} MB of its {SUMMARIZE.memory_mb}"
 
 
 # --- verify's coverage at 1,000,000 inventory objects ----------------------------------------------------------
