@@ -127,21 +127,15 @@ class Call:
         'orgsync/runs/e1/targets.json'
         >>> s3_call("https://acme.s3.us-east-1.amazonaws.com/").s3_key is None
         True
+        >>> s3_call("https://acme.s3.us-east-1.amazonaws.com/k").s3_bucket, s3_call("http://localhost:5000/acme/k").s3_bucket
+        ('acme', 'acme')
         """
         return self._s3_location()[1]
 
     @property
     def s3_bucket(self) -> str | None:
-        """The bucket of an S3 call, from its URL as :attr:`s3_key` reads it; None for another service.
-
-        >>> from botocore.awsrequest import AWSPreparedRequest
-        >>> def s3_call(url):
-        ...     return Call("s3", "PutObject", None, None, "us-east-1", AWSPreparedRequest("PUT", url, {}, None, False))
-        >>> s3_call("https://acme.s3.us-east-1.amazonaws.com/orgsync/x.json").s3_bucket
-        'acme'
-        >>> s3_call("http://localhost:5000/acme/orgsync/x.json").s3_bucket
-        'acme'
-        """
+        """The bucket of an S3 call, from its URL as :attr:`s3_key` reads it (examples there); None for another
+        service."""
         return self._s3_location()[0]
 
     def _s3_location(self) -> tuple[str | None, str | None]:

@@ -55,9 +55,7 @@ class HandlerCpu:
     """Charges each invocation thread's own CPU time, scaled to its function's memory, to its current timeline.
 
     :meth:`running` brackets a handler (and each thread of a parallel read in it, :meth:`carried`);
-    :meth:`answering` brackets moto's answer to a call, which is not charged. ``charged`` totals what was charged;
-    :meth:`thread_cpu` is this machine's CPU a thread was charged for (a parallel read's threads share the
-    function's vCPUs: :func:`shared_seconds`).
+    :meth:`answering` brackets moto's answer to a call, which is not charged. ``charged`` totals what was charged.
     """
 
     def __init__(self) -> None:
@@ -77,7 +75,7 @@ class HandlerCpu:
             self._charge()
             self._local.memory_mb, self._local.mark = previous
 
-    def thread_cpu(self) -> float:
+    def _thread_cpu(self) -> float:
         """This machine's CPU seconds charged on the calling thread so far."""
         return float(getattr(self._local, "cpu", 0.0))
 
@@ -86,13 +84,20 @@ class HandlerCpu:
         return getattr(self._local, "memory_mb", None)
 
     @contextmanager
-    def carried(self, memory_mb: int | None) -> Iterator[None]:
-        """:meth:`running` on a helper thread of the handler (``memory_mb``: the handler thread's, None: none)."""
+    def carried(self, memory_mb: int | None, fan_out: timeline.MapRun | None) -> Iterator[None]:
+        """:meth:`running` on a thread of a parallel read in the handler (``memory_mb``: the handler thread's, None:
+        none). The read's threads share the function's vCPUs, so the CPU used puts a floor under ``fan_out``'s
+        makespan (:func:`shared_seconds`), whatever its lanes."""
         if memory_mb is None:
             yield
             return
-        with self.running(memory_mb):
-            yield
+        before = self._thread_cpu()
+        try:
+            with self.running(memory_mb):
+                yield
+        finally:
+            if fan_out is not None:
+                fan_out.add_floor(shared_seconds(self._thread_cpu() - before, memory_mb))
 
     @contextmanager
     def answering(self) -> Iterator[None]:
@@ -113,7 +118,7 @@ class HandlerCpu:
         now = time.thread_time()
         self._local.mark = now
         used = max(0.0, now - mark)
-        self._local.cpu = self.thread_cpu() + used
+        self._local.cpu = self._thread_cpu() + used
         seconds = lambda_seconds(used, memory_mb)
         timeline.charge(seconds)
         with self._lock:

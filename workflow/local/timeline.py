@@ -207,24 +207,20 @@ class _TimedFanOut:
         from workflow.local import handler_cpu
 
         self._run = run
-        self._shared_seconds = handler_cpu.shared_seconds
         self._cpu = handler_cpu.active()
+        # Read on the handler's thread: the tasks' threads run its code, at its memory.
         self._memory_mb = self._cpu.memory_mb() if self._cpu is not None else None
 
     @contextmanager
     def task(self, index: int) -> Iterator[Timeline]:
         own = Timeline("child", f"task {index}")
         cpu = self._cpu
-        cpu_before = cpu.thread_cpu() if cpu is not None else 0.0
         try:
-            with entered(own), cpu.carried(self._memory_mb) if cpu is not None else nullcontext():
+            with entered(own), cpu.carried(self._memory_mb, self._run) if cpu is not None else nullcontext():
                 yield own
         finally:
             if self._run is not None:
                 self._run.record(index, own.elapsed)
-                if cpu is not None and self._memory_mb is not None:
-                    # The tasks' threads share the function's vCPUs: their CPU adds up, whatever the lanes.
-                    self._run.add_floor(self._shared_seconds(cpu.thread_cpu() - cpu_before, self._memory_mb))
 
 
 class ParallelTimelines:
